@@ -1,0 +1,83 @@
+// The command line: parses argv with cac, runs one command, turns every outcome into an exit code.
+import { type CAC, cac } from "cac";
+import packageJson from "../../package.json" with { type: "json" };
+import { duckdbVersion } from "../db/version.ts";
+import { ExitCode, RestloadError, messageOf } from "../errors.ts";
+import { runtimeDescription } from "../runtime/info.ts";
+import { registerSql } from "./sql.ts";
+
+/** What a command may touch of the process; tests and main.ts provide it. */
+export interface Io {
+  readonly stdout: (text: string) => Promise<void>;
+  readonly stderr: (text: string) => Promise<void>;
+  readonly readStdin: () => Promise<string>;
+  readonly stdinIsTerminal: boolean;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** A command's action: resolves to the exit code. */
+export type CommandRegistration = (cli: CAC, io: Io) => void;
+
+const commands: readonly CommandRegistration[] = [registerSql];
+
+/** The version line: `restload 0.1.0 (DuckDB 1.5.6, bun 1.4.5, linux-x64)`. */
+export function versionLine(): string {
+  return `restload ${packageJson.version} (DuckDB ${duckdbVersion}, ${runtimeDescription()}, ${process.platform}-${process.arch})`;
+}
+
+/**
+ * Runs restload with `argv` (without the program name) and returns the exit code; never exits.
+ *
+ * @example
+ * const code = await main(["sql", "db.duckdb", "select 42"], io);
+ */
+export async function main(argv: readonly string[], io: Io): Promise<number> {
+  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
+    await io.stdout(versionLine() + "\n");
+    return ExitCode.ok;
+  }
+  const cli = cac("restload");
+  for (const register of commands) register(cli, io);
+  cli.help();
+  cli.usage("<command> [options]\n\n  Load any REST API into an embedded DuckDB file from a declarative TOML pipeline.");
+  cli.option("-v, --version", "Display the version");
+  try {
+    cli.parse(["restload", "restload", ...argv], { run: false });
+    if (cli.options.help) return ExitCode.ok;
+    if (!cli.matchedCommand) return await usageError(io, unmatchedReason(cli));
+    const code: unknown = await cli.runMatchedCommand();
+    return typeof code === "number" ? code : ExitCode.ok;
+  } catch (error) {
+    if (error instanceof RestloadError) {
+      await io.stderr(formatError(error));
+      return error.exitCode;
+    }
+    if (error instanceof Error && error.name === "CACError") {
+      const command = cli.matchedCommandName ? ` ${cli.matchedCommandName}` : "";
+      return await usageError(io, error.message, `restload${command} --help`);
+    }
+    await io.stderr(`error: ${messageOf(error)}\n`);
+    return ExitCode.failed;
+  }
+}
+
+/** `error[E_CODE]: message` and the hint on the next line. */
+export function formatError(error: RestloadError): string {
+  return `error[${error.code}]: ${error.message}\n${error.hint ? `  hint: ${error.hint}\n` : ""}`;
+}
+
+// internal
+
+function unmatchedReason(cli: CAC): string {
+  const [first] = cli.args;
+  if (first !== undefined) return `Unknown command "${first}"`;
+  const flag = Object.keys(cli.options).find((name) => name !== "--" && name !== "v" && name !== "version");
+  if (flag !== undefined) return `Unknown option --${flag}`;
+  if (cli.options.version) return "--version takes no other arguments";
+  return "No command given";
+}
+
+async function usageError(io: Io, message: string, help = "restload --help"): Promise<number> {
+  await io.stderr(`error[E_USAGE]: ${message}\n  hint: Run \`${help}\` for the commands and their options.\n`);
+  return ExitCode.usage;
+}

@@ -1,0 +1,135 @@
+// Loads the DuckDB native binding that the compiled binary carries inside itself.
+//
+// `duckdb.node` finds `libduckdb.so` through RUNPATH $ORIGIN, so both files must sit side by side
+// on a real file system before `process.dlopen`. They are copied once into a per-version cache
+// directory, checked by SHA-256 at every start (a flipped byte is caught, not only a wrong size),
+// and replaced by atomic rename when missing or damaged, so processes starting together are safe.
+import { createHash, randomBytes } from "node:crypto";
+import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
+import { join } from "node:path";
+import { RestloadError, messageOf } from "../errors.ts";
+
+export interface EmbeddedFile {
+  /** The file name the binding expects on disk, e.g. `libduckdb.so`. */
+  readonly name: string;
+  /** Where the bytes can be read now (inside the binary's embedded file system). */
+  readonly source: string;
+  /** Lower-case hex SHA-256 of the bytes, computed at build time. */
+  readonly sha256: string;
+}
+
+export interface EmbeddedBinding {
+  /** Names the cache entry, e.g. `1.5.6-r.1`. */
+  readonly version: string;
+  /** The files; the one named `duckdb.node` is loaded. */
+  readonly files: readonly EmbeddedFile[];
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Extracts (if needed), verifies and loads the binding; returns the addon's exports. */
+export function loadEmbeddedBinding(binding: EmbeddedBinding, env: Env = process.env): unknown {
+  const dir = prepareBindingDirectory(binding, env);
+  const addon = { exports: {} as unknown };
+  process.dlopen(addon, join(dir, "duckdb.node"));
+  return addon.exports;
+}
+
+/**
+ * Makes sure every file of `binding` sits verified in its cache directory and returns that directory.
+ * Tries the cache roots in order ($RESTLOAD_CACHE_DIR, $CACHE_DIRECTORY, $XDG_CACHE_HOME or
+ * ~/.cache, the temp directory) and uses the first one it can write.
+ */
+export function prepareBindingDirectory(binding: EmbeddedBinding, env: Env = process.env): string {
+  const entry = `duckdb-${binding.version}-${entryHash(binding)}`;
+  const failures: string[] = [];
+  for (const root of cacheRoots(env)) {
+    const dir = join(root, entry);
+    try {
+      ensureDirectory(dir);
+      for (const file of binding.files) ensureFile(dir, file);
+      return dir;
+    } catch (error) {
+      failures.push(`${dir}: ${messageOf(error)}`);
+    }
+  }
+  throw new RestloadError("E_BINDING", `Cannot prepare the embedded DuckDB library in any cache directory (${failures.join("; ")})`, {
+    hint: "Set RESTLOAD_CACHE_DIR to a directory this user can write.",
+  });
+}
+
+/** The cache roots, most specific first; each already names restload's own directory. */
+export function cacheRoots(env: Env): string[] {
+  const roots: string[] = [];
+  if (env.RESTLOAD_CACHE_DIR) roots.push(env.RESTLOAD_CACHE_DIR);
+  // systemd's CacheDirectory= may list several directories separated by ':'; the first is ours.
+  const systemd = env.CACHE_DIRECTORY?.split(":")[0];
+  if (systemd) roots.push(systemd);
+  const home = env.HOME ?? safeHomedir();
+  const xdg = env.XDG_CACHE_HOME ?? (home ? join(home, ".cache") : undefined);
+  if (xdg) roots.push(join(xdg, "restload"));
+  roots.push(join(tmpdir(), `restload-${process.getuid?.() ?? "user"}`));
+  return roots;
+}
+
+/** Lower-case hex SHA-256 of `bytes`. */
+export function sha256(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+// internal
+
+function entryHash(binding: EmbeddedBinding): string {
+  return sha256(new TextEncoder().encode(binding.files.map((file) => file.sha256).join(":"))).slice(0, 12);
+}
+
+function safeHomedir(): string | undefined {
+  try {
+    return homedir() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function ensureDirectory(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const stat = lstatSync(dir);
+  if (!stat.isDirectory()) throw new Error("not a directory");
+  // A shared directory (the temp fallback) must not let another user swap the library in.
+  const uid = process.getuid?.();
+  if (uid !== undefined && stat.uid !== uid) throw new Error(`owned by uid ${stat.uid}, not ${uid}`);
+  if ((stat.mode & 0o022) !== 0) throw new Error("writable by group or others");
+}
+
+function ensureFile(dir: string, file: EmbeddedFile): void {
+  const target = join(dir, file.name);
+  if (matches(target, file.sha256)) return;
+  const bytes = readFileSync(file.source);
+  if (sha256(bytes) !== file.sha256) {
+    throw new Error(`the embedded ${file.name} does not match its build checksum; the binary is damaged`);
+  }
+  const temp = `${target}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+  try {
+    const fd = openSync(temp, "wx", 0o755);
+    try {
+      for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    // rename() replaces atomically: a process starting now sees the old file or the new one whole.
+    renameSync(temp, target);
+  } finally {
+    rmSync(temp, { force: true });
+  }
+  if (!matches(target, file.sha256)) throw new Error(`${file.name} does not verify after writing`);
+}
+
+function matches(path: string, expected: string): boolean {
+  try {
+    return sha256(readFileSync(path)) === expected;
+  } catch {
+    return false;
+  }
+}

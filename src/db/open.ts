@@ -1,0 +1,143 @@
+// Opens a DuckDB file with hardened settings, waiting while another process holds its lock.
+import { existsSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
+import { RestloadError, messageOf } from "../errors.ts";
+import { describeLockHolder, isLockConflict } from "./lock-holder.ts";
+
+export interface OpenOptions {
+  /** Create the file when it does not exist (its directory must). Read-only commands pass false. */
+  create: boolean;
+  /** How long to keep retrying while another process holds the file, in milliseconds. */
+  lockTimeoutMs: number;
+  /** DuckDB `memory_limit`, e.g. "256MB". */
+  memoryLimit?: string;
+  /** Injected for tests; defaults to real time. */
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+}
+
+export interface Database {
+  /** The absolute path of the database file, or `:memory:`. */
+  readonly path: string;
+  readonly connection: DuckDBConnection;
+  /** Closes the connection and the instance; safe to call twice. */
+  close(): void;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
+
+/**
+ * Opens `path` (a file, or `:memory:`) read-write. Extension auto-install and auto-load are off and the configuration is
+ * locked, so nothing is ever downloaded at run time; spill files go to `<path>.tmp` beside it.
+ *
+ * @example
+ * const db = await openDatabase("github.duckdb", { create: true, lockTimeoutMs: 30_000 });
+ * try { await db.connection.run("select 1"); } finally { db.close(); }
+ */
+export async function openDatabase(path: string, options: OpenOptions): Promise<Database> {
+  const inMemory = path === ":memory:";
+  const file = inMemory ? path : resolve(path);
+  if (!inMemory) checkPath(file, options.create);
+  const settings: Record<string, string> = {
+    autoinstall_known_extensions: "false",
+    autoload_known_extensions: "false",
+    allow_community_extensions: "false",
+    memory_limit: options.memoryLimit ?? "256MB",
+    lock_configuration: "true",
+  };
+  if (!inMemory) settings.temp_directory = `${file}.tmp`;
+  const instance = await createWithLockRetry(file, settings, options);
+  try {
+    const connection = await instance.connect();
+    let open = true;
+    return {
+      path: file,
+      connection,
+      close() {
+        if (!open) return;
+        open = false;
+        connection.closeSync();
+        instance.closeSync();
+      },
+    };
+  } catch (error) {
+    instance.closeSync();
+    throw error;
+  }
+}
+
+// internal
+
+function checkPath(file: string, create: boolean): void {
+  if (existsSync(file)) {
+    if (!statSync(file).isFile()) {
+      throw new RestloadError("E_DB_PATH", `Cannot open database "${file}" as it is not a regular file`, {
+        hint: "Give the path of a DuckDB file.",
+        context: { file },
+      });
+    }
+    return;
+  }
+  if (!create) {
+    throw new RestloadError("E_DB_PATH", `Cannot open database "${file}" as it does not exist`, {
+      hint: "Check the path, or run the pipeline once to create it.",
+      context: { file },
+    });
+  }
+  const dir = dirname(file);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new RestloadError("E_DB_PATH", `Cannot create database "${file}" as its directory "${dir}" does not exist`, {
+      hint: "Create the directory first, or give another path.",
+      context: { file },
+    });
+  }
+}
+
+async function createWithLockRetry(
+  file: string,
+  settings: Record<string, string>,
+  options: OpenOptions,
+): Promise<DuckDBInstance> {
+  const sleep = options.sleep ?? defaultSleep;
+  const now = options.now ?? Date.now;
+  const deadline = now() + options.lockTimeoutMs;
+  let delay = 50;
+  for (;;) {
+    try {
+      return await DuckDBInstance.create(file, settings);
+    } catch (error) {
+      const message = messageOf(error);
+      if (isLockConflict(message)) {
+        const left = deadline - now();
+        if (left > 0) {
+          await sleep(Math.min(delay, left));
+          delay = Math.min(delay * 2, 1_000);
+          continue;
+        }
+        const seconds = Math.round(options.lockTimeoutMs / 100) / 10;
+        throw new RestloadError(
+          "E_LOCKED",
+          `Cannot open database "${file}" as ${describeLockHolder(message)} holds it (waited ${seconds} s)`,
+          { hint: "Wait for that process to finish, or raise --lock-timeout.", context: { file }, cause: error },
+        );
+      }
+      throw classifyOpenError(file, message, error);
+    }
+  }
+}
+
+function classifyOpenError(file: string, message: string, cause: unknown): RestloadError {
+  if (/not a valid DuckDB database file/i.test(message)) {
+    return new RestloadError("E_DB_INVALID", `Cannot open "${file}" as it is not a DuckDB database file`, {
+      hint: "Check the path; the file was left unchanged.",
+      context: { file },
+      cause,
+    });
+  }
+  return new RestloadError("E_DB_OPEN", `Cannot open database "${file}": ${message}`, {
+    hint: "Check that the file is readable and writable by this user.",
+    context: { file },
+    cause,
+  });
+}

@@ -1,0 +1,75 @@
+// One error type for every failure restload reports: a stable code, what went wrong, and what to do.
+
+/** Exit codes of the CLI (sysexits-style where one exists). */
+export const ExitCode = {
+  ok: 0,
+  failed: 1,
+  usage: 64,
+  locked: 75,
+  config: 78,
+  sigint: 130,
+  sigterm: 143,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+const exitByCode = {
+  E_USAGE: ExitCode.usage,
+  E_CONFIG: ExitCode.config,
+  E_LOCKED: ExitCode.locked,
+  E_DB_PATH: ExitCode.failed,
+  E_DB_INVALID: ExitCode.failed,
+  E_DB_OPEN: ExitCode.failed,
+  E_SQL: ExitCode.failed,
+  E_BINDING: ExitCode.failed,
+  E_IO: ExitCode.failed,
+} as const;
+
+/** Stable identifiers of every failure; scripts and tests match on these, never on message text. */
+export type ErrorCode = keyof typeof exitByCode;
+
+export interface ErrorContext {
+  /** The pipeline resource the failure belongs to. */
+  resource?: string;
+  /** A URL with its secrets already redacted. */
+  url?: string;
+  /** A TOML path such as `resources[1].endpoint.path`. */
+  tomlPath?: string;
+  /** A file the failure is about (database, pipeline, secrets file). */
+  file?: string;
+}
+
+/**
+ * A failure with a stable `code`, a message saying what happened, and a `hint` saying what to do.
+ *
+ * @example
+ * throw new RestloadError("E_LOCKED", `Cannot open "${path}" as another process holds it`, {
+ *   hint: "Wait for that process to finish or raise --lock-timeout.",
+ *   context: { file: path },
+ * });
+ */
+export class RestloadError extends Error {
+  override readonly name = "RestloadError";
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+  readonly context: ErrorContext;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { hint?: string; context?: ErrorContext; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.hint = options.hint;
+    this.context = options.context ?? {};
+  }
+
+  get exitCode(): ExitCode {
+    return exitByCode[this.code];
+  }
+}
+
+/** The message of anything thrown, without a stack. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

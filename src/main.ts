@@ -1,0 +1,21 @@
+// Entrypoint: wires the process to the CLI and is the only place that exits.
+import { main } from "./cli/main.ts";
+
+function writer(stream: NodeJS.WriteStream): (text: string) => Promise<void> {
+  return (text) => new Promise((done, fail) => stream.write(text, (error) => (error ? fail(error) : done())));
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+const code = await main(process.argv.slice(2), {
+  stdout: writer(process.stdout),
+  stderr: writer(process.stderr),
+  readStdin,
+  stdinIsTerminal: process.stdin.isTTY === true,
+  env: process.env,
+});
+process.exit(code);

@@ -1,0 +1,143 @@
+// The compiled binary, alone in an empty directory with a scrubbed environment.
+import { beforeAll, describe, expect, test } from "bun:test";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { compiledBinary, repoRoot, run, tempDir } from "../helpers.ts";
+
+const stockBinding = join(repoRoot, "node_modules", "@duckdb", `node-bindings-${process.platform}-${process.arch}`);
+const sha = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
+
+let binary = "";
+let workDir = "";
+
+beforeAll(async () => {
+  workDir = tempDir("restload-bin-");
+  binary = join(workDir, "restload");
+  copyFileSync(await compiledBinary(), binary);
+}, 300_000);
+
+/** A scrubbed environment: only PATH, plus what a test adds. */
+function scrubbed(extra: Record<string, string>): Record<string, string> {
+  return { PATH: "/usr/bin:/bin", ...extra };
+}
+
+/** The single cache entry below `root`, with its two files. */
+function cacheEntry(root: string): string {
+  const entries = readdirSync(root).filter((name) => name.startsWith("duckdb-"));
+  expect(entries).toHaveLength(1);
+  return join(root, entries[0]!);
+}
+
+describe("compiled binary", () => {
+  test("--version and --help answer without touching DuckDB or the cache", async () => {
+    const home = tempDir();
+    const version = await run([binary, "--version"], { cwd: workDir, env: scrubbed({ HOME: home }) });
+    expect(version.code).toBe(0);
+    expect(version.stdout).toMatch(/^restload \d+\.\d+\.\d+ \(DuckDB /);
+    const help = await run([binary, "--help"], { cwd: workDir, env: scrubbed({ HOME: home }) });
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("sql <database>");
+    expect(readdirSync(home)).toEqual([]);
+  });
+
+  test("sql creates, fills and queries a database with a scrubbed environment and an empty HOME", async () => {
+    const home = tempDir();
+    const env = scrubbed({ HOME: home });
+    const created = await run([binary, "sql", "loaded.duckdb", "create table t as select range as id from range(1000)"], { cwd: workDir, env });
+    expect(created.stderr).toBe(`database: ${join(workDir, "loaded.duckdb")}\n`);
+    expect(created.code).toBe(0);
+    const queried = await run([binary, "sql", "loaded.duckdb", "select count(*) as n, sum(id) as s from t", "--csv"], { cwd: workDir, env });
+    expect(queried.code).toBe(0);
+    expect(queried.stdout).toBe("n,s\n1000,499500\n");
+    const entry = cacheEntry(join(home, ".cache", "restload"));
+    expect(sha(join(entry, "libduckdb.so"))).toBe(sha(join(stockBinding, "libduckdb.so")));
+    expect(sha(join(entry, "duckdb.node"))).toBe(sha(join(stockBinding, "duckdb.node")));
+  });
+
+  test("works with HOME unset and only CACHE_DIRECTORY set", async () => {
+    const cache = tempDir();
+    const result = await run([binary, "sql", "cache-dir.duckdb", "select 42 as answer", "--csv"], {
+      cwd: workDir,
+      env: scrubbed({ CACHE_DIRECTORY: cache }),
+    });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe("answer\n42\n");
+    cacheEntry(cache);
+  });
+
+  test("eight processes starting at once on an empty cache all succeed and leave one clean entry", async () => {
+    const cache = tempDir();
+    const env = scrubbed({ RESTLOAD_CACHE_DIR: cache });
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, index) =>
+        run([binary, "sql", `parallel-${index}.duckdb`, `select ${index} as n`, "--csv"], { cwd: workDir, env }),
+      ),
+    );
+    results.forEach((result, index) => {
+      expect(result.stderr).toBe(`database: ${join(workDir, `parallel-${index}.duckdb`)}\n`);
+      expect(result.stdout).toBe(`n\n${index}\n`);
+      expect(result.code).toBe(0);
+    });
+    const entry = cacheEntry(cache);
+    expect(readdirSync(entry).sort()).toEqual(["duckdb.node", "libduckdb.so"]);
+    expect(sha(join(entry, "libduckdb.so"))).toBe(sha(join(stockBinding, "libduckdb.so")));
+  });
+
+  test("a truncated cache entry is replaced before it is loaded", async () => {
+    const cache = tempDir();
+    const env = scrubbed({ RESTLOAD_CACHE_DIR: cache });
+    expect((await run([binary, "sql", "trunc.duckdb", "select 1"], { cwd: workDir, env })).code).toBe(0);
+    const library = join(cacheEntry(cache), "libduckdb.so");
+    // Loading a 4 KiB libduckdb.so would fail at once; a working run proves it was replaced first.
+    truncateSync(library, 4096);
+    const result = await run([binary, "sql", "trunc.duckdb", "select 2 as n", "--csv"], { cwd: workDir, env });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe("n\n2\n");
+    expect(sha(library)).toBe(sha(join(stockBinding, "libduckdb.so")));
+  });
+
+  test("a cache entry with one byte flipped at the same size is replaced before it is loaded", async () => {
+    const cache = tempDir();
+    const env = scrubbed({ RESTLOAD_CACHE_DIR: cache });
+    expect((await run([binary, "sql", "flip.duckdb", "select 1"], { cwd: workDir, env })).code).toBe(0);
+    const addon = join(cacheEntry(cache), "duckdb.node");
+    const bytes = readFileSync(addon);
+    const size = bytes.length;
+    // Byte 1 is the 'E' of the ELF magic: an addon with it flipped cannot be dlopen()ed.
+    bytes[1] = bytes[1]! ^ 0x01;
+    writeFileSync(addon, bytes);
+    expect(statSync(addon).size).toBe(size);
+    const result = await run([binary, "sql", "flip.duckdb", "select 3 as n", "--csv"], { cwd: workDir, env });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe("n\n3\n");
+    expect(sha(addon)).toBe(sha(join(stockBinding, "duckdb.node")));
+  });
+
+  test("bad input through the binary: unknown command 64, bad SQL 1, non-DuckDB file 1 and unchanged", async () => {
+    const cache = tempDir();
+    const env = scrubbed({ RESTLOAD_CACHE_DIR: cache });
+    expect((await run([binary, "nonsense"], { cwd: workDir, env })).code).toBe(64);
+    expect((await run([binary, "sql", "bad.duckdb", "selec 1"], { cwd: workDir, env })).code).toBe(1);
+    const notes = join(workDir, "notes.txt");
+    writeFileSync(notes, "plain text\n");
+    const invalid = await run([binary, "sql", notes, "select 1"], { cwd: workDir, env });
+    expect(invalid.code).toBe(1);
+    expect(invalid.stderr).toContain("not a DuckDB database file");
+    expect(readFileSync(notes, "utf8")).toBe("plain text\n");
+  });
+
+  test("an unusable cache root falls back to the next one", async () => {
+    const blocker = join(tempDir(), "file");
+    writeFileSync(blocker, "");
+    const home = tempDir();
+    mkdirSync(join(home, ".cache"));
+    const result = await run([binary, "sql", "fallback.duckdb", "select 5 as n", "--csv"], {
+      cwd: workDir,
+      env: scrubbed({ RESTLOAD_CACHE_DIR: join(blocker, "sub"), HOME: home }),
+    });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe("n\n5\n");
+    expect(existsSync(join(home, ".cache", "restload"))).toBe(true);
+  });
+});

@@ -1,0 +1,129 @@
+import { describe, expect, test } from "bun:test";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type EmbeddedBinding, cacheRoots, prepareBindingDirectory, sha256 } from "../../src/db/embedded-binding.ts";
+import { RestloadError } from "../../src/errors.ts";
+import { tempDir } from "../helpers.ts";
+
+/** Two small stand-in files playing duckdb.node and libduckdb.so. */
+function fakeBinding(): { binding: EmbeddedBinding; contents: Map<string, Uint8Array> } {
+  const dir = tempDir("restload-embedded-");
+  const contents = new Map<string, Uint8Array>();
+  const files = ["duckdb.node", "libduckdb.so"].map((name, index) => {
+    const bytes = new Uint8Array(64 * 1024).map((_, i) => (i * 31 + index * 7) % 251);
+    contents.set(name, bytes);
+    const source = join(dir, `embedded-${name}`);
+    writeFileSync(source, bytes);
+    return { name, source, sha256: sha256(bytes) };
+  });
+  return { binding: { version: "9.9.9-test", files }, contents };
+}
+
+function expectIntact(dir: string, contents: Map<string, Uint8Array>): void {
+  for (const [name, bytes] of contents) expect(sha256(readFileSync(join(dir, name)))).toBe(sha256(bytes));
+  expect(readdirSync(dir).sort()).toEqual([...contents.keys()].sort());
+}
+
+describe("embedded DuckDB binding cache", () => {
+  test("extracts every file into a private per-version directory under RESTLOAD_CACHE_DIR", () => {
+    const { binding, contents } = fakeBinding();
+    const root = tempDir();
+    const dir = prepareBindingDirectory(binding, { RESTLOAD_CACHE_DIR: root });
+    expect(dir.startsWith(join(root, "duckdb-9.9.9-test-"))).toBe(true);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expectIntact(dir, contents);
+  });
+
+  test("a verified entry is reused as it is", () => {
+    const { binding } = fakeBinding();
+    const root = tempDir();
+    const dir = prepareBindingDirectory(binding, { RESTLOAD_CACHE_DIR: root });
+    const before = statSync(join(dir, "libduckdb.so")).ino;
+    prepareBindingDirectory(binding, { RESTLOAD_CACHE_DIR: root });
+    expect(statSync(join(dir, "libduckdb.so")).ino).toBe(before);
+  });
+
+  test("a truncated cache file is detected and replaced", () => {
+    const { binding, contents } = fakeBinding();
+    const root = tempDir();
+    const dir = prepareBindingDirectory(binding, { RESTLOAD_CACHE_DIR: root });
+    truncateSync(join(dir, "libduckdb.so"), 1000);
+    expect(prepareBindingDirectory(binding, { RESTLOAD_CACHE_DIR: root })).toBe(dir);
+    expectIntact(dir, contents);
+  });
+
+  test("one flipped byte at the same size is detected and replaced", () => {
+    const { binding, contents } = fakeBinding();
+    const root = tempDir();
+    const dir = prepareBindingDirectory(binding, { RESTLOAD_CACHE_DIR: root });
+    const path = join(dir, "duckdb.node");
+    const damaged = readFileSync(path);
+    damaged[40_000] = damaged[40_000]! ^ 0x01;
+    writeFileSync(path, damaged);
+    expect(statSync(path).size).toBe(64 * 1024);
+    prepareBindingDirectory(binding, { RESTLOAD_CACHE_DIR: root });
+    expectIntact(dir, contents);
+  });
+
+  test("falls back to the next cache root when one cannot be used", () => {
+    const { binding, contents } = fakeBinding();
+    const blocker = join(tempDir(), "a-file");
+    writeFileSync(blocker, "not a directory");
+    const systemd = tempDir();
+    const dir = prepareBindingDirectory(binding, { RESTLOAD_CACHE_DIR: join(blocker, "cache"), CACHE_DIRECTORY: systemd });
+    expect(dir.startsWith(systemd)).toBe(true);
+    expectIntact(dir, contents);
+  });
+
+  test("an entry directory writable by others is not trusted", () => {
+    const { binding, contents } = fakeBinding();
+    const shared = tempDir();
+    const first = prepareBindingDirectory(binding, { RESTLOAD_CACHE_DIR: shared });
+    chmodSync(first, 0o777);
+    const fallback = tempDir();
+    const dir = prepareBindingDirectory(binding, { RESTLOAD_CACHE_DIR: shared, CACHE_DIRECTORY: fallback });
+    expect(dir.startsWith(fallback)).toBe(true);
+    expectIntact(dir, contents);
+  });
+
+  test("a damaged embedded file is refused and nothing is written", () => {
+    const { binding } = fakeBinding();
+    const source = binding.files[1]!.source;
+    const bytes = readFileSync(source);
+    bytes[5] = bytes[5]! ^ 0xff;
+    writeFileSync(source, bytes);
+    const root = tempDir();
+    const everyRoot = { RESTLOAD_CACHE_DIR: root, CACHE_DIRECTORY: root, XDG_CACHE_HOME: root, HOME: root };
+    let thrown: unknown;
+    try {
+      prepareBindingDirectory(binding, everyRoot);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(RestloadError);
+    expect((thrown as RestloadError).code).toBe("E_BINDING");
+    expect((thrown as RestloadError).message).toContain("the binary is damaged");
+    for (const entry of readdirSync(root)) {
+      const path = join(root, entry);
+      if (statSync(path).isDirectory()) expect(existsSync(join(path, "libduckdb.so"))).toBe(false);
+    }
+  });
+
+  test("cache roots follow RESTLOAD_CACHE_DIR, CACHE_DIRECTORY, XDG_CACHE_HOME, ~/.cache, then the temp directory", () => {
+    expect(cacheRoots({ RESTLOAD_CACHE_DIR: "/a", CACHE_DIRECTORY: "/b:/c", XDG_CACHE_HOME: "/x", HOME: "/h" })).toEqual([
+      "/a",
+      "/b",
+      "/x/restload",
+      join(tmpdir(), `restload-${process.getuid!()}`),
+    ]);
+    expect(cacheRoots({ HOME: "/h" })[0]).toBe("/h/.cache/restload");
+  });
+
+  test("creating the entry's parent directories works from nothing", () => {
+    const { binding, contents } = fakeBinding();
+    const root = join(tempDir(), "deep", "er");
+    mkdirSync(join(root, ".."), { recursive: true });
+    expectIntact(prepareBindingDirectory(binding, { RESTLOAD_CACHE_DIR: root }), contents);
+  });
+});

@@ -1,0 +1,69 @@
+// Shared test helpers: temp directories, running the CLI from source, building the binary once.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const repoRoot = resolve(import.meta.dir, "..");
+export const bunBin = join(repoRoot, "node_modules", ".bin", "bun");
+export const denoBin = join(repoRoot, "node_modules", ".bin", "deno");
+export const mainTs = join(repoRoot, "src", "main.ts");
+
+const made: string[] = [];
+process.on("exit", () => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh temp directory, removed when the test process exits. */
+export function tempDir(prefix = "restload-test-"): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
+export interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  cwd?: string;
+  env?: Record<string, string | undefined>;
+  stdin?: string;
+}
+
+/** Runs a command to completion and captures its output. */
+export async function run(cmd: readonly string[], options: RunOptions = {}): Promise<Ran> {
+  const proc = Bun.spawn([...cmd], {
+    cwd: options.cwd ?? repoRoot,
+    env: (options.env ?? process.env) as Record<string, string>,
+    stdin: options.stdin === undefined ? "ignore" : new TextEncoder().encode(options.stdin),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  return { code, stdout, stderr };
+}
+
+/** `restload <args>` from the TypeScript sources on Bun. */
+export function restload(args: readonly string[], options: RunOptions = {}): Promise<Ran> {
+  return run([bunBin, mainTs, ...args], options);
+}
+
+let built: Promise<string> | undefined;
+
+/** Path of a freshly compiled binary, built once per test process into a temp directory. */
+export function compiledBinary(): Promise<string> {
+  built ??= (async () => {
+    const dir = tempDir("restload-build-");
+    const outfile = join(dir, "restload");
+    const result = await run([bunBin, join(repoRoot, "scripts", "build.ts"), "--outfile", outfile]);
+    if (result.code !== 0) throw new Error(`build failed (${result.code}):\n${result.stdout}${result.stderr}`);
+    return outfile;
+  })();
+  return built;
+}
