@@ -15,6 +15,9 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 const exitByCode = {
   E_USAGE: ExitCode.usage,
   E_CONFIG: ExitCode.config,
+  E_TOML: ExitCode.config,
+  E_SECRET: ExitCode.config,
+  E_EXISTS: ExitCode.failed,
   E_LOCKED: ExitCode.locked,
   E_DB_PATH: ExitCode.failed,
   E_DB_INVALID: ExitCode.failed,
@@ -38,6 +41,12 @@ export interface ErrorContext {
   file?: string;
 }
 
+/** One problem of several found in one pass, e.g. a config key: `resources[1].endpoint.path`. */
+export interface Problem {
+  readonly path: string;
+  readonly message: string;
+}
+
 /**
  * A failure with a stable `code`, a message saying what happened, and a `hint` saying what to do.
  *
@@ -52,16 +61,19 @@ export class RestloadError extends Error {
   readonly code: ErrorCode;
   readonly hint: string | undefined;
   readonly context: ErrorContext;
+  /** Every problem found, when the failure gathers several (all config errors in one pass). */
+  readonly problems: readonly Problem[];
 
   constructor(
     code: ErrorCode,
     message: string,
-    options: { hint?: string; context?: ErrorContext; cause?: unknown } = {},
+    options: { hint?: string; context?: ErrorContext; cause?: unknown; problems?: readonly Problem[] } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.hint = options.hint;
     this.context = options.context ?? {};
+    this.problems = options.problems ?? [];
   }
 
   get exitCode(): ExitCode {

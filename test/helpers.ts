@@ -67,3 +67,18 @@ export function compiledBinary(): Promise<string> {
   })();
   return built;
 }
+
+/** Runs the CLI in this process (no spawn): fast, for the config corpus and the like. */
+export async function runMain(args: readonly string[], env: Record<string, string | undefined> = {}): Promise<Ran> {
+  const { main } = await import("../src/cli/main.ts");
+  let stdout = "";
+  let stderr = "";
+  const code = await main(args, {
+    stdout: async (text) => void (stdout += text),
+    stderr: async (text) => void (stderr += text),
+    readStdin: async () => "",
+    stdinIsTerminal: true,
+    env,
+  });
+  return { code, stdout, stderr };
+}

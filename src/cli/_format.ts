@@ -1,8 +1,14 @@
 // Renders rows as an aligned text table, CSV (RFC 4180) or JSON, for commands that print data.
+import type { RestloadError } from "../errors.ts";
 
 /** JSON text in which bigints stay exact numbers (`JSON.rawJSON`). */
 export function toJson(value: unknown, indent?: number): string {
   return JSON.stringify(value, (_key, item) => (typeof item === "bigint" ? JSON.rawJSON(item.toString()) : item), indent);
+}
+
+/** An error as `--json` output prints it. */
+export function errorJson(error: RestloadError) {
+  return { ok: false, error: { code: error.code, message: error.message, hint: error.hint ?? null, problems: error.problems } };
 }
 
 /** Rows as an array of objects keyed by column name. */

@@ -4,21 +4,17 @@ import packageJson from "../../package.json" with { type: "json" };
 import { duckdbVersion } from "../db/version.ts";
 import { ExitCode, RestloadError, messageOf } from "../errors.ts";
 import { runtimeDescription } from "../runtime/info.ts";
+import type { Io } from "./_io.ts";
+import { registerCheck } from "./check.ts";
+import { registerInit } from "./init.ts";
 import { registerSql } from "./sql.ts";
 
-/** What a command may touch of the process; tests and main.ts provide it. */
-export interface Io {
-  readonly stdout: (text: string) => Promise<void>;
-  readonly stderr: (text: string) => Promise<void>;
-  readonly readStdin: () => Promise<string>;
-  readonly stdinIsTerminal: boolean;
-  readonly env: Readonly<Record<string, string | undefined>>;
-}
+export type { Io } from "./_io.ts";
 
 /** A command's action: resolves to the exit code. */
 export type CommandRegistration = (cli: CAC, io: Io) => void;
 
-const commands: readonly CommandRegistration[] = [registerSql];
+const commands: readonly CommandRegistration[] = [registerCheck, registerInit, registerSql];
 
 /** The version line: `restload 0.1.0 (DuckDB 1.5.6, bun 1.4.5, linux-x64)`. */
 export function versionLine(): string {
@@ -61,9 +57,10 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   }
 }
 
-/** `error[E_CODE]: message` and the hint on the next line. */
+/** `error[E_CODE]: message`, one `×` line per problem, and the hint. */
 export function formatError(error: RestloadError): string {
-  return `error[${error.code}]: ${error.message}\n${error.hint ? `  hint: ${error.hint}\n` : ""}`;
+  const problems = error.problems.map((problem) => `  × ${problem.path ? `${problem.path}: ` : ""}${problem.message}\n`).join("");
+  return `error[${error.code}]: ${error.message}\n${problems}${error.hint ? `  hint: ${error.hint}\n` : ""}`;
 }
 
 // internal

@@ -2,7 +2,7 @@
 import type { CAC } from "cac";
 import { RestloadError } from "../errors.ts";
 import { rowsToCsv, rowsToJson, rowsToTable } from "./_format.ts";
-import type { Io } from "./main.ts";
+import type { Io } from "./_io.ts";
 import { lockTimeoutMs, lockTimeoutOption } from "./_options.ts";
 
 interface SqlFlags {

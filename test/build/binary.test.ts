@@ -127,6 +127,21 @@ describe("compiled binary", () => {
     expect(readFileSync(notes, "utf8")).toBe("plain text\n");
   });
 
+  test("check and init work from the binary alone", async () => {
+    const env = scrubbed({ RESTLOAD_CACHE_DIR: tempDir(), RESTLOAD_SECRET_GITHUB_TOKEN: "c4n4ry+/=&token" });
+    const init = await run([binary, "init", "github", "project"], { cwd: workDir, env });
+    expect(init.code).toBe(0);
+    const check = await run([binary, "check", "project/pipeline.toml", "--json"], { cwd: workDir, env });
+    expect(check.code).toBe(0);
+    expect(JSON.parse(check.stdout).secrets[0].found_in).toBe("environment variable RESTLOAD_SECRET_GITHUB_TOKEN");
+    expect(check.stdout).not.toContain("c4n4ry");
+    const seed = await run([binary, "check", join(repoRoot, "configs", "github.toml"), "--skip-secrets"], { cwd: workDir, env });
+    expect(seed.code).toBe(0);
+    const invalid = await run([binary, "check", join(repoRoot, "test", "fixtures", "config", "invalid", "many-problems.toml")], { cwd: workDir, env });
+    expect(invalid.code).toBe(78);
+    expect(invalid.stderr).toContain("has 4 problems");
+  });
+
   test("an unusable cache root falls back to the next one", async () => {
     const blocker = join(tempDir(), "file");
     writeFileSync(blocker, "");

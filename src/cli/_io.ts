@@ -1,0 +1,20 @@
+// What a command may touch of the process, and the redaction every output goes through.
+import type { Redactor } from "../config/redact.ts";
+
+/** Provided by main.ts (the real process) or by tests. */
+export interface Io {
+  readonly stdout: (text: string) => Promise<void>;
+  readonly stderr: (text: string) => Promise<void>;
+  readonly readStdin: () => Promise<string>;
+  readonly stdinIsTerminal: boolean;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** The same Io with known secrets masked in everything written. */
+export function redactingIo(io: Io, redactor: Redactor): Io {
+  return {
+    ...io,
+    stdout: (text) => io.stdout(redactor.redact(text)),
+    stderr: (text) => io.stderr(redactor.redact(text)),
+  };
+}

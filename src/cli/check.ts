@@ -1,0 +1,148 @@
+// `restload check <pipeline.toml>`: validate, resolve secrets (never print them), print the plan.
+import type { CAC } from "cac";
+import { loadPipelineFile } from "../config/load.ts";
+import { Redactor } from "../config/redact.ts";
+import { type SecretReport, resolveSecrets } from "../config/secrets.ts";
+import { RestloadError } from "../errors.ts";
+import { type Plan, type PlannedResource, plan } from "../plan/index.ts";
+import { errorJson, toJson } from "./_format.ts";
+import { type Io, redactingIo } from "./_io.ts";
+
+interface CheckFlags {
+  json?: boolean;
+  skipSecrets?: boolean;
+  secrets?: string;
+}
+
+export function registerCheck(cli: CAC, io: Io): void {
+  cli
+    .command("check <pipeline>", "Validate a pipeline file and print its plan; touches neither network nor database")
+    .option("--json", "Print the plan (or the problems) as JSON")
+    .option("--skip-secrets", "Do not look up secrets (for checking a file away from its server)")
+    .option("--secrets <path>", "Secrets file (default: secrets.toml, then .restload/secrets.toml beside the pipeline)")
+    .example("restload check pipelines/github.toml")
+    .action(async (file: string, flags: CheckFlags) => {
+      try {
+        return await runCheck(io, file, flags);
+      } catch (error) {
+        if (!(error instanceof RestloadError) || !flags.json) throw error;
+        await io.stdout(toJson(errorJson(error), 2) + "\n");
+        return error.exitCode;
+      }
+    });
+}
+
+/** The plan as `check --json` prints it: stable keys, secrets by name and source only. */
+export function checkJson(planned: Plan, secrets: readonly SecretReport[]) {
+  return {
+    ok: true,
+    pipeline: planned.pipeline,
+    pipeline_file: planned.pipeline_file,
+    database: planned.database,
+    dataset: planned.dataset,
+    max_concurrency: planned.max_concurrency,
+    client: planned.client,
+    units: planned.units,
+    resources: planned.resources.map((resource) => ({
+      name: resource.name,
+      unit: resource.unit,
+      table: resource.table,
+      parent: resource.parent,
+      selected: resource.selected,
+      method: resource.method,
+      path: resource.path,
+      params: resource.params,
+      json: resource.json,
+      data: resource.data,
+      headers: resource.headers,
+      paginator: { ...resource.paginator, level: resource.paginator_level },
+      data_selector: resource.data_selector ?? "auto",
+      incremental: resource.incremental,
+      write_disposition: resource.write_disposition,
+      primary_key: resource.primary_key,
+      merge_key: resource.merge_key,
+      include_from_parent: resource.include_from_parent,
+      auth: resource.auth?.type ?? null,
+      response_actions: resource.response_actions,
+      columns: resource.columns,
+      max_table_nesting: resource.max_table_nesting,
+      schema_contract: resource.schema_contract,
+      processing_steps: resource.processing_steps,
+    })),
+    secrets,
+    warnings: planned.warnings,
+  };
+}
+
+// internal
+
+async function runCheck(rawIo: Io, file: string, flags: CheckFlags): Promise<number> {
+  const loaded = loadPipelineFile(file, rawIo.env);
+  const planned = plan(loaded, { env: rawIo.env });
+  let report: readonly SecretReport[];
+  let secretWarnings: readonly string[] = [];
+  const redactor = new Redactor();
+  if (flags.skipSecrets) {
+    report = [...new Set(loaded.secrets.map((ref) => ref.name))].map((name) => ({
+      name,
+      used_at: loaded.secrets.filter((ref) => ref.name === name).map((ref) => ref.path),
+      found_in: "not looked up (--skip-secrets)",
+    }));
+  } else {
+    const resolved = resolveSecrets(loaded.secrets, {
+      pipelineDir: loaded.dir,
+      pipelineName: planned.pipeline,
+      secretsSection: planned.secrets_section,
+      secretsFile: flags.secrets,
+      env: rawIo.env,
+    });
+    for (const value of resolved.values.values()) redactor.add(value);
+    report = resolved.report;
+    secretWarnings = resolved.warnings;
+  }
+  const io = redactingIo(rawIo, redactor);
+  for (const warning of [...planned.warnings, ...secretWarnings]) await io.stderr(`warning: ${warning}\n`);
+  if (flags.json) await io.stdout(toJson(checkJson(planned, report), 2) + "\n");
+  else await io.stdout(planText(planned, report));
+  return 0;
+}
+
+function planText(planned: Plan, secrets: readonly SecretReport[]): string {
+  const lines = [
+    `pipeline  ${planned.pipeline}  (${planned.pipeline_file})`,
+    `database  ${planned.database}`,
+    `dataset   ${planned.dataset}`,
+    "",
+  ];
+  const byName = new Map(planned.resources.map((resource) => [resource.name, resource]));
+  for (const unit of planned.units) {
+    lines.push(`load unit ${unit.name}  -> tables ${unit.tables.join(", ") || "(none)"}`);
+    for (const name of unit.resources) lines.push(...resourceText(byName.get(name)!));
+    lines.push("");
+  }
+  if (secrets.length > 0) {
+    lines.push("secrets");
+    for (const secret of secrets) lines.push(`  ${secret.name}: ${secret.found_in}  (used at ${secret.used_at.join(", ")})`);
+    lines.push("");
+  }
+  const count = planned.resources.length;
+  lines.push(`ok: ${count} resource${count === 1 ? "" : "s"} in ${planned.units.length} load unit${planned.units.length === 1 ? "" : "s"}`);
+  return lines.join("\n") + "\n";
+}
+
+function resourceText(resource: PlannedResource): string[] {
+  const lines = [`  ${resource.name}${resource.parent ? `  (child of ${resource.parent})` : ""}`];
+  lines.push(`    request     ${resource.method} ${resource.path}`);
+  lines.push(`    paginator   ${resource.paginator.type} (from ${resource.paginator_level})`);
+  lines.push(`    selector    ${resource.data_selector ?? "auto"}`);
+  const inc = resource.incremental;
+  if (inc) {
+    const bounds = `${inc.initial_value === null ? "" : ` from ${String(inc.initial_value)}`}${inc.end_value === null ? "" : ` to ${String(inc.end_value)}`}`;
+    lines.push(`    incremental ${inc.cursor_path} (${inc.last_value_func})${bounds}${inc.start_param ? ` via param ${inc.start_param}` : ""}`);
+  }
+  const wd = resource.write_disposition;
+  const keys = resource.primary_key.length > 0 ? ` on ${resource.primary_key.join(", ")}` : resource.merge_key.length > 0 ? ` on merge key ${resource.merge_key.join(", ")}` : "";
+  lines.push(resource.table === null ? "    table       none (selected = false: extracted for its children only)" : `    table       ${resource.table}: ${wd.disposition}${wd.strategy ? ` (${wd.strategy})` : ""}${keys}`);
+  if (resource.include_from_parent.length > 0) lines.push(`    from parent ${resource.include_from_parent.map((field) => `${field} as _${resource.parent}_${field}`).join(", ")}`);
+  return lines;
+}

@@ -1,0 +1,69 @@
+// PipelineFile -> frozen Plan: pure, so `check` prints it and tests compare it exactly.
+import { isAbsolute, join } from "node:path";
+import type { Problem } from "../errors.ts";
+import type { LoadedPipeline } from "../config/load.ts";
+import { configError } from "../config/load.ts";
+import { buildGraph } from "./graph.ts";
+import { type ResourceDraft, planResource } from "./resource.ts";
+import type { Plan } from "./types.ts";
+
+export type * from "./types.ts";
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export interface PlanOptions {
+  /** Overrides `pipeline.database` (the `--database` flag). */
+  readonly database?: string;
+  /** `STATE_DIRECTORY` is read from here. */
+  readonly env: Env;
+}
+
+/**
+ * Plans a loaded pipeline. Every problem of every resource is gathered and thrown together as
+ * one E_CONFIG error; warnings go into the plan.
+ */
+export function plan(loaded: LoadedPipeline, options: PlanOptions): Plan {
+  const { config } = loaded;
+  const problems: Problem[] = [];
+  const warnings: string[] = [];
+  const drafts: ResourceDraft[] = config.resources.map((_, index) => planResource(config, index, problems, warnings));
+  const graph = problems.length === 0 ? buildGraph(drafts, problems) : { resources: [], units: [] };
+  if (problems.length > 0) throw configError(loaded.file, problems);
+
+  const { base_url, headers, auth, paginator: _paginator, ...policy } = config.client;
+  const result: Plan = {
+    pipeline: config.pipeline.name,
+    pipeline_file: loaded.file,
+    database: resolveDatabasePath(options.database ?? config.pipeline.database ?? `${config.pipeline.name}.duckdb`, loaded.dir, options.env),
+    dataset: config.pipeline.dataset ?? `${config.pipeline.name}_dataset`,
+    system_prefix: config.pipeline.system_prefix,
+    max_concurrency: config.pipeline.max_concurrency,
+    duckdb_memory_limit: config.pipeline.duckdb_memory_limit,
+    secrets_section: config.pipeline.secrets_section ?? null,
+    client: { base_url: base_url ?? null, headers: headers ?? {}, auth: auth ?? null, ...policy },
+    resources: graph.resources,
+    units: graph.units,
+    warnings,
+  };
+  return deepFreeze(result);
+}
+
+/**
+ * A relative database path resolves against $STATE_DIRECTORY (systemd's StateDirectory=) when
+ * set, else against the pipeline file's directory, never the working directory.
+ */
+export function resolveDatabasePath(database: string, pipelineDir: string, env: Env): string {
+  if (isAbsolute(database)) return database;
+  const state = env.STATE_DIRECTORY?.split(":")[0];
+  return join(state || pipelineDir, database);
+}
+
+// internal
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const item of Object.values(value)) deepFreeze(item);
+  }
+  return value;
+}
