@@ -25,6 +25,11 @@ const exitByCode = {
   E_SQL: ExitCode.failed,
   E_BINDING: ExitCode.failed,
   E_IO: ExitCode.failed,
+  E_HTTP: ExitCode.failed,
+  E_RESPONSE: ExitCode.failed,
+  E_ORIGIN: ExitCode.failed,
+  E_PAGINATE: ExitCode.failed,
+  E_AUTH: ExitCode.failed,
 } as const;
 
 /** Stable identifiers of every failure; scripts and tests match on these, never on message text. */

@@ -1,9 +1,13 @@
 // Renders rows as an aligned text table, CSV (RFC 4180) or JSON, for commands that print data.
 import type { RestloadError } from "../errors.ts";
 
-/** JSON text in which bigints stay exact numbers (`JSON.rawJSON`). */
-export function toJson(value: unknown, indent?: number): string {
-  return JSON.stringify(value, (_key, item) => (typeof item === "bigint" ? JSON.rawJSON(item.toString()) : item), indent);
+export { toJson } from "../util/json.ts";
+import { toJson } from "../util/json.ts";
+
+/** `error[E_CODE]: message`, one `×` line per problem, and the hint. */
+export function formatError(error: RestloadError): string {
+  const problems = error.problems.map((problem) => `  × ${problem.path ? `${problem.path}: ` : ""}${problem.message}\n`).join("");
+  return `error[${error.code}]: ${error.message}\n${problems}${error.hint ? `  hint: ${error.hint}\n` : ""}`;
 }
 
 /** An error as `--json` output prints it. */

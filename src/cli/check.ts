@@ -1,15 +1,16 @@
 // `restload check <pipeline.toml>`: validate, resolve secrets (never print them), print the plan.
 import type { CAC } from "cac";
-import { loadPipelineFile } from "../config/load.ts";
-import { Redactor } from "../config/redact.ts";
-import { type SecretReport, resolveSecrets } from "../config/secrets.ts";
+import type { SecretReport } from "../config/secrets.ts";
 import { RestloadError } from "../errors.ts";
-import { type Plan, type PlannedResource, plan } from "../plan/index.ts";
+import type { Plan, PlannedResource } from "../plan/index.ts";
 import { errorJson, toJson } from "./_format.ts";
-import { type Io, redactingIo } from "./_io.ts";
+import type { Io } from "./_io.ts";
+import { preparePipeline } from "./_pipeline.ts";
+import { probe, probeText } from "./_probe.ts";
 
 interface CheckFlags {
   json?: boolean;
+  probe?: boolean;
   skipSecrets?: boolean;
   secrets?: string;
 }
@@ -18,6 +19,7 @@ export function registerCheck(cli: CAC, io: Io): void {
   cli
     .command("check <pipeline>", "Validate a pipeline file and print its plan; touches neither network nor database")
     .option("--json", "Print the plan (or the problems) as JSON")
+    .option("--probe", "Also fetch the first page of every root resource and show what was detected")
     .option("--skip-secrets", "Do not look up secrets (for checking a file away from its server)")
     .option("--secrets <path>", "Secrets file (default: secrets.toml, then .restload/secrets.toml beside the pipeline)")
     .example("restload check pipelines/github.toml")
@@ -77,34 +79,14 @@ export function checkJson(planned: Plan, secrets: readonly SecretReport[]) {
 // internal
 
 async function runCheck(rawIo: Io, file: string, flags: CheckFlags): Promise<number> {
-  const loaded = loadPipelineFile(file, rawIo.env);
-  const planned = plan(loaded, { env: rawIo.env });
-  let report: readonly SecretReport[];
-  let secretWarnings: readonly string[] = [];
-  const redactor = new Redactor();
-  if (flags.skipSecrets) {
-    report = [...new Set(loaded.secrets.map((ref) => ref.name))].map((name) => ({
-      name,
-      used_at: loaded.secrets.filter((ref) => ref.name === name).map((ref) => ref.path),
-      found_in: "not looked up (--skip-secrets)",
-    }));
-  } else {
-    const resolved = resolveSecrets(loaded.secrets, {
-      pipelineDir: loaded.dir,
-      pipelineName: planned.pipeline,
-      secretsSection: planned.secrets_section,
-      secretsFile: flags.secrets,
-      env: rawIo.env,
-    });
-    for (const value of resolved.values.values()) redactor.add(value);
-    report = resolved.report;
-    secretWarnings = resolved.warnings;
-  }
-  const io = redactingIo(rawIo, redactor);
-  for (const warning of [...planned.warnings, ...secretWarnings]) await io.stderr(`warning: ${warning}\n`);
-  if (flags.json) await io.stdout(toJson(checkJson(planned, report), 2) + "\n");
-  else await io.stdout(planText(planned, report));
-  return 0;
+  if (flags.probe && flags.skipSecrets) throw new RestloadError("E_USAGE", "--probe needs the secrets: it cannot be used with --skip-secrets");
+  const prepared = await preparePipeline(rawIo, file, { secretsFile: flags.secrets, skipSecrets: flags.skipSecrets });
+  const { io, plan: planned, secretReport } = prepared;
+  const probes = flags.probe ? await probe(prepared) : undefined;
+  const failed = probes?.some((result) => !result.ok) ?? false;
+  if (flags.json) await io.stdout(toJson({ ...checkJson(planned, secretReport), ...(probes ? { ok: !failed, probe: probes } : {}) }, 2) + "\n");
+  else await io.stdout(planText(planned, secretReport) + (probes ? probeText(probes) : ""));
+  return failed ? 1 : 0;
 }
 
 function planText(planned: Plan, secrets: readonly SecretReport[]): string {

@@ -5,7 +5,9 @@ import { duckdbVersion } from "../db/version.ts";
 import { ExitCode, RestloadError, messageOf } from "../errors.ts";
 import { runtimeDescription } from "../runtime/info.ts";
 import type { Io } from "./_io.ts";
+import { formatError } from "./_format.ts";
 import { registerCheck } from "./check.ts";
+import { registerExtract } from "./extract.ts";
 import { registerInit } from "./init.ts";
 import { registerSql } from "./sql.ts";
 
@@ -14,7 +16,7 @@ export type { Io } from "./_io.ts";
 /** A command's action: resolves to the exit code. */
 export type CommandRegistration = (cli: CAC, io: Io) => void;
 
-const commands: readonly CommandRegistration[] = [registerCheck, registerInit, registerSql];
+const commands: readonly CommandRegistration[] = [registerCheck, registerExtract, registerInit, registerSql];
 
 /** The version line: `restload 0.1.0 (DuckDB 1.5.6, bun 1.4.5, linux-x64)`. */
 export function versionLine(): string {
@@ -57,11 +59,6 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   }
 }
 
-/** `error[E_CODE]: message`, one `×` line per problem, and the hint. */
-export function formatError(error: RestloadError): string {
-  const problems = error.problems.map((problem) => `  × ${problem.path ? `${problem.path}: ` : ""}${problem.message}\n`).join("");
-  return `error[${error.code}]: ${error.message}\n${problems}${error.hint ? `  hint: ${error.hint}\n` : ""}`;
-}
 
 // internal
 

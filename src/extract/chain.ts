@@ -1,0 +1,68 @@
+// One request chain: its first request, then page after page as its own paginator says.
+import type { PlannedPaginator, PlannedResource } from "../plan/index.ts";
+import { toJson } from "../util/json.ts";
+import type { Authenticator } from "./http/auth/index.ts";
+import type { HttpClient } from "./http/client.ts";
+import type { HttpRequest } from "./http/request.ts";
+import { type Page, type Paginator, type RequestState, createPaginator } from "./paginate/index.ts";
+import { selectRecords } from "./select.ts";
+
+export interface ChainPage {
+  /** 1 for the first page of the chain. */
+  readonly number: number;
+  readonly records: readonly unknown[];
+  readonly status: number;
+  readonly url: URL;
+  /** The data selector used (detected when the resource sets none). */
+  readonly selector: string;
+  /** The paginator in effect (detected when `auto`). */
+  readonly paginator: PlannedPaginator;
+  readonly body: unknown;
+}
+
+export interface ChainOptions {
+  readonly client: HttpClient;
+  readonly auth: Authenticator | null;
+  /** Stop after this many pages (`--max-pages`, `check --probe`). */
+  readonly maxPages?: number | undefined;
+  readonly signal?: AbortSignal | undefined;
+}
+
+/**
+ * Walks `resource`'s chain from `first`, yielding each page's records. A response matching a
+ * response action ends the chain quietly. Pages are fetched one after another: the next request
+ * depends on the page before it.
+ */
+export async function* walkChain(resource: PlannedResource, first: RequestState, options: ChainOptions): AsyncGenerator<ChainPage> {
+  const paginator: Paginator = createPaginator(resource.paginator);
+  let request: RequestState | null = paginator.first(first);
+  let selector = resource.data_selector;
+  for (let number = 1; request !== null; number++) {
+    const result = await options.client.fetchJson(toHttpRequest(request), {
+      resource: resource.name,
+      what: `page ${number}`,
+      via: number === 1 ? "the request" : "the next page link",
+      auth: options.auth,
+      responseActions: resource.response_actions,
+      signal: options.signal,
+    });
+    if (result.kind === "ignored") return;
+    const selected = selectRecords(result.body, selector);
+    // The selector detected on the first page holds for the whole chain.
+    selector ??= selected.selector;
+    const page: Page = { request, url: result.url, status: result.status, headers: result.headers, body: result.body, records: selected.records };
+    // next() runs even on the last allowed page: it detects an `auto` paginator and checks the stop rules.
+    const following = paginator.next(page);
+    request = options.maxPages !== undefined && number >= options.maxPages ? null : following;
+    yield { number, records: selected.records, status: result.status, url: result.url, selector: selected.selector, paginator: paginator.describe(), body: result.body };
+  }
+}
+
+/** Serializes a chain request for the wire. */
+export function toHttpRequest(request: RequestState): HttpRequest {
+  if (request.json !== undefined) return { method: request.method, url: request.url, headers: { ...request.headers }, body: toJson(request.json) };
+  if (request.data !== undefined) {
+    return { method: request.method, url: request.url, headers: { ...request.headers }, body: request.data, contentType: "application/x-www-form-urlencoded" };
+  }
+  return { method: request.method, url: request.url, headers: { ...request.headers } };
+}

@@ -1,0 +1,46 @@
+// Credentials for a request: one small object per auth type, all behind one interface.
+import type { Redactor } from "../../../config/redact.ts";
+import type { SecretRef } from "../../../config/references.ts";
+import type { Auth } from "../../../config/schema/auth.ts";
+import type { HttpRequest } from "../request.ts";
+import { apiKeyAuth } from "./api-key.ts";
+import { basicAuth } from "./basic.ts";
+import { bearerAuth } from "./bearer.ts";
+import { type TokenFetcher, oauth2Auth } from "./oauth2.ts";
+
+export interface Authenticator {
+  readonly type: Auth["type"];
+  /** Adds credentials to a request bound for a trusted origin (may fetch a token first). */
+  apply(request: HttpRequest, signal?: AbortSignal): Promise<HttpRequest>;
+  /** After a 401: drop cached credentials; true when a retry with fresh ones makes sense (the client retries once). */
+  refresh(): boolean;
+  /** The secrets involved, named in the hint of a 401 or 403. */
+  readonly secretNames: readonly string[];
+}
+
+export interface AuthContext {
+  /** A secret's value by its reference. */
+  readonly secret: (value: string | SecretRef) => string;
+  readonly redactor: Redactor;
+  readonly fetchToken: TokenFetcher;
+  readonly now: () => number;
+}
+
+/** The authenticator of a planned auth table. */
+export function createAuth(auth: Auth, context: AuthContext): Authenticator {
+  switch (auth.type) {
+    case "bearer":
+      return bearerAuth(auth, context);
+    case "api_key":
+      return apiKeyAuth(auth, context);
+    case "http_basic":
+      return basicAuth(auth, context);
+    case "oauth2_client_credentials":
+      return oauth2Auth(auth, context);
+  }
+}
+
+/** Names of the secrets referenced by `values`. */
+export function secretNamesOf(...values: (string | SecretRef)[]): string[] {
+  return values.filter((value): value is SecretRef => typeof value !== "string").map((ref) => ref.name);
+}

@@ -1,0 +1,237 @@
+// The HTTP client: restload's own retry loop around the whole exchange (body included), redirects
+// followed hop by hop with the origin rule, rate-limit pauses, strict JSON, errors that say what to do.
+import type { Redactor } from "../../config/redact.ts";
+import { RestloadError, messageOf } from "../../errors.ts";
+import type { Clock } from "../clock.ts";
+import type { Authenticator } from "./auth/index.ts";
+import { parseRetryAfter, retryDelayMs } from "./backoff.ts";
+import { BodyCutOff, BodyTooLarge, readBody } from "./body.ts";
+import type { HostGate } from "./host-gate.ts";
+import { parseJsonExact } from "./json.ts";
+import { type OriginPolicy, type OriginVerdict, checkOrigin } from "./origins.ts";
+import { rateLimitPauseMs } from "./rate-limit.ts";
+import { type HttpRequest, describeRequest, redactUrl, withRequest } from "./request.ts";
+import type { Transport } from "./transport.ts";
+
+export interface HttpPolicy {
+  readonly timeoutMs: number;
+  readonly maxAttempts: number;
+  /** Seconds. */
+  readonly backoffFactor: number;
+  /** Seconds. */
+  readonly maxRetryDelay: number;
+  readonly maxResponseBytes: number;
+}
+
+export interface ClientDeps {
+  readonly policy: HttpPolicy;
+  readonly origins: OriginPolicy;
+  readonly gate: HostGate;
+  readonly clock: Clock;
+  readonly transport: Transport;
+  readonly redactor: Redactor;
+  /** Told about every retry, for counters and logs. */
+  readonly onRetry?: (event: RetryEvent) => void;
+}
+
+export interface RetryEvent {
+  readonly resource: string;
+  readonly attempt: number;
+  readonly reason: string;
+  readonly delayMs: number;
+}
+
+export interface ResponseAction {
+  readonly status_code: readonly number[] | null;
+  readonly content: string | null;
+}
+
+export interface FetchContext {
+  readonly resource: string;
+  /** "page 3", "the token", for messages. */
+  readonly what: string;
+  /** How the URL was reached: "request", "next link", "parent data URL". */
+  readonly via: string;
+  readonly auth: Authenticator | null;
+  readonly responseActions: readonly ResponseAction[];
+  readonly signal?: AbortSignal | undefined;
+}
+
+export type FetchResult =
+  | { readonly kind: "page"; readonly status: number; readonly headers: Headers; readonly url: URL; readonly body: unknown }
+  | { readonly kind: "ignored"; readonly status: number; readonly url: URL };
+
+const maxRedirects = 10;
+
+export class HttpClient {
+  constructor(private readonly deps: ClientDeps) {}
+
+  /** Fetches `request` and parses its JSON, retrying what is transient; throws RestloadError otherwise. */
+  async fetchJson(request: HttpRequest, context: FetchContext): Promise<FetchResult> {
+    const { policy, clock } = this.deps;
+    let refreshed = false;
+    for (let attempt = 1; ; attempt++) {
+      let outcome: Outcome;
+      try {
+        outcome = await this.attempt(request, context);
+      } catch (error) {
+        outcome = this.classifyThrown(error, request, context);
+      }
+      if (outcome.kind === "done") return outcome.result;
+      if (outcome.kind === "unauthorized") {
+        if (!refreshed && context.auth?.refresh()) {
+          refreshed = true;
+          attempt--;
+          continue;
+        }
+        throw outcome.error;
+      }
+      if (outcome.kind === "fatal") throw outcome.error;
+      if (attempt >= policy.maxAttempts) {
+        throw new RestloadError(
+          "E_HTTP",
+          `Cannot fetch ${context.what} of resource "${context.resource}" after ${attempt} attempts: ${outcome.reason}: ${describeRequest(request, this.deps.redactor)}`,
+          { hint: "The API kept failing; rerun later, or raise client.max_attempts.", context: { resource: context.resource, url: redactUrl(request.url, this.deps.redactor) } },
+        );
+      }
+      const delayMs = retryDelayMs(attempt, policy, clock.random(), outcome.retryAfterMs);
+      // A 429's Retry-After holds back every chain calling this host, not only this one.
+      if (outcome.retryAfterMs !== undefined) this.deps.gate.pause(request.url.host, delayMs);
+      this.deps.onRetry?.({ resource: context.resource, attempt, reason: outcome.reason, delayMs });
+      await clock.sleep(delayMs, context.signal);
+    }
+  }
+
+  // internal
+
+  private async attempt(request: HttpRequest, context: FetchContext): Promise<Outcome> {
+    const { redactor } = this.deps;
+    let current = request;
+    let verdict: OriginVerdict = this.check(current.url, context, context.via);
+    for (let hop = 0; ; hop++) {
+      const exchange = await this.exchange(current, verdict, context);
+      const { response } = exchange;
+      const location = response.headers.get("location");
+      if (response.status >= 300 && response.status < 400 && location !== null) {
+        if (hop >= maxRedirects) return fatal("E_HTTP", `Cannot fetch ${context.what} of resource "${context.resource}" as it redirects more than ${maxRedirects} times: ${describeRequest(request, redactor)}`);
+        const next = new URL(location, current.url);
+        verdict = this.check(next, context, "a redirect");
+        const toGet = response.status === 303 || ((response.status === 301 || response.status === 302) && current.method === "POST");
+        current = toGet ? withRequest(current, { url: next, method: "GET", body: undefined, contentType: undefined }) : withRequest(current, { url: next });
+        continue;
+      }
+      return this.interpret(exchange.text, response, current, context);
+    }
+  }
+
+  /** One request and its whole body, inside the timeout and the host gate. */
+  private async exchange(request: HttpRequest, verdict: OriginVerdict, context: FetchContext): Promise<{ response: Response; text: string }> {
+    const { gate, policy, transport } = this.deps;
+    const release = await gate.acquire(request.url.host, context.signal);
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new TimeoutError(policy.timeoutMs)), policy.timeoutMs);
+    const onOuterAbort = () => controller.abort(context.signal?.reason);
+    context.signal?.addEventListener("abort", onOuterAbort, { once: true });
+    try {
+      const sent = verdict === "trusted" && context.auth ? await context.auth.apply(request, controller.signal) : request;
+      const response = await transport(sent, controller.signal);
+      const pause = rateLimitPauseMs(response.headers, this.deps.clock.now());
+      if (pause !== undefined) gate.pause(request.url.host, Math.min(pause, policy.maxRetryDelay * 1000));
+      const text = await readBody(response, policy.maxResponseBytes);
+      return { response, text };
+    } catch (error) {
+      // fetch reports our abort as an AbortError; the reason says whether it was the timeout.
+      if (controller.signal.aborted && controller.signal.reason instanceof TimeoutError) throw controller.signal.reason;
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      context.signal?.removeEventListener("abort", onOuterAbort);
+      release();
+    }
+  }
+
+  private interpret(text: string, response: Response, request: HttpRequest, context: FetchContext): Outcome {
+    const status = response.status;
+    const matched = context.responseActions.find(
+      (action) => (action.status_code === null || action.status_code.includes(status)) && (action.content === null || text.includes(action.content)),
+    );
+    if (matched) return { kind: "done", result: { kind: "ignored", status, url: request.url } };
+    const describe = () => `${describeRequest(request, this.deps.redactor)}${excerpt(text, this.deps.redactor)}`;
+    if (status >= 200 && status < 300) {
+      try {
+        const body = text.trim() === "" ? null : parseJsonExact(text);
+        return { kind: "done", result: { kind: "page", status, headers: response.headers, url: request.url, body } };
+      } catch (error) {
+        if (/end of (JSON )?input|Unexpected EOF|unterminated|JSON Parse error: Unexpected end/i.test(messageOf(error))) {
+          return { kind: "retry", reason: "the JSON body ended early" };
+        }
+        const type = response.headers.get("content-type") ?? "no content type";
+        return fatal("E_RESPONSE", `Cannot read ${context.what} of resource "${context.resource}" as the body is not JSON (${type}): ${describe()}`, "The API answered with something else than JSON, often a maintenance or login page. Check base_url and the endpoint path.", context);
+      }
+    }
+    const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"), this.deps.clock.now());
+    const rateLimited = status === 429 || (status === 403 && rateLimitPauseMs(response.headers, this.deps.clock.now()) !== undefined);
+    if (rateLimited || (status >= 500 && status <= 599)) {
+      return { kind: "retry", reason: `the server returned ${status}`, retryAfterMs: retryAfterMs ?? (rateLimited ? rateLimitPauseMs(response.headers, this.deps.clock.now()) : undefined) };
+    }
+    const secrets = context.auth?.secretNames ?? [];
+    const hint =
+      status === 401 || status === 403
+        ? secrets.length > 0
+          ? `Check the secret${secrets.length > 1 ? "s" : ""} ${secrets.map((name) => `"${name}"`).join(", ")}.`
+          : "The API wants credentials: set client.auth."
+        : status === 404
+          ? 'Check the endpoint path; to skip missing items add response_actions = [{ status_code = 404, action = "ignore" }].'
+          : "Check the request the pipeline builds for this resource.";
+    const error = new RestloadError("E_HTTP", `Cannot fetch ${context.what} of resource "${context.resource}" as the server returned ${status}: ${describe()}`, {
+      hint,
+      context: { resource: context.resource, url: redactUrl(request.url, this.deps.redactor) },
+    });
+    return status === 401 ? { kind: "unauthorized", error } : { kind: "fatal", error };
+  }
+
+  private classifyThrown(error: unknown, request: HttpRequest, context: FetchContext): Outcome {
+    if (error instanceof RestloadError) return { kind: "fatal", error };
+    if (context.signal?.aborted) throw context.signal.reason;
+    if (error instanceof TimeoutError) return { kind: "retry", reason: `no complete response within ${error.ms / 1000} s` };
+    if (error instanceof BodyCutOff) return { kind: "retry", reason: error.message };
+    if (error instanceof BodyTooLarge) {
+      return fatal("E_RESPONSE", `Cannot read ${context.what} of resource "${context.resource}" as ${error.message}: ${describeRequest(request, this.deps.redactor)}`, "Raise client.max_response_bytes, or request smaller pages.", context);
+    }
+    return { kind: "retry", reason: `the connection failed (${this.deps.redactor.redact(messageOf(error))})` };
+  }
+
+  private check(url: URL, context: FetchContext, via: string): OriginVerdict {
+    return checkOrigin(url, this.deps.origins, { resource: context.resource, via, redactedUrl: redactUrl(url, this.deps.redactor) });
+  }
+}
+
+// internal
+
+type Outcome =
+  | { kind: "done"; result: FetchResult }
+  | { kind: "retry"; reason: string; retryAfterMs?: number | undefined }
+  | { kind: "unauthorized"; error: RestloadError }
+  | { kind: "fatal"; error: RestloadError };
+
+class TimeoutError extends Error {
+  override readonly name = "TimeoutError";
+  constructor(readonly ms: number) {
+    super(`timed out after ${ms} ms`);
+  }
+}
+
+function fatal(code: "E_HTTP" | "E_RESPONSE", message: string, hint?: string, context?: FetchContext): Outcome {
+  return {
+    kind: "fatal",
+    error: new RestloadError(code, message, { ...(hint ? { hint } : {}), ...(context ? { context: { resource: context.resource } } : {}) }),
+  };
+}
+
+/** ` (body: "<first 200 characters>")`, secrets masked, whitespace folded. */
+function excerpt(text: string, redactor: Redactor): string {
+  const folded = text.replace(/\s+/g, " ").trim();
+  if (folded === "") return "";
+  const short = folded.length > 200 ? `${folded.slice(0, 200)}…` : folded;
+  return ` (body: ${JSON.stringify(redactor.redact(short))})`;
+}

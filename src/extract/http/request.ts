@@ -1,0 +1,28 @@
+// One HTTP request as the client sends it, and how it is shown in messages.
+import type { Redactor } from "../../config/redact.ts";
+
+export interface HttpRequest {
+  readonly method: "GET" | "POST";
+  readonly url: URL;
+  readonly headers: Record<string, string>;
+  /** Serialized body; JSON unless `contentType` says otherwise. */
+  readonly body?: string | undefined;
+  readonly contentType?: string | undefined;
+}
+
+/** A copy with other parts; headers are copied, never shared between requests. */
+export function withRequest(request: HttpRequest, changes: Partial<HttpRequest>): HttpRequest {
+  return { ...request, headers: { ...request.headers }, ...changes };
+}
+
+/** `GET https://api.example.com/items?api_key=***`: secrets masked, for errors and logs. */
+export function describeRequest(request: HttpRequest, redactor: Redactor): string {
+  return `${request.method} ${redactUrl(request.url, redactor)}`;
+}
+
+export function redactUrl(url: URL, redactor: Redactor): string {
+  const copy = new URL(url);
+  if (copy.username) copy.username = "***";
+  if (copy.password) copy.password = "***";
+  return redactor.redact(copy.toString());
+}

@@ -1,0 +1,134 @@
+// The extract stage, wired: one client, one host gate and the authenticators of a pipeline.
+import packageJson from "../../package.json" with { type: "json" };
+import type { Redactor } from "../config/redact.ts";
+import type { SecretRef } from "../config/references.ts";
+import type { Auth } from "../config/schema/auth.ts";
+import { RestloadError } from "../errors.ts";
+import type { Plan, PlannedResource } from "../plan/index.ts";
+import type { Placeholder } from "../plan/template.ts";
+import { parseTemplate } from "../plan/template.ts";
+import { type ChainPage, walkChain } from "./chain.ts";
+import { type Clock, systemClock } from "./clock.ts";
+import { type Authenticator, createAuth } from "./http/auth/index.ts";
+import { HttpClient, type RetryEvent } from "./http/client.ts";
+import { HostGate } from "./http/host-gate.ts";
+import { createTransport } from "./http/transport.ts";
+import { buildFirstRequest } from "./request-builder.ts";
+
+export type { ChainPage } from "./chain.ts";
+
+export interface ExtractorOptions {
+  readonly plan: Plan;
+  /** Secret values by name, as resolved by the config stage. */
+  readonly secrets: ReadonlyMap<string, string>;
+  readonly redactor: Redactor;
+  readonly clock?: Clock;
+  /** A fetch with runtime-specific settings (extra CA certificates). */
+  readonly fetch?: typeof fetch | undefined;
+  readonly onRetry?: (event: RetryEvent) => void;
+}
+
+export interface Extractor {
+  /** The pages of a root resource's chain. */
+  pages(resource: PlannedResource, options?: { maxPages?: number | undefined; signal?: AbortSignal | undefined }): AsyncGenerator<ChainPage>;
+  /** Requests sent and retries made so far. */
+  readonly counters: { requests: number; retries: number };
+}
+
+export function createExtractor(options: ExtractorOptions): Extractor {
+  const { plan, redactor } = options;
+  const clock = options.clock ?? systemClock;
+  const counters = { requests: 0, retries: 0 };
+  const secret = (value: string | SecretRef): string => {
+    if (typeof value === "string") return value;
+    const found = options.secrets.get(value.name);
+    if (found === undefined) throw new RestloadError("E_SECRET", `The secret "${value.name}" was not resolved`, { hint: "Run restload check to see where secrets are looked up." });
+    return found;
+  };
+  const baseUrl = plan.client.base_url === null ? undefined : secret(plan.client.base_url);
+  const send = createTransport({ userAgent: `restload/${packageJson.version}`, ...(options.fetch ? { fetch: options.fetch } : {}) });
+  const client = new HttpClient({
+    policy: {
+      timeoutMs: plan.client.timeout * 1000,
+      maxAttempts: plan.client.max_attempts,
+      backoffFactor: plan.client.backoff_factor,
+      maxRetryDelay: plan.client.max_retry_delay,
+      maxResponseBytes: plan.client.max_response_bytes,
+    },
+    origins: { trusted: trustedOrigins(plan, baseUrl), allowed: new Set(plan.client.allowed_origins) },
+    gate: new HostGate({ requestsPerSecond: plan.client.requests_per_second, maxConnectionsPerHost: plan.client.max_connections_per_host }, clock),
+    clock,
+    redactor,
+    transport: (request, signal) => {
+      counters.requests++;
+      return send(request, signal);
+    },
+    onRetry: (event) => {
+      counters.retries++;
+      options.onRetry?.(event);
+    },
+  });
+
+  // One authenticator per auth table, so a fetched OAuth token is shared by every resource using it.
+  const authenticators = new Map<Auth, Authenticator>();
+  const authFor = (auth: Auth | null): Authenticator | null => {
+    if (auth === null) return null;
+    let authenticator = authenticators.get(auth);
+    if (!authenticator) {
+      authenticator = createAuth(auth, {
+        secret,
+        redactor,
+        now: () => clock.now(),
+        fetchToken: async (request, signal) => {
+          const result = await client.fetchJson(request, { resource: "(oauth2 token)", what: "the access token", via: "the token request", auth: null, responseActions: [], signal });
+          return result.kind === "page" ? result.body : undefined;
+        },
+      });
+      authenticators.set(auth, authenticator);
+    }
+    return authenticator;
+  };
+
+  return {
+    counters,
+    pages(resource, pageOptions = {}) {
+      const incremental = resource.incremental;
+      const valueOf = (placeholder: Placeholder): unknown => {
+        if (placeholder.kind === "incremental" && incremental) {
+          return placeholder.name === "end_value" ? incremental.end_value : incremental.initial_value;
+        }
+        throw new RestloadError("E_CONFIG", `Cannot fill ${placeholder.text} of resource "${resource.name}" outside a parent record`, {
+          context: { resource: resource.name },
+        });
+      };
+      const extraParams: Record<string, unknown> = {};
+      if (incremental?.start_param && incremental.initial_value !== null) extraParams[incremental.start_param] = incremental.initial_value;
+      if (incremental?.end_param && incremental.end_value !== null) extraParams[incremental.end_param] = incremental.end_value;
+      const first = buildFirstRequest(resource, { baseUrl, clientHeaders: plan.client.headers, secret, valueOf, extraParams });
+      return walkChain(resource, first, { client, auth: authFor(resource.auth), maxPages: pageOptions.maxPages, signal: pageOptions.signal });
+    },
+  };
+}
+
+// internal
+
+/** base_url's origin, OAuth token URLs' origins, and the origins of configured absolute paths. */
+function trustedOrigins(plan: Plan, baseUrl: string | undefined): Set<string> {
+  const trusted = new Set<string>();
+  const add = (url: string) => {
+    try {
+      trusted.add(new URL(url).origin);
+    } catch {
+      // A base_url that is not a URL fails when the first request is built, with the resource named.
+    }
+  };
+  if (baseUrl !== undefined) add(baseUrl);
+  for (const auth of [plan.client.auth, ...plan.resources.map((resource) => resource.auth)]) {
+    if (auth?.type === "oauth2_client_credentials") add(auth.access_token_url);
+  }
+  for (const resource of plan.resources) {
+    const [head] = parseTemplate(resource.path);
+    if (typeof head === "string" && /^https?:\/\/[^/]+/i.test(head)) add(head);
+  }
+  return trusted;
+}

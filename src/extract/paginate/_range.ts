@@ -1,0 +1,60 @@
+// What offset and page_number share: a counter moved each page, stopped by total, maximum,
+// has_more or an empty page; a total seen once (often only on the first page) is remembered.
+import { RestloadError } from "../../errors.ts";
+import { valueAt } from "../select.ts";
+import { saysNoMore, withValue } from "./_request.ts";
+import type { Page, Paginator, RequestState } from "./types.ts";
+
+export interface RangeConfig {
+  readonly describe: Paginator["describe"];
+  readonly start: number;
+  readonly step: number;
+  /** The counter value after the last one, given the total the API reported. */
+  readonly endFromTotal: (total: number) => number;
+  readonly maximum: number | null;
+  readonly param: string | null;
+  readonly bodyPath: string | null;
+  readonly totalPath: string | null;
+  readonly stopAfterEmptyPage: boolean;
+  readonly hasMorePath: string | null;
+  /** Extra parameters set on every request (offset's limit). */
+  readonly fixed?: (request: RequestState) => RequestState;
+}
+
+export function rangePaginator(config: RangeConfig): Paginator {
+  let current = config.start;
+  let total: number | undefined;
+  const set = (request: RequestState) => {
+    const withCounter = withValue(request, config.param, config.bodyPath, current);
+    return config.fixed ? config.fixed(withCounter) : withCounter;
+  };
+  return {
+    first: (request) => set(request),
+    next: (page: Page) => {
+      if (config.totalPath !== null && total === undefined) total = numberAt(page.body, config.totalPath);
+      if (config.hasMorePath !== null && saysNoMore(valueAt(page.body, config.hasMorePath))) return null;
+      if (config.stopAfterEmptyPage && page.records.length === 0) return null;
+      if (total === undefined && !config.stopAfterEmptyPage && config.hasMorePath === null && config.maximum === null) {
+        const type = config.describe().type;
+        throw new RestloadError(
+          "E_PAGINATE",
+          `Cannot tell where the ${type} pages end: the response has no total at "${config.totalPath ?? "(none)"}", and stop_after_empty_page is false`,
+          { hint: "Set total_path to where the API reports the total, or stop_after_empty_page = true, has_more_path or a maximum." },
+        );
+      }
+      current += config.step;
+      if (total !== undefined && current >= config.endFromTotal(total)) return null;
+      if (config.maximum !== null && current >= config.maximum) return null;
+      return set(page.request);
+    },
+    describe: config.describe,
+  };
+}
+
+function numberAt(body: unknown, path: string): number | undefined {
+  const value = valueAt(body, path);
+  if (typeof value === "number" && Number.isFinite(value)) return value;
+  if (typeof value === "bigint") return Number(value);
+  if (typeof value === "string" && /^\d+$/.test(value)) return Number(value);
+  return undefined;
+}

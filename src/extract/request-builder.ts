@@ -1,0 +1,85 @@
+// Planned resource + placeholder values + secrets -> the first request of a chain.
+import { SecretRef, isTable } from "../config/references.ts";
+import { RestloadError } from "../errors.ts";
+import type { PlannedResource, RequestValue } from "../plan/index.ts";
+import { type Placeholder, parseTemplate, renderTemplate } from "../plan/template.ts";
+import type { RequestState } from "./paginate/index.ts";
+
+export interface BuildContext {
+  /** `client.base_url`, secrets resolved; undefined when every path is absolute. */
+  readonly baseUrl: string | undefined;
+  readonly clientHeaders: Readonly<Record<string, RequestValue>>;
+  readonly secret: (ref: SecretRef) => string;
+  /** The value of a placeholder (a parent field, an incremental value). */
+  readonly valueOf: (placeholder: Placeholder) => unknown;
+  /** Extra query parameters (incremental start and end params). */
+  readonly extraParams?: Readonly<Record<string, unknown>>;
+}
+
+/** The first request of `resource`'s chain, placeholders rendered and secrets filled in. */
+export function buildFirstRequest(resource: PlannedResource, context: BuildContext): RequestState {
+  const url = resolveUrl(resource, context);
+  for (const [name, value] of Object.entries({ ...resource.params, ...context.extraParams })) {
+    appendParam(url.searchParams, name, render(value as RequestValue, context));
+  }
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries({ ...context.clientHeaders, ...resource.headers })) {
+    const rendered = render(value, context);
+    if (rendered !== null && rendered !== undefined) headers[name.toLowerCase()] = String(rendered);
+  }
+  const json = resource.json === null ? undefined : render(resource.json, context);
+  let data: string | undefined;
+  if (resource.data !== null) {
+    const rendered = render(resource.data, context);
+    data = typeof rendered === "string" ? rendered : formEncode(rendered);
+  }
+  return { method: resource.method, url, headers, json, data };
+}
+
+/** `base_url` joined with a relative path the way dlt does: the path is appended to the base's path. */
+export function joinUrl(base: string, path: string): URL {
+  const normalizedBase = base.endsWith("/") ? base : `${base}/`;
+  return new URL(path.replace(/^\/+/, ""), normalizedBase);
+}
+
+// internal
+
+function resolveUrl(resource: PlannedResource, context: BuildContext): URL {
+  const parts = parseTemplate(resource.path);
+  // A path that is one placeholder (a URL from parent data) is used as it is; pieces of a path are
+  // percent-encoded so a value cannot change the path's structure.
+  const path =
+    parts.length === 1 && typeof parts[0] !== "string"
+      ? String(context.valueOf(parts[0]!))
+      : parts.map((part) => (typeof part === "string" ? part : encodeURIComponent(String(context.valueOf(part))))).join("");
+  if (/^https?:\/\//i.test(path)) return new URL(path);
+  if (context.baseUrl === undefined) {
+    throw new RestloadError("E_CONFIG", `Cannot build the URL of resource "${resource.name}" as its path "${path}" is relative and client.base_url is not set`, {
+      context: { resource: resource.name },
+    });
+  }
+  return joinUrl(context.baseUrl, path);
+}
+
+function render(value: RequestValue | unknown, context: BuildContext): unknown {
+  if (value instanceof SecretRef) return context.secret(value);
+  if (typeof value === "string") return renderTemplate(value, context.valueOf);
+  if (Array.isArray(value)) return value.map((item) => render(item, context));
+  if (isTable(value)) return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, render(item, context)]));
+  return value;
+}
+
+/** Sets `name` (replacing a value the path's own query gave it); an array repeats the name. */
+function appendParam(params: URLSearchParams, name: string, value: unknown): void {
+  if (value === null || value === undefined) return;
+  params.delete(name);
+  for (const item of Array.isArray(value) ? value : [value]) {
+    if (item !== null && item !== undefined) params.append(name, typeof item === "object" ? JSON.stringify(item) : String(item));
+  }
+}
+
+function formEncode(value: unknown): string {
+  const form = new URLSearchParams();
+  if (isTable(value)) for (const [key, item] of Object.entries(value)) appendParam(form, key, item);
+  return form.toString();
+}
