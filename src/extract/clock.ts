@@ -31,11 +31,14 @@ export const systemClock: Clock = {
  * A clock that never waits: sleeping moves its time forward. `slept` records every wait, so a
  * test can assert that a `Retry-After: 2` made the client wait at least 2 s.
  */
-export function fakeClock(start = Date.UTC(2026, 0, 1), random = () => 0.5): Clock & { slept: number[] } {
+export function fakeClock(start = Date.UTC(2026, 0, 1), random = () => 0.5): Clock & { slept: number[]; advance(ms: number): void } {
   let time = start;
   const slept: number[] = [];
   return {
     slept,
+    advance: (ms) => {
+      time += ms;
+    },
     now: () => time,
     random,
     sleep: async (ms, signal) => {

@@ -1,9 +1,11 @@
 // The same sources run on Deno: `deno task restload …`.
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { writeFileSync } from "node:fs";
 import { denoBin, run, tempDir } from "../helpers.ts";
+import { serveRecorded } from "../servers/github-recorded.ts";
 
-const deno = (args: string[]) => run([denoBin, "task", "--quiet", "restload", ...args]);
+const deno = (args: string[], env: Record<string, string> = {}) => run([denoBin, "task", "--quiet", "restload", ...args], { env: { ...process.env, ...env } });
 
 describe("on Deno", () => {
   test("deno task restload --version names Deno", async () => {
@@ -25,5 +27,19 @@ describe("on Deno", () => {
   test("an unknown command exits 64 on Deno too", async () => {
     const result = await deno(["frobnicate"]);
     expect(result.code).toBe(64);
+  });
+
+  test("deno task restload extract walks the recorded GitHub pages", async () => {
+    const github = serveRecorded("paginate-issues");
+    try {
+      const file = join(tempDir(), "gh.toml");
+      writeFileSync(file, `[pipeline]\nname = "gh"\n[client]\nbase_url = "${github.origin}/repos/octokit-fixture-org/paginate-issues/"\nauth = { token = { secret = "t" } }\n[[resources]]\nname = "issues"\nendpoint.params.per_page = 3\n`);
+      const result = await deno(["extract", file], { RESTLOAD_SECRET_T: "token" });
+      expect(result.code).toBe(0);
+      expect(result.stdout.trim().split("\n")).toHaveLength(13);
+      expect(github.requests).toHaveLength(5);
+    } finally {
+      await github.stop();
+    }
   });
 });

@@ -90,7 +90,7 @@ export class HttpClient {
       if (attempt >= policy.maxAttempts) {
         throw new RestloadError(
           "E_HTTP",
-          `Cannot fetch ${context.what} of resource "${context.resource}" after ${attempt} attempts: ${outcome.reason}: ${describeRequest(request, this.deps.redactor)}`,
+          `Cannot fetch ${context.what} of resource "${context.resource}" after ${attempt} attempts: ${outcome.reason}: ${describeRequest(outcome.request ?? request, this.deps.redactor)}${outcome.excerpt ?? ""}`,
           { hint: "The API kept failing; rerun later, or raise client.max_attempts.", context: { resource: context.resource, url: redactUrl(request.url, this.deps.redactor) } },
         );
       }
@@ -120,12 +120,12 @@ export class HttpClient {
         current = toGet ? withRequest(current, { url: next, method: "GET", body: undefined, contentType: undefined }) : withRequest(current, { url: next });
         continue;
       }
-      return this.interpret(exchange.text, response, current, context);
+      return this.interpret(exchange.text, response, current, exchange.sent, context);
     }
   }
 
   /** One request and its whole body, inside the timeout and the host gate. */
-  private async exchange(request: HttpRequest, verdict: OriginVerdict, context: FetchContext): Promise<{ response: Response; text: string }> {
+  private async exchange(request: HttpRequest, verdict: OriginVerdict, context: FetchContext): Promise<{ response: Response; text: string; sent: HttpRequest }> {
     const { gate, policy, transport } = this.deps;
     const release = await gate.acquire(request.url.host, context.signal);
     const controller = new AbortController();
@@ -138,7 +138,7 @@ export class HttpClient {
       const pause = rateLimitPauseMs(response.headers, this.deps.clock.now());
       if (pause !== undefined) gate.pause(request.url.host, Math.min(pause, policy.maxRetryDelay * 1000));
       const text = await readBody(response, policy.maxResponseBytes);
-      return { response, text };
+      return { response, text, sent };
     } catch (error) {
       // fetch reports our abort as an AbortError; the reason says whether it was the timeout.
       if (controller.signal.aborted && controller.signal.reason instanceof TimeoutError) throw controller.signal.reason;
@@ -150,13 +150,14 @@ export class HttpClient {
     }
   }
 
-  private interpret(text: string, response: Response, request: HttpRequest, context: FetchContext): Outcome {
+  /** `request` is what the chain asked for; `sent` the same with credentials, shown (masked) in messages. */
+  private interpret(text: string, response: Response, request: HttpRequest, sent: HttpRequest, context: FetchContext): Outcome {
     const status = response.status;
     const matched = context.responseActions.find(
       (action) => (action.status_code === null || action.status_code.includes(status)) && (action.content === null || text.includes(action.content)),
     );
     if (matched) return { kind: "done", result: { kind: "ignored", status, url: request.url } };
-    const describe = () => `${describeRequest(request, this.deps.redactor)}${excerpt(text, this.deps.redactor)}`;
+    const describe = () => `${describeRequest(sent, this.deps.redactor)}${excerpt(text, this.deps.redactor)}`;
     if (status >= 200 && status < 300) {
       try {
         const body = text.trim() === "" ? null : parseJsonExact(text);
@@ -172,7 +173,13 @@ export class HttpClient {
     const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"), this.deps.clock.now());
     const rateLimited = status === 429 || (status === 403 && rateLimitPauseMs(response.headers, this.deps.clock.now()) !== undefined);
     if (rateLimited || (status >= 500 && status <= 599)) {
-      return { kind: "retry", reason: `the server returned ${status}`, retryAfterMs: retryAfterMs ?? (rateLimited ? rateLimitPauseMs(response.headers, this.deps.clock.now()) : undefined) };
+      return {
+        kind: "retry",
+        reason: `the server returned ${status}`,
+        retryAfterMs: retryAfterMs ?? (rateLimited ? rateLimitPauseMs(response.headers, this.deps.clock.now()) : undefined),
+        request: sent,
+        excerpt: excerpt(text, this.deps.redactor),
+      };
     }
     const secrets = context.auth?.secretNames ?? [];
     const hint =
@@ -210,7 +217,7 @@ export class HttpClient {
 
 type Outcome =
   | { kind: "done"; result: FetchResult }
-  | { kind: "retry"; reason: string; retryAfterMs?: number | undefined }
+  | { kind: "retry"; reason: string; retryAfterMs?: number | undefined; request?: HttpRequest; excerpt?: string }
   | { kind: "unauthorized"; error: RestloadError }
   | { kind: "fatal"; error: RestloadError };
 

@@ -1,0 +1,125 @@
+// One suite every auth type passes, against a local server that checks the credentials it receives.
+import { afterAll, describe, expect, test } from "bun:test";
+import { RestloadError } from "../../src/errors.ts";
+import { fakeClock } from "../../src/extract/clock.ts";
+import { json, startServer, type LoggedRequest, type TestServer } from "../servers/server.ts";
+import { extract, pipelineHead } from "./_helpers.ts";
+
+const secret = "s3cr3t+/=&value";
+const servers: TestServer[] = [];
+afterAll(async () => {
+  for (const server of servers) await server.stop();
+});
+
+interface AuthCase {
+  auth: string;
+  accepts: (request: LoggedRequest) => boolean;
+}
+
+const cases: Record<string, AuthCase> = {
+  bearer: { auth: 'auth = { type = "bearer", token = { secret = "key" } }', accepts: (r) => r.headers.get("authorization") === `Bearer ${secret}` },
+  "bearer shorthand { token }": { auth: 'auth = { token = { secret = "key" } }', accepts: (r) => r.headers.get("authorization") === `Bearer ${secret}` },
+  "api_key in the default Authorization header": { auth: 'auth = { type = "api_key", api_key = { secret = "key" } }', accepts: (r) => r.headers.get("authorization") === secret },
+  "api_key in a named header": { auth: 'auth = { type = "api_key", name = "X-Api-Key", api_key = { secret = "key" } }', accepts: (r) => r.headers.get("x-api-key") === secret },
+  "api_key in the query": { auth: 'auth = { type = "api_key", name = "key", api_key = { secret = "key" }, location = "query" }', accepts: (r) => r.url.searchParams.get("key") === secret },
+  "api_key in a cookie": { auth: 'auth = { type = "api_key", name = "sid", api_key = { secret = "key" }, location = "cookie" }', accepts: (r) => r.headers.get("cookie") === `sid=${encodeURIComponent(secret)}` },
+  http_basic: {
+    auth: 'auth = { type = "http_basic", username = "robot", password = { secret = "key" } }',
+    accepts: (r) => r.headers.get("authorization") === `Basic ${Buffer.from(`robot:${secret}`).toString("base64")}`,
+  },
+};
+
+describe("auth contract", () => {
+  for (const [name, c] of Object.entries(cases)) {
+    test(`${name}: the server gets the credentials on every page`, async () => {
+      const server = startServer((request, i) =>
+        c.accepts(request) ? json([{ page: i }], { headers: i === 0 ? { link: `<${request.url.origin}/items?page=2>; rel="next"` } : {} }) : json({ message: "denied" }, { status: 401 }),
+      );
+      servers.push(server);
+      const result = await extract(`${pipelineHead(server.url, c.auth)}\n[[resources]]\nname = "items"\n`, { secrets: { key: secret } });
+      expect(result.error).toBeUndefined();
+      expect(result.records.items).toEqual([{ page: 0 }, { page: 1 }]);
+    });
+
+    test(`${name}: wrong credentials fail with a 401 naming the secret, never retried`, async () => {
+      const server = startServer(() => json({ message: "denied" }, { status: 401 }));
+      servers.push(server);
+      const result = await extract(`${pipelineHead(server.url, c.auth)}\n[[resources]]\nname = "items"\n`, { secrets: { key: "wrong" } });
+      expect(server.requests).toHaveLength(1);
+      expect((result.error as RestloadError).hint).toBe('Check the secret "key".');
+    });
+  }
+
+  test("an endpoint's own auth replaces the client's", async () => {
+    const server = startServer((r) => (r.headers.get("x-other") === secret ? json([{ ok: true }]) : json({}, { status: 401 })));
+    servers.push(server);
+    const result = await extract(
+      `${pipelineHead(server.url, cases.bearer!.auth)}\n[[resources]]\nname = "items"\nendpoint.auth = { type = "api_key", name = "X-Other", api_key = { secret = "key" } }\n`,
+      { secrets: { key: secret } },
+    );
+    expect(result.records.items).toEqual([{ ok: true }]);
+    expect(server.requests[0]!.headers.get("authorization")).toBeNull();
+  });
+});
+
+describe("oauth2_client_credentials", () => {
+  function oauthServer(options: { revokeFirstToken?: boolean; expiresIn?: number } = {}) {
+    let issued = 0;
+    const server = startServer((request) => {
+      if (request.url.pathname === "/token") {
+        const basic = Buffer.from(`${encodeURIComponent("client-1")}:${encodeURIComponent(secret)}`).toString("base64");
+        const form = new URLSearchParams(request.body);
+        if (request.headers.get("authorization") !== `Basic ${basic}` || form.get("grant_type") !== "client_credentials" || form.get("audience") !== "api") {
+          return json({ error: "invalid_client" }, { status: 401 });
+        }
+        issued++;
+        return json({ access_token: `token-${issued}-${secret}`, expires_in: options.expiresIn ?? 3600 });
+      }
+      const token = request.headers.get("authorization")?.replace("Bearer ", "");
+      if (!token?.startsWith("token-") || (options.revokeFirstToken && token.startsWith("token-1-"))) return json({ message: `token ${token} rejected` }, { status: 401 });
+      const page = Number(request.url.searchParams.get("page") ?? 1);
+      return json([{ page, token: token.split("-")[1] }], { headers: page < 3 ? { link: `<${request.url.origin}/items?page=${page + 1}>; rel="next"` } : {} });
+    });
+    servers.push(server);
+    const auth = `auth = { type = "oauth2_client_credentials", access_token_url = "${server.origin}/token", client_id = "client-1", client_secret = { secret = "key" }, access_token_request_data = { audience = "api" } }`;
+    return { server, toml: `${pipelineHead(server.url, auth)}\n[[resources]]\nname = "items"\n` };
+  }
+
+  test("a token is fetched once and reused for every page", async () => {
+    const { server, toml } = oauthServer();
+    const result = await extract(toml, { secrets: { key: secret } });
+    expect(result.error).toBeUndefined();
+    expect(result.records.items).toEqual([{ page: 1, token: "1" }, { page: 2, token: "1" }, { page: 3, token: "1" }]);
+    expect(server.requests.filter((r) => r.url.pathname === "/token")).toHaveLength(1);
+  });
+
+  test("a token is refreshed before it expires", async () => {
+    const clock = fakeClock();
+    const { server, toml } = oauthServer({ expiresIn: 600 });
+    // Ten minutes pass between pages: the token is renewed before page 2.
+    const original = server.requests.push.bind(server.requests);
+    server.requests.push = (...items) => {
+      clock.advance(600_000);
+      return original(...items);
+    };
+    const result = await extract(toml, { secrets: { key: secret }, clock });
+    expect(result.error).toBeUndefined();
+    expect((result.records.items as { token: string }[]).map((record) => record.token)).toEqual(["1", "2", "3"]);
+  });
+
+  test("a 401 gets one fresh token and one retry", async () => {
+    const { server, toml } = oauthServer({ revokeFirstToken: true });
+    const result = await extract(toml, { secrets: { key: secret } });
+    expect(result.error).toBeUndefined();
+    expect((result.records.items as { token: string }[]).map((record) => record.token)).toEqual(["2", "2", "2"]);
+    expect(server.requests.filter((r) => r.url.pathname === "/token")).toHaveLength(2);
+  });
+
+  test("wrong client credentials fail at the token request, and the fetched token is redacted", async () => {
+    const { toml } = oauthServer();
+    const result = await extract(toml, { secrets: { key: "wrong" } });
+    expect(result.error!.message).toContain('resource "(oauth2 token)" as the server returned 401');
+    const ok = await extract(oauthServer().toml, { secrets: { key: secret } });
+    expect(ok.redactor.redact(`leaked token-1-${secret}`)).toBe("leaked ***");
+  });
+});
