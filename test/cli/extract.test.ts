@@ -92,6 +92,22 @@ describe("restload extract", () => {
     }
   });
 
+  test("HTTP_PROXY is honoured, and NO_PROXY bypasses it", async () => {
+    const proxy = startServer((request) => json({ data: [{ via: request.url.toString() }] }));
+    try {
+      const file = join(dir, "proxied.toml");
+      writeFileSync(file, `[pipeline]\nname = "proxied"\n[client]\nbase_url = "http://api.example.test/v1/"\nmax_attempts = 1\n[[resources]]\nname = "items"\n`);
+      const viaProxy = await restload(["extract", file], { env: { ...env, HTTP_PROXY: proxy.url } });
+      expect(viaProxy.code).toBe(0);
+      expect(lines(viaProxy.stdout)).toEqual([{ resource: "items", record: { via: "http://api.example.test/v1/items" } }]);
+      const bypassed = await restload(["extract", file], { env: { ...env, HTTP_PROXY: proxy.url, NO_PROXY: "api.example.test" } });
+      expect(bypassed.code).toBe(1);
+      expect(proxy.requests).toHaveLength(1);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
   test("works from the compiled binary", async () => {
     const binary = await compiledBinary();
     const result = await run([binary, "extract", join(dir, "api.toml"), "--select", "big"], { env: { ...env, RESTLOAD_CACHE_DIR: tempDir() } });
@@ -121,5 +137,32 @@ describe("restload check --probe", () => {
     expect(byName.broken).toMatchObject({ ok: false, error: { code: "E_HTTP" } });
     expect(result.stdout).not.toContain(canary);
     expect(result.stdout).not.toContain(encodeURIComponent(canary));
+  });
+});
+
+describe("extra CA certificates", () => {
+  test("client.ca_certificates lets restload trust a private CA; without it the TLS handshake fails", async () => {
+    const certDir = tempDir();
+    const made = await run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", join(certDir, "key.pem"), "-out", join(certDir, "cert.pem")]);
+    expect(made.code).toBe(0);
+    const server = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      tls: { key: Bun.file(join(certDir, "key.pem")), cert: Bun.file(join(certDir, "cert.pem")) },
+      fetch: () => Response.json([{ id: 1, secure: true }]),
+    });
+    try {
+      const head = `[pipeline]\nname = "tls"\n[client]\nbase_url = "https://127.0.0.1:${server.port}/"\nmax_attempts = 1\n`;
+      writeFileSync(join(certDir, "trusted.toml"), `${head}ca_certificates = "cert.pem"\n[[resources]]\nname = "items"\n`);
+      writeFileSync(join(certDir, "untrusted.toml"), `${head}[[resources]]\nname = "items"\n`);
+      const trusted = await restload(["extract", join(certDir, "trusted.toml")]);
+      expect(trusted.stderr).toContain("items: 1 records in 1 page");
+      expect(trusted.stdout).toBe('{"resource":"items","record":{"id":1,"secure":true}}\n');
+      const untrusted = await restload(["extract", join(certDir, "untrusted.toml")]);
+      expect(untrusted.code).toBe(1);
+      expect(untrusted.stderr).toContain("the connection failed");
+    } finally {
+      server.stop(true);
+    }
   });
 });
