@@ -30,6 +30,9 @@ const exitByCode = {
   E_ORIGIN: ExitCode.failed,
   E_PAGINATE: ExitCode.failed,
   E_AUTH: ExitCode.failed,
+  E_CONTRACT: ExitCode.failed,
+  E_NORMALIZE: ExitCode.failed,
+  E_LOAD: ExitCode.failed,
 } as const;
 
 /** Stable identifiers of every failure; scripts and tests match on these, never on message text. */

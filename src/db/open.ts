@@ -10,6 +10,8 @@ export interface OpenOptions {
   create: boolean;
   /** How long to keep retrying while another process holds the file, in milliseconds. */
   lockTimeoutMs: number;
+  /** Open read-only (commands that only look); the file must exist. */
+  readOnly?: boolean;
   /** DuckDB `memory_limit`, e.g. "256MB". */
   memoryLimit?: string;
   /** Injected for tests; defaults to real time. */
@@ -47,6 +49,7 @@ export async function openDatabase(path: string, options: OpenOptions): Promise<
     lock_configuration: "true",
   };
   if (!inMemory) settings.temp_directory = `${file}.tmp`;
+  if (options.readOnly) settings.access_mode = "READ_ONLY";
   const instance = await createWithLockRetry(file, settings, options);
   try {
     const connection = await instance.connect();

@@ -26,6 +26,8 @@ export interface ChainOptions {
   /** Stop after this many pages (`--max-pages`, `check --probe`). */
   readonly maxPages?: number | undefined;
   readonly signal?: AbortSignal | undefined;
+  /** How the first URL was reached, for origin errors. */
+  readonly via?: string;
 }
 
 /**
@@ -41,7 +43,7 @@ export async function* walkChain(resource: PlannedResource, first: RequestState,
     const result = await options.client.fetchJson(toHttpRequest(request), {
       resource: resource.name,
       what: `page ${number}`,
-      via: number === 1 ? "the request" : "the next page link",
+      via: number === 1 ? (options.via ?? "the request") : "the next page link",
       auth: options.auth,
       responseActions: resource.response_actions,
       signal: options.signal,

@@ -14,6 +14,8 @@ import { HttpClient, type RetryEvent } from "./http/client.ts";
 import { HostGate } from "./http/host-gate.ts";
 import { createTransport } from "./http/transport.ts";
 import { buildFirstRequest } from "./request-builder.ts";
+import { valueAt } from "./select.ts";
+import { isTable } from "../config/references.ts";
 
 export type { ChainPage } from "./chain.ts";
 
@@ -28,9 +30,16 @@ export interface ExtractorOptions {
   readonly onRetry?: (event: RetryEvent) => void;
 }
 
+export interface PageOptions {
+  readonly maxPages?: number | undefined;
+  readonly signal?: AbortSignal | undefined;
+  /** The parent record a child resource's placeholders are filled from. */
+  readonly parent?: unknown;
+}
+
 export interface Extractor {
-  /** The pages of a root resource's chain. */
-  pages(resource: PlannedResource, options?: { maxPages?: number | undefined; signal?: AbortSignal | undefined }): AsyncGenerator<ChainPage>;
+  /** The pages of a resource's chain: a root resource's, or a child's for one parent record. */
+  pages(resource: PlannedResource, options?: PageOptions): AsyncGenerator<ChainPage>;
   /** Requests sent and retries made so far. */
   readonly counters: { requests: number; retries: number };
 }
@@ -97,6 +106,7 @@ export function createExtractor(options: ExtractorOptions): Extractor {
         if (placeholder.kind === "incremental" && incremental) {
           return placeholder.name === "end_value" ? incremental.end_value : incremental.initial_value;
         }
+        if (placeholder.kind === "resource" && pageOptions.parent !== undefined) return parentField(resource, placeholder.field, pageOptions.parent);
         throw new RestloadError("E_CONFIG", `Cannot fill ${placeholder.text} of resource "${resource.name}" outside a parent record`, {
           context: { resource: resource.name },
         });
@@ -105,12 +115,31 @@ export function createExtractor(options: ExtractorOptions): Extractor {
       if (incremental?.start_param && incremental.initial_value !== null) extraParams[incremental.start_param] = incremental.initial_value;
       if (incremental?.end_param && incremental.end_value !== null) extraParams[incremental.end_param] = incremental.end_value;
       const first = buildFirstRequest(resource, { baseUrl, clientHeaders: plan.client.headers, secret, valueOf, extraParams });
-      return walkChain(resource, first, { client, auth: authFor(resource.auth), maxPages: pageOptions.maxPages, signal: pageOptions.signal });
+      return walkChain(resource, first, {
+        client,
+        auth: authFor(resource.auth),
+        maxPages: pageOptions.maxPages,
+        signal: pageOptions.signal,
+        via: pageOptions.parent === undefined ? "the request" : "a URL built from parent data",
+      });
     },
   };
 }
 
 // internal
+
+/** A parent record's field for a placeholder; a missing field fails naming the fields that exist. */
+function parentField(resource: PlannedResource, field: string, parent: unknown): unknown {
+  const value = valueAt(parent, field);
+  if (value === undefined || value === null) {
+    const fields = isTable(parent) ? Object.keys(parent).slice(0, 30).join(", ") : "(not an object)";
+    throw new RestloadError("E_CONFIG", `Cannot resolve {resources.${resource.parent}.${field}} for resource "${resource.name}" as the parent record has no field "${field}"; its fields are: ${fields}`, {
+      hint: "Fix the field in the placeholder (or the resolve param).",
+      context: { resource: resource.name },
+    });
+  }
+  return value;
+}
 
 /** base_url's origin, OAuth token URLs' origins, and the origins of configured absolute paths. */
 function trustedOrigins(plan: Plan, baseUrl: string | undefined): Set<string> {

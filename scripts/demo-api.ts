@@ -1,0 +1,119 @@
+// The demo API: a GitHub-like fake with issues (nested user, labels and assignees lists), Link-header
+// pages, a `since` filter, and comments per issue. Used by `npm run demo`, the benchmarks and tests.
+//
+// Usage: bun scripts/demo-api.ts [--issues N] [--port P]   (prints its base URL)
+import { parseArgs } from "node:util";
+
+export interface DemoApiOptions {
+  /** How many issues exist. */
+  readonly issues?: number;
+  /** Milliseconds added to every response. */
+  readonly latencyMs?: number;
+  readonly port?: number;
+}
+
+export interface DemoApi {
+  readonly url: string;
+  /** Requests served so far, by path (for tests asserting what was fetched). */
+  readonly requests: string[];
+  /** Moves `count` issues forward in time (as if edited): their updated_at becomes `at`. */
+  touch(numbers: readonly number[], at: string): void;
+  stop(): Promise<void>;
+}
+
+const labelNames = ["bug", "enhancement", "question", "docs", "good first issue", "help wanted"];
+const users = ["octocat", "hubot", "monalisa", "defunkt", "mojombo", "pjhyett", "wycats", "ezmobius"];
+
+interface Issue {
+  id: number;
+  number: number;
+  title: string;
+  state: string;
+  user: { login: string; id: number; site_admin: boolean };
+  labels: { id: number; name: string; color: string }[];
+  assignees: { login: string; id: number }[];
+  comments: number;
+  created_at: string;
+  updated_at: string;
+  body: string;
+}
+
+/** A deterministic set of issues: the same for every start. */
+export function demoIssues(count: number): Issue[] {
+  const base = Date.UTC(2024, 0, 1);
+  return Array.from({ length: count }, (_, i) => {
+    const n = i + 1;
+    const user = users[n % users.length]!;
+    return {
+      id: 1_000_000 + n,
+      number: n,
+      title: `Issue ${n}: ${["crash on start", "add an option", "docs typo", "slow query", "wrong total"][n % 5]}`,
+      state: n % 4 === 0 ? "closed" : "open",
+      user: { login: user, id: 100 + (n % users.length), site_admin: n % 8 === 0 },
+      labels: Array.from({ length: n % 3 }, (_, k) => ({ id: 10 + ((n + k) % labelNames.length), name: labelNames[(n + k) % labelNames.length]!, color: "ededed" })),
+      assignees: Array.from({ length: n % 2 }, (_, k) => ({ login: users[(n + k + 1) % users.length]!, id: 100 + ((n + k + 1) % users.length) })),
+      comments: n % 3,
+      created_at: new Date(base + n * 3_600_000).toISOString().replace(".000", ""),
+      updated_at: new Date(base + n * 3_600_000 + 1_800_000).toISOString().replace(".000", ""),
+      body: `Steps to reproduce issue ${n}.\n\n1. run it\n2. see it fail`,
+    };
+  });
+}
+
+export function startDemoApi(options: DemoApiOptions = {}): DemoApi {
+  const issues = demoIssues(options.issues ?? 250);
+  const requests: string[] = [];
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: options.port ?? 0,
+    async fetch(request) {
+      const url = new URL(request.url);
+      requests.push(url.pathname + url.search);
+      if (options.latencyMs) await Bun.sleep(options.latencyMs);
+      const match = /^\/repos\/acme\/widgets\/issues(?:\/(\d+)\/comments)?$/.exec(url.pathname);
+      if (!match) return Response.json({ message: "Not Found" }, { status: 404 });
+      const perPage = Math.min(Number(url.searchParams.get("per_page") ?? 30), 100);
+      const page = Math.max(Number(url.searchParams.get("page") ?? 1), 1);
+      let items: unknown[];
+      if (match[1]) {
+        const issue = issues.find((candidate) => candidate.number === Number(match[1]));
+        if (!issue) return Response.json({ message: "Not Found" }, { status: 404 });
+        items = Array.from({ length: issue.comments }, (_, k) => ({
+          id: issue.number * 100 + k,
+          body: `Comment ${k + 1} on issue ${issue.number}`,
+          user: { login: users[(issue.number + k) % users.length], id: 100 + ((issue.number + k) % users.length) },
+          created_at: issue.updated_at,
+        }));
+      } else {
+        const since = url.searchParams.get("since");
+        items = issues.filter((issue) => !since || issue.updated_at >= since).sort((a, b) => b.updated_at.localeCompare(a.updated_at));
+      }
+      const pages = Math.max(1, Math.ceil(items.length / perPage));
+      const links: string[] = [];
+      const link = (p: number, rel: string) => {
+        const next = new URL(url);
+        next.searchParams.set("page", String(p));
+        links.push(`<${next.toString()}>; rel="${rel}"`);
+      };
+      if (page < pages) link(page + 1, "next");
+      link(pages, "last");
+      return Response.json(items.slice((page - 1) * perPage, page * perPage), {
+        headers: { link: links.join(", "), "x-ratelimit-remaining": "4999", "x-ratelimit-limit": "5000" },
+      });
+    },
+  });
+  return {
+    url: `http://127.0.0.1:${server.port}/repos/acme/widgets/`,
+    requests,
+    touch(numbers, at) {
+      for (const issue of issues) if (numbers.includes(issue.number)) issue.updated_at = at;
+    },
+    stop: () => server.stop(true),
+  };
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({ options: { issues: { type: "string", default: "250" }, port: { type: "string", default: "0" } } });
+  const api = startDemoApi({ issues: Number(values.issues), port: Number(values.port) });
+  console.log(api.url);
+}

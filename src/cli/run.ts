@@ -1,0 +1,95 @@
+// `restload run <pipeline.toml>`: extract, normalise and load every selected unit; print a summary.
+import type { CAC } from "cac";
+import { RestloadError } from "../errors.ts";
+import { runPipeline, type RunEvent, type RunSummary } from "../run/index.ts";
+import { runtimeFetch } from "../runtime/fetch.ts";
+import { toJson } from "../util/json.ts";
+import { formatError } from "./_format.ts";
+import type { Io } from "./_io.ts";
+import { lockTimeoutMs, lockTimeoutOption } from "./_options.ts";
+import { preparePipeline, selectRoots } from "./_pipeline.ts";
+
+interface RunFlags {
+  select?: unknown;
+  database?: string;
+  secrets?: string;
+  json?: boolean;
+  logFormat?: string;
+  lockTimeout?: unknown;
+}
+
+export function registerRun(cli: CAC, io: Io): void {
+  cli
+    .command("run <pipeline>", "Extract every resource and load it into the DuckDB file, one transaction per load unit")
+    .option("--select <names>", "Only the load units of these root resources (comma-separated)")
+    .option("--database <path>", "DuckDB file to load (overrides pipeline.database)")
+    .option("--secrets <path>", "Secrets file (default: secrets.toml, then .restload/secrets.toml beside the pipeline)")
+    .option("--json", "Print the summary as JSON")
+    .option("--log-format <format>", "Event lines on stderr: text (default) or json")
+    .option(...lockTimeoutOption)
+    .example("restload run github.toml --select issues")
+    .action((file: string, flags: RunFlags) => runCommand(io, file, flags));
+}
+
+async function runCommand(rawIo: Io, file: string, flags: RunFlags): Promise<number> {
+  const format = flags.logFormat ?? "text";
+  if (format !== "text" && format !== "json") throw new RestloadError("E_USAGE", `--log-format expects text or json, got "${format}"`);
+  const timeout = lockTimeoutMs(flags.lockTimeout);
+  const prepared = await preparePipeline(rawIo, file, { secretsFile: flags.secrets, database: flags.database });
+  const { io, plan } = prepared;
+  const units = flags.select === undefined ? undefined : selectRoots(plan, flags.select).map((resource) => resource.unit);
+  await io.stderr(format === "json" ? `${toJson({ event: "run_started", pipeline: plan.pipeline, database: plan.database })}\n` : `database: ${plan.database}\n`);
+  const summary = await runPipeline({
+    plan,
+    secrets: prepared.secrets,
+    redactor: prepared.redactor,
+    units,
+    lockTimeoutMs: timeout,
+    fetch: runtimeFetch(plan.client.ca_certificates, prepared.loaded.dir),
+    onEvent: (event) => void io.stderr(format === "json" ? eventJson(event) : eventText(event)),
+  });
+  await io.stdout(flags.json ? `${toJson(summary, 2)}\n` : summaryText(summary));
+  return summary.exit_code;
+}
+
+function eventText(event: RunEvent): string {
+  switch (event.type) {
+    case "unit_started":
+      return `unit ${event.unit}: started (load ${event.loadId})\n`;
+    case "page":
+      return `unit ${event.unit}: ${event.resource} page ${event.page}, ${event.records} records\n`;
+    case "retry":
+      return `unit ?: retry of ${event.event.resource}, attempt ${event.event.attempt} failed (${event.event.reason}); next in ${(event.event.delayMs / 1000).toFixed(1)} s\n`.replace("unit ?: ", "");
+    case "unit_committed":
+      return `unit ${event.unit}: committed ${Object.values(event.rows).reduce((a, b) => a + b, 0)} rows\n`;
+    case "unit_failed":
+      return `unit ${event.unit}: failed, rolled back\n${formatError(event.error)}`;
+  }
+}
+
+function eventJson(event: RunEvent): string {
+  const base = { time: new Date().toISOString(), event: event.type };
+  switch (event.type) {
+    case "retry":
+      return `${toJson({ ...base, ...event.event })}\n`;
+    case "unit_failed":
+      return `${toJson({ ...base, unit: event.unit, code: event.error.code, message: event.error.message, hint: event.error.hint ?? null })}\n`;
+    default: {
+      const { type: _type, ...rest } = event;
+      return `${toJson({ ...base, ...rest })}\n`;
+    }
+  }
+}
+
+function summaryText(summary: RunSummary): string {
+  const lines = [`run ${summary.run_id} of pipeline ${summary.pipeline}: ${summary.status}`, `database ${summary.database} (dataset ${summary.dataset})`];
+  for (const unit of summary.units) {
+    const rows = Object.values(unit.rows_by_table).reduce((a, b) => a + b, 0);
+    lines.push(`unit ${unit.unit}: ${unit.status}${unit.status === "committed" ? `, ${rows} rows` : ""} (${unit.requests} requests, ${unit.retries} retries, ${(unit.duration_ms / 1000).toFixed(1)} s)`);
+    if (unit.error) lines.push(`  error[${unit.error.code}]: ${unit.error.message}${unit.error.hint ? `\n  hint: ${unit.error.hint}` : ""}`);
+    const width = Math.max(0, ...Object.keys(unit.rows_by_table).map((table) => table.length));
+    for (const [table, count] of Object.entries(unit.rows_by_table)) lines.push(`  ${table.padEnd(width)}  ${String(count).padStart(8)}`);
+  }
+  lines.push(`total ${summary.rows} rows, ${summary.requests} requests, ${summary.retries} retries in ${(summary.duration_ms / 1000).toFixed(1)} s`);
+  return lines.join("\n") + "\n";
+}

@@ -1,0 +1,130 @@
+// Loads a unit's staged rows inside its transaction: schema changes first, then each resource's
+// tables by its write disposition. Values only ever travel in staged files read by read_json.
+import { RestloadError } from "../errors.ts";
+import { type Session, quoteIdent, quoteLiteral } from "../db/session.ts";
+import type { SystemColumns } from "../normalize/flatten.ts";
+import type { Schema, Table } from "../normalize/schema.ts";
+import { duckdbType } from "../normalize/types.ts";
+import type { PlannedWriteDisposition } from "../plan/index.ts";
+import type { Stage } from "./stage.ts";
+
+export interface TableGroup {
+  readonly resource: string;
+  /** The resource's root table; its child tables are `<root>__…`. */
+  readonly root: string;
+  readonly disposition: PlannedWriteDisposition;
+  /** Normalised column names. */
+  readonly primaryKey: readonly string[];
+  readonly mergeKey: readonly string[];
+}
+
+export interface WriteContext {
+  readonly session: Session;
+  readonly dataset: string;
+  readonly schema: Schema;
+  readonly stage: Stage;
+  readonly system: SystemColumns;
+}
+
+/** CREATE TABLE for new tables, ALTER TABLE ADD COLUMN for new columns. */
+export async function applySchemaChanges(context: WriteContext): Promise<void> {
+  const { session, dataset, schema } = context;
+  for (const table of schema.tables.values()) {
+    const name = session.table(dataset, table.name);
+    if (table.isNew) {
+      if (table.columns.size === 0) continue;
+      const columns = [...table.columns.values()].map((column) => `${quoteIdent(column.name)} ${duckdbType(column.type, column.hint)}`);
+      await session.run(`CREATE TABLE IF NOT EXISTS ${name} (${columns.join(", ")})`);
+    } else {
+      for (const column of table.added) await session.run(`ALTER TABLE ${name} ADD COLUMN IF NOT EXISTS ${quoteIdent(column.name)} ${duckdbType(column.type, column.hint)}`);
+    }
+  }
+}
+
+/** Writes one resource's tables; returns rows written per table. */
+export async function writeGroup(context: WriteContext, group: TableGroup): Promise<Record<string, number>> {
+  const { schema } = context;
+  const tables = [...schema.tables.values()].filter((table) => table.name === group.root || table.name.startsWith(`${group.root}__`));
+  const written: Record<string, number> = {};
+  const keys = group.mergeKey.length > 0 ? group.mergeKey : group.primaryKey;
+  if (group.disposition.disposition === "merge" && keys.length > 0) {
+    await merge(context, group, tables, written);
+    return written;
+  }
+  if (group.disposition.disposition === "replace") {
+    for (const table of tables) if (!table.isNew || staged(context, table)) await context.session.run(`DELETE FROM ${context.session.table(context.dataset, table.name)}`);
+  }
+  for (const table of tables) {
+    if (!staged(context, table)) continue;
+    written[table.name] = await context.session.changes(`INSERT INTO ${target(context, table)} BY NAME SELECT * FROM ${readStaged(context, table)}`);
+  }
+  return written;
+}
+
+// internal
+
+/**
+ * delete-insert (and upsert) by primary key or merge key: the last record of a key in this load
+ * wins; existing rows with its key, and their child rows, are replaced.
+ */
+async function merge(context: WriteContext, group: TableGroup, tables: Table[], written: Record<string, number>): Promise<void> {
+  const { session, system } = context;
+  const root = tables.find((table) => table.name === group.root);
+  if (!root || !staged(context, root)) return;
+  for (const key of [...group.primaryKey, ...group.mergeKey]) {
+    if (!root.columns.has(key)) {
+      throw new RestloadError("E_LOAD", `Cannot merge resource "${group.resource}" as its key column "${key}" is in none of its records`, {
+        hint: "Check primary_key / merge_key: they name fields of the records.",
+        context: { resource: group.resource },
+      });
+    }
+  }
+  const stageAll = quoteIdent(`_rl_stage_${group.root}`);
+  const stageKeep = quoteIdent(`_rl_keep_${group.root}`);
+  await session.run(`CREATE OR REPLACE TEMP TABLE ${stageAll} AS SELECT *, row_number() OVER () AS _rl_seq FROM ${readStaged(context, root)}`);
+  const keyColumns = group.mergeKey.length > 0 ? group.mergeKey : group.primaryKey;
+  const [missing] = await session.all(`SELECT count(*) AS n FROM ${stageAll} WHERE ${keyColumns.map((key) => `${quoteIdent(key)} IS NULL`).join(" OR ")}`);
+  if (Number(missing?.n) > 0) {
+    throw new RestloadError("E_LOAD", `Cannot merge resource "${group.resource}" as ${missing?.n} of its records have no value for ${keyColumns.join(", ")}`, {
+      hint: "Records to merge need their key; check primary_key / merge_key.",
+      context: { resource: group.resource },
+    });
+  }
+  const dedupe = group.primaryKey.length > 0 ? `QUALIFY row_number() OVER (PARTITION BY ${group.primaryKey.map(quoteIdent).join(", ")} ORDER BY _rl_seq DESC) = 1` : "";
+  await session.run(`CREATE OR REPLACE TEMP TABLE ${stageKeep} AS SELECT * EXCLUDE (_rl_seq) FROM ${stageAll} ${dedupe}`);
+  const rootTable = target(context, root);
+  const matches = `EXISTS (SELECT 1 FROM ${stageKeep} s WHERE ${keyColumns.map((key) => `s.${quoteIdent(key)} = t.${quoteIdent(key)}`).join(" AND ")})`;
+  if (!root.isNew) {
+    for (const child of tables) {
+      if (child === root || child.isNew || !child.columns.has(system.rootId)) continue;
+      await session.run(`DELETE FROM ${target(context, child)} WHERE ${quoteIdent(system.rootId)} IN (SELECT t.${quoteIdent(system.id)} FROM ${rootTable} t WHERE ${matches})`);
+    }
+    await session.run(`DELETE FROM ${rootTable} t WHERE ${matches}`);
+  }
+  written[root.name] = await session.changes(`INSERT INTO ${rootTable} BY NAME SELECT * FROM ${stageKeep}`);
+  for (const child of tables) {
+    if (child === root || !staged(context, child)) continue;
+    written[child.name] = await session.changes(
+      `INSERT INTO ${target(context, child)} BY NAME SELECT * FROM ${readStaged(context, child)} WHERE ${quoteIdent(system.rootId)} IN (SELECT ${quoteIdent(system.id)} FROM ${stageKeep})`,
+    );
+  }
+  await session.run(`DROP TABLE IF EXISTS ${stageAll}`);
+  await session.run(`DROP TABLE IF EXISTS ${stageKeep}`);
+}
+
+function staged(context: WriteContext, table: Table): boolean {
+  return (context.stage.tables.get(table.name)?.rows ?? 0) > 0;
+}
+
+function target(context: WriteContext, table: Table): string {
+  return context.session.table(context.dataset, table.name);
+}
+
+/** `read_json('<file>', columns = {…})` over a table's staged rows, every column typed. */
+function readStaged(context: WriteContext, table: Table): string {
+  const staged = context.stage.tables.get(table.name)!;
+  const columns = [...table.columns.values()].map((column) => `${quoteLiteral(column.name)}: ${quoteLiteral(duckdbType(column.type, column.hint))}`);
+  // DuckDB's default limit is 16 MiB per object; a larger record raises it just enough.
+  const maximum = Math.max(16 * 1024 * 1024, staged.longest + 1024);
+  return `read_json(${quoteLiteral(staged.file)}, format = 'newline_delimited', columns = {${columns.join(", ")}}, maximum_object_size = ${maximum})`;
+}

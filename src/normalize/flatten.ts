@@ -1,0 +1,206 @@
+// Records -> table rows: nested objects flatten into `parent__child` columns, lists become child
+// tables, values that do not fit their column go to variant columns; nothing is dropped silently.
+import { createHash } from "node:crypto";
+import type { ColumnHint } from "../config/schema/resource.ts";
+import { RestloadError } from "../errors.ts";
+import { normalizeIdentifier } from "./naming.ts";
+import { type Contract, DiscardRow, type Schema, type Table } from "./schema.ts";
+import { type DataType, fits, inferType, stagedValue } from "./types.ts";
+
+export interface SystemColumns {
+  readonly loadId: string;
+  readonly id: string;
+  readonly parentId: string;
+  readonly listIdx: string;
+  readonly rootId: string;
+}
+
+export interface ResourceShape {
+  readonly resource: string;
+  readonly table: string;
+  readonly maxNesting: number | null;
+  /** Column hints by normalised column name (`user__login`). */
+  readonly hints: ReadonlyMap<string, ColumnHint>;
+  readonly contract: Contract;
+  /** Child rows carry the root row's id (merge tables, so children are replaced with their parent). */
+  readonly rootIds: boolean;
+}
+
+export interface Row {
+  readonly table: string;
+  readonly values: Record<string, unknown>;
+}
+
+/** System column names for a `system_prefix` (`_rl_` gives `_rl_id`, `_rl_load_id`, …). */
+export function systemColumns(prefix: string): SystemColumns {
+  return { loadId: `${prefix}load_id`, id: `${prefix}id`, parentId: `${prefix}parent_id`, listIdx: `${prefix}list_idx`, rootId: `${prefix}root_id` };
+}
+
+/**
+ * Normalises records of one resource against a schema it extends. `rows` returns every row of a
+ * record (root first, then child rows), or null when a `discard_row` contract drops the record.
+ */
+export class Normalizer {
+  private readonly names = new Map<string, string>();
+  private readonly reserved: Set<string>;
+
+  constructor(
+    private readonly schema: Schema,
+    private readonly shape: ResourceShape,
+    private readonly system: SystemColumns,
+    private readonly loadId: string,
+    private readonly newId: () => string,
+  ) {
+    this.reserved = new Set(Object.values(system));
+  }
+
+  rows(record: unknown): Row[] | null {
+    const out: Row[] = [];
+    try {
+      const table = this.table(this.shape.table, true);
+      const id = this.newId();
+      const values: Record<string, unknown> = { [this.system.loadId]: this.loadId, [this.system.id]: id };
+      out.push({ table: table.name, values });
+      if (isPlainObject(record)) this.flatten(record, table, values, "", 0, out, id, id);
+      else this.set(table, values, "value", record);
+      return out;
+    } catch (error) {
+      if (error instanceof DiscardRow) return null;
+      throw error;
+    }
+  }
+
+  // internal
+
+  private table(name: string, root: boolean): Table {
+    const table = this.schema.table(name, this.shape.contract, this.shape.resource);
+    const text = { type: "text" as DataType };
+    if (root) {
+      this.schema.addColumn(table, { name: this.system.loadId, ...text });
+      this.schema.addColumn(table, { name: this.system.id, ...text });
+    } else {
+      this.schema.addColumn(table, { name: this.system.parentId, ...text });
+      this.schema.addColumn(table, { name: this.system.listIdx, type: "bigint" });
+      this.schema.addColumn(table, { name: this.system.id, ...text });
+      if (this.shape.rootIds) this.schema.addColumn(table, { name: this.system.rootId, ...text });
+    }
+    return table;
+  }
+
+  private flatten(object: Record<string, unknown>, table: Table, values: Record<string, unknown>, prefix: string, depth: number, out: Row[], rowId: string, rootId: string): void {
+    const keys = Object.keys(object);
+    const names = this.columnNames(keys, prefix === "");
+    for (let i = 0; i < keys.length; i++) {
+      const value = object[keys[i]!];
+      if (value === null || value === undefined) continue;
+      const column = prefix ? `${prefix}__${names[i]}` : names[i]!;
+      const expand = this.shape.maxNesting === null || depth < this.shape.maxNesting;
+      const asJson = table.name === this.shape.table && this.shape.hints.get(column)?.data_type === "json";
+      if (expand && !asJson && isPlainObject(value)) {
+        this.flatten(value, table, values, column, depth + 1, out, rowId, rootId);
+      } else if (expand && !asJson && Array.isArray(value)) {
+        this.list(value, `${table.name}__${column}`, depth + 1, out, rowId, rootId);
+      } else {
+        this.set(table, values, column, value);
+      }
+    }
+  }
+
+  private list(items: unknown[], tableName: string, depth: number, out: Row[], parentId: string, rootId: string): void {
+    if (items.length === 0) return;
+    const table = this.table(tableName, false);
+    for (let index = 0; index < items.length; index++) {
+      const item = items[index];
+      const id = childId(parentId, tableName, index);
+      const values: Record<string, unknown> = { [this.system.parentId]: parentId, [this.system.listIdx]: index, [this.system.id]: id };
+      if (this.shape.rootIds) values[this.system.rootId] = rootId;
+      out.push({ table: table.name, values });
+      if (isPlainObject(item)) this.flatten(item, table, values, "", depth, out, id, rootId);
+      else if (item !== null && item !== undefined) this.set(table, values, "value", item);
+    }
+  }
+
+  /** Stores a scalar (or a JSON value past the nesting limit) in its column or a variant of it. */
+  private set(table: Table, values: Record<string, unknown>, column: string, value: unknown): void {
+    const { schema, shape } = this;
+    const hint = table.name === shape.table ? shape.hints.get(column) : undefined;
+    const existing = table.columns.get(column);
+    let target = column;
+    let type: DataType | undefined = existing?.type ?? hintType(hint) ?? inferType(value);
+    if (type === undefined) return;
+    let stored = value;
+    if (existing && !fits(existing.type, value)) {
+      if (existing.type === "text" && hint?.data_type === "text") stored = typeof value === "string" ? value : JSON.stringify(value);
+      else {
+        const variantType = inferType(value)!;
+        target = `${column}__v_${variantType}`;
+        type = table.columns.get(target)?.type ?? variantType;
+        const placed = schema.place(table, target, type, shape.contract, shape.resource, true);
+        if ("dropped" in placed) return;
+      }
+    } else if (!existing) {
+      if (hint?.data_type === "text" && typeof value !== "string") stored = JSON.stringify(value);
+      else if (!fits(type, value)) {
+        throw new RestloadError("E_NORMALIZE", `Cannot store ${JSON.stringify(String(value)).slice(0, 60)} in column "${column}" of table "${table.name}" as its hint says ${hint?.data_type}`, {
+          hint: `Fix columns.${column} of resource "${shape.resource}", or remove the hint.`,
+          context: { resource: shape.resource },
+        });
+      }
+      const placed = schema.place(table, column, type, shape.contract, shape.resource, false, hint);
+      if ("dropped" in placed) return;
+    }
+    values[target] = stagedValue(type, stored);
+  }
+
+  /** Normalised names of an object's keys; keys that collide after normalisation are kept apart. */
+  private columnNames(keys: readonly string[], top: boolean): string[] {
+    const names = keys.map((key) => {
+      let name = this.names.get(key);
+      if (name === undefined) {
+        name = normalizeIdentifier(key);
+        // A name that lost every letter and digit (emoji, other scripts) keeps a hash of the original.
+        if (!/[a-z0-9]/.test(name)) name = `_${shortHash(key)}`;
+        this.names.set(key, name);
+      }
+      return name;
+    });
+    const taken = new Set<string>();
+    const clash = new Set<string>();
+    for (const name of names) (taken.has(name) ? clash : taken).add(name);
+    const reservedHit = top && names.some((name) => this.reserved.has(name));
+    if (clash.size === 0 && !reservedHit) return names;
+    // Deterministic: among keys sharing a name, the one already in canonical form (then the
+    // smallest) keeps it; the others, and data keys named like system columns, get a hash suffix.
+    const keepers = new Map<string, string>();
+    keys.forEach((key, i) => {
+      const name = names[i]!;
+      if (top && this.reserved.has(name)) return;
+      const current = keepers.get(name);
+      if (current === undefined || rank(key, name) < rank(current, name)) keepers.set(name, key);
+    });
+    return names.map((name, i) => (keepers.get(name) === keys[i] ? name : `${name}__${shortHash(keys[i]!)}`));
+  }
+}
+
+// internal
+
+function rank(key: string, name: string): string {
+  return `${key === name ? "0" : "1"}${key}`;
+}
+
+function hintType(hint: ColumnHint | undefined): DataType | undefined {
+  return hint?.data_type as DataType | undefined;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+function shortHash(text: string): string {
+  return createHash("sha256").update(text).digest("hex").slice(0, 8);
+}
+
+/** Child row ids derive from the parent's id and the position, so they are stable for a parent row. */
+function childId(parentId: string, table: string, index: number): string {
+  return createHash("sha1").update(`${parentId}\u0000${table}\u0000${index}`).digest("base64url").slice(0, 16);
+}

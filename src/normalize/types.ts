@@ -1,0 +1,101 @@
+// Column types: what a value looks like, whether it fits a column, and DuckDB's name for each.
+import type { ColumnHint } from "../config/schema/resource.ts";
+
+/** restload's data types (dlt's names); each maps to one DuckDB type. */
+export type DataType = "text" | "bigint" | "hugeint" | "double" | "bool" | "timestamp" | "date" | "decimal" | "json";
+
+const int64Max = 2n ** 63n - 1n;
+const int64Min = -(2n ** 63n);
+const int128Max = 2n ** 127n - 1n;
+const int128Min = -(2n ** 127n);
+
+/** ISO 8601 / RFC 3339 timestamps with a time of day (a date alone stays text). */
+const isoTimestamp = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?$/i;
+const isoDate = /^\d{4}-\d{2}-\d{2}$/;
+
+/** The type a value suggests for a new column; undefined for null. */
+export function inferType(value: unknown): DataType | undefined {
+  switch (typeof value) {
+    case "boolean":
+      return "bool";
+    case "number":
+      return Number.isInteger(value) && Number.isSafeInteger(value) ? "bigint" : "double";
+    case "bigint":
+      return value >= int64Min && value <= int64Max ? "bigint" : value >= int128Min && value <= int128Max ? "hugeint" : "text";
+    case "string":
+      return isoTimestamp.test(value) && !Number.isNaN(Date.parse(value.replace(" ", "T"))) ? "timestamp" : "text";
+    case "object":
+      return value === null ? undefined : "json";
+    default:
+      return value === undefined ? undefined : "text";
+  }
+}
+
+/** True when `value` can be stored in a column of `type` without loss. */
+export function fits(type: DataType, value: unknown): boolean {
+  switch (type) {
+    case "json":
+      return true;
+    case "text":
+      return typeof value === "string";
+    case "bool":
+      return typeof value === "boolean";
+    case "bigint":
+      return (typeof value === "number" && Number.isSafeInteger(value)) || (typeof value === "bigint" && value >= int64Min && value <= int64Max);
+    case "hugeint":
+      return (typeof value === "number" && Number.isSafeInteger(value)) || (typeof value === "bigint" && value >= int128Min && value <= int128Max);
+    case "double":
+      return typeof value === "number";
+    case "timestamp":
+      return typeof value === "string" && inferType(value) === "timestamp";
+    case "date":
+      return typeof value === "string" && isoDate.test(value);
+    case "decimal":
+      return (typeof value === "number" && Number.isFinite(value)) || (typeof value === "string" && /^-?\d+(\.\d+)?$/.test(value)) || typeof value === "bigint";
+  }
+}
+
+/** DuckDB's type for a column. */
+export function duckdbType(type: DataType, hint?: ColumnHint): string {
+  switch (type) {
+    case "text":
+      return "VARCHAR";
+    case "bigint":
+      return "BIGINT";
+    case "hugeint":
+      return "HUGEINT";
+    case "double":
+      return "DOUBLE";
+    case "bool":
+      return "BOOLEAN";
+    case "timestamp":
+      return "TIMESTAMPTZ";
+    case "date":
+      return "DATE";
+    case "decimal":
+      return `DECIMAL(${hint?.precision ?? 38},${hint?.scale ?? 9})`;
+    case "json":
+      return "JSON";
+  }
+}
+
+/** The restload type of an existing DuckDB column, or undefined for types restload does not write. */
+export function fromDuckdbType(name: string): DataType | undefined {
+  const upper = name.toUpperCase();
+  if (upper === "VARCHAR") return "text";
+  if (upper === "BIGINT") return "bigint";
+  if (upper === "HUGEINT") return "hugeint";
+  if (upper === "DOUBLE") return "double";
+  if (upper === "BOOLEAN") return "bool";
+  if (upper === "TIMESTAMP WITH TIME ZONE" || upper === "TIMESTAMPTZ") return "timestamp";
+  if (upper === "DATE") return "date";
+  if (upper.startsWith("DECIMAL")) return "decimal";
+  if (upper === "JSON") return "json";
+  return undefined;
+}
+
+/** A value as written into a staged NDJSON row: huge integers as strings so they parse exactly. */
+export function stagedValue(type: DataType, value: unknown): unknown {
+  if (typeof value === "bigint" && (type === "hugeint" || type === "decimal" || type === "text")) return value.toString();
+  return value;
+}

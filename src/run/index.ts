@@ -1,0 +1,280 @@
+// One run: every selected load unit extracted, normalised, staged, then committed in one DuckDB
+// transaction with its _rl_loads row; a failed unit rolls back alone and is recorded.
+import { randomBytes, randomUUID } from "node:crypto";
+import type { Redactor } from "../config/redact.ts";
+import { openDatabase } from "../db/open.ts";
+import { Session } from "../db/session.ts";
+import { RestloadError, messageOf } from "../errors.ts";
+import type { Clock } from "../extract/clock.ts";
+import { type Extractor, createExtractor } from "../extract/index.ts";
+import type { RetryEvent } from "../extract/http/client.ts";
+import { readExistingSchema } from "../load/existing-schema.ts";
+import { Stage } from "../load/stage.ts";
+import { type TableGroup, applySchemaChanges, writeGroup } from "../load/write.ts";
+import { normalizeIdentifier } from "../normalize/naming.ts";
+import { Normalizer, systemColumns } from "../normalize/flatten.ts";
+import { type Contract, Schema } from "../normalize/schema.ts";
+import type { LoadUnit, Plan, PlannedResource } from "../plan/index.ts";
+import { finishRun, insertLoad, insertRun } from "../state/runs.ts";
+import { ensureSystemTables } from "../state/system-tables.ts";
+
+export type RunEvent =
+  | { readonly type: "unit_started"; readonly unit: string; readonly loadId: string }
+  | { readonly type: "page"; readonly unit: string; readonly resource: string; readonly page: number; readonly records: number }
+  | { readonly type: "retry"; readonly event: RetryEvent }
+  | { readonly type: "unit_committed"; readonly unit: string; readonly rows: Readonly<Record<string, number>> }
+  | { readonly type: "unit_failed"; readonly unit: string; readonly error: RestloadError };
+
+export interface RunOptions {
+  readonly plan: Plan;
+  readonly secrets: ReadonlyMap<string, string>;
+  readonly redactor: Redactor;
+  /** Root resources to run (their units); all when absent. */
+  readonly units?: readonly string[] | undefined;
+  readonly lockTimeoutMs: number;
+  readonly onEvent?: (event: RunEvent) => void;
+  readonly clock?: Clock;
+  readonly fetch?: typeof fetch | undefined;
+}
+
+export interface UnitResult {
+  readonly unit: string;
+  readonly load_id: string;
+  readonly status: "committed" | "failed";
+  readonly rows_by_table: Readonly<Record<string, number>>;
+  readonly requests: number;
+  readonly retries: number;
+  readonly duration_ms: number;
+  readonly error: { readonly code: string; readonly message: string; readonly hint: string | null } | null;
+}
+
+export interface RunSummary {
+  readonly run_id: string;
+  readonly pipeline: string;
+  readonly database: string;
+  readonly dataset: string;
+  readonly status: "succeeded" | "failed";
+  readonly exit_code: number;
+  readonly started_at: string;
+  readonly finished_at: string;
+  readonly duration_ms: number;
+  readonly rows: number;
+  readonly requests: number;
+  readonly retries: number;
+  readonly units: readonly UnitResult[];
+}
+
+/** Runs the pipeline's units against its database; throws only for what stops the whole run (lock, open). */
+export async function runPipeline(options: RunOptions): Promise<RunSummary> {
+  const { plan } = options;
+  const started = new Date();
+  const runId = randomUUID();
+  const database = await openDatabase(plan.database, { create: true, lockTimeoutMs: options.lockTimeoutMs, memoryLimit: plan.duckdb_memory_limit });
+  try {
+    const session = await Session.of(database);
+    await ensureSystemTables(session, plan.dataset);
+    await insertRun(session, plan.dataset, { runId, pipeline: plan.pipeline, startedAt: started });
+    const extractor = createExtractor({
+      plan,
+      secrets: options.secrets,
+      redactor: options.redactor,
+      ...(options.clock ? { clock: options.clock } : {}),
+      fetch: options.fetch,
+      onRetry: (event) => options.onEvent?.({ type: "retry", event }),
+    });
+    const units = plan.units.filter((unit) => !options.units || options.units.includes(unit.name));
+    const results: UnitResult[] = [];
+    for (const unit of units) results.push(await runUnit(session, options, extractor, unit, runId));
+    const failed = results.some((result) => result.status === "failed");
+    const finished = new Date();
+    const summary: RunSummary = {
+      run_id: runId,
+      pipeline: plan.pipeline,
+      database: plan.database,
+      dataset: plan.dataset,
+      status: failed ? "failed" : "succeeded",
+      exit_code: failed ? 1 : 0,
+      started_at: started.toISOString(),
+      finished_at: finished.toISOString(),
+      duration_ms: finished.getTime() - started.getTime(),
+      rows: results.reduce((sum, result) => sum + Object.values(result.rows_by_table).reduce((a, b) => a + b, 0), 0),
+      requests: extractor.counters.requests,
+      retries: extractor.counters.retries,
+      units: results,
+    };
+    const firstError = results.find((result) => result.error)?.error;
+    await finishRun(session, plan.dataset, {
+      runId,
+      status: summary.status,
+      exitCode: summary.exit_code,
+      rows: summary.rows,
+      requests: summary.requests,
+      retries: summary.retries,
+      error: firstError ? `${firstError.code}: ${firstError.message}` : null,
+      finishedAt: finished,
+    });
+    await session.run("CHECKPOINT");
+    return summary;
+  } finally {
+    database.close();
+  }
+}
+
+// internal
+
+async function runUnit(session: Session, options: RunOptions, extractor: Extractor, unit: LoadUnit, runId: string): Promise<UnitResult> {
+  const { plan } = options;
+  const loadId = newLoadId();
+  const started = new Date();
+  const before = { ...extractor.counters };
+  const stage = new Stage(`${plan.database}.stage/${loadId}`);
+  options.onEvent?.({ type: "unit_started", unit: unit.name, loadId });
+  const resources = unit.resources.map((name) => plan.resources.find((resource) => resource.name === name)!);
+  const finish = (status: "committed" | "failed", rows: Record<string, number>, error: RestloadError | null): UnitResult => ({
+    unit: unit.name,
+    load_id: loadId,
+    status,
+    rows_by_table: rows,
+    requests: extractor.counters.requests - before.requests,
+    retries: extractor.counters.retries - before.retries,
+    duration_ms: Date.now() - started.getTime(),
+    error: error ? { code: error.code, message: error.message, hint: error.hint ?? null } : null,
+  });
+  try {
+    const schema = new Schema(await readExistingSchema(session, plan.dataset));
+    const system = systemColumns(plan.system_prefix);
+    const normalizers = new Map<string, Normalizer>();
+    for (const resource of resources) {
+      if (resource.table === null) continue;
+      normalizers.set(resource.name, new Normalizer(schema, shapeOf(resource), system, loadId, idGenerator()));
+    }
+    const root = resources[0]!;
+    await extractResource(root, undefined, { options, extractor, normalizers, stage, unit: unit.name, resources });
+    stage.closeAll();
+    const rows = await session.transaction(async () => {
+      const context = { session, dataset: plan.dataset, schema, stage, system };
+      await applySchemaChanges(context);
+      const written: Record<string, number> = {};
+      for (const resource of resources) {
+        if (resource.table === null) continue;
+        Object.assign(written, await writeGroup(context, groupOf(resource)));
+      }
+      await insertLoad(session, plan.dataset, {
+        loadId,
+        runId,
+        unit: unit.name,
+        status: "committed",
+        startedAt: started,
+        finishedAt: new Date(),
+        rowsByTable: written,
+        requests: extractor.counters.requests - before.requests,
+        retries: extractor.counters.retries - before.retries,
+        error: null,
+      });
+      return written;
+    });
+    options.onEvent?.({ type: "unit_committed", unit: unit.name, rows });
+    return finish("committed", rows, null);
+  } catch (caught) {
+    const error = caught instanceof RestloadError ? caught : new RestloadError("E_LOAD", messageOf(caught), { cause: caught });
+    // The unit's data rolled back with its transaction; its failure is recorded on its own.
+    const result = finish("failed", {}, error);
+    await insertLoad(session, plan.dataset, {
+      loadId,
+      runId,
+      unit: unit.name,
+      status: "failed",
+      startedAt: started,
+      finishedAt: new Date(),
+      rowsByTable: {},
+      requests: result.requests,
+      retries: result.retries,
+      error: `${error.code}: ${error.message}`,
+    });
+    options.onEvent?.({ type: "unit_failed", unit: unit.name, error });
+    return result;
+  } finally {
+    stage.remove();
+  }
+}
+
+interface UnitContext {
+  readonly options: RunOptions;
+  readonly extractor: Extractor;
+  readonly normalizers: ReadonlyMap<string, Normalizer>;
+  readonly stage: Stage;
+  readonly unit: string;
+  readonly resources: readonly PlannedResource[];
+}
+
+/** Extracts a resource (for one parent record, when it is a child), its records staged, then its children's. */
+async function extractResource(resource: PlannedResource, parent: unknown, context: UnitContext): Promise<void> {
+  const children = context.resources.filter((candidate) => candidate.parent === resource.name);
+  const normalizer = context.normalizers.get(resource.name);
+  for await (const page of context.extractor.pages(resource, parent === undefined ? {} : { parent })) {
+    context.options.onEvent?.({ type: "page", unit: context.unit, resource: resource.name, page: page.number, records: page.records.length });
+    for (const raw of page.records) {
+      const record = withParentFields(resource, raw, parent);
+      if (normalizer) {
+        const rows = normalizer.rows(record);
+        if (rows) for (const row of rows) context.stage.table(row.table).add(row.values);
+      }
+      for (const child of children) await extractResource(child, record, context);
+    }
+  }
+}
+
+/** `include_from_parent = ["id"]` copies the parent's `id` into the record as `_<parent>_id`. */
+function withParentFields(resource: PlannedResource, record: unknown, parent: unknown): unknown {
+  if (parent === undefined || resource.include_from_parent.length === 0 || record === null || typeof record !== "object" || Array.isArray(record)) return record;
+  const copy: Record<string, unknown> = { ...(record as Record<string, unknown>) };
+  for (const field of resource.include_from_parent) copy[`_${resource.parent}_${field}`] = (parent as Record<string, unknown>)[field];
+  return copy;
+}
+
+function shapeOf(resource: PlannedResource) {
+  const hints = new Map(Object.entries(resource.columns).map(([field, hint]) => [field.split(".").map(normalizeIdentifier).join("__"), hint]));
+  return {
+    resource: resource.name,
+    table: resource.table!,
+    maxNesting: resource.max_table_nesting,
+    hints,
+    contract: resource.schema_contract as Contract,
+    rootIds: resource.write_disposition.disposition === "merge",
+  };
+}
+
+function groupOf(resource: PlannedResource): TableGroup {
+  const column = (key: string) => key.split(".").map(normalizeIdentifier).join("__");
+  return {
+    resource: resource.name,
+    root: resource.table!,
+    disposition: resource.write_disposition,
+    primaryKey: resource.primary_key.map(column),
+    mergeKey: resource.merge_key.map(column),
+  };
+}
+
+let lastLoadId = "";
+/** dlt-style load ids: seconds since the epoch with microseconds, unique within the process. */
+function newLoadId(): string {
+  let id = ((performance.timeOrigin + performance.now()) / 1000).toFixed(6);
+  while (id <= lastLoadId) id = (Number(lastLoadId) + 0.000001).toFixed(6);
+  lastLoadId = id;
+  return id;
+}
+
+/** Random row ids: 12 random bytes, base64url, drawn from a pool so ids cost little. */
+function idGenerator(): () => string {
+  let pool = Buffer.alloc(0);
+  let offset = 0;
+  return () => {
+    if (offset + 12 > pool.length) {
+      pool = randomBytes(12 * 4096);
+      offset = 0;
+    }
+    const id = pool.toString("base64url", offset, offset + 12);
+    offset += 12;
+    return id;
+  };
+}

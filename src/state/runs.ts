@@ -1,0 +1,59 @@
+// Run and load records: `_rl_runs` (one row per run, written at start and at end) and `_rl_loads`.
+import { hostname } from "node:os";
+import type { Session } from "../db/session.ts";
+import { toJson } from "../util/json.ts";
+
+export type RunStatus = "running" | "succeeded" | "failed" | "interrupted";
+
+export interface LoadRecord {
+  readonly loadId: string;
+  readonly runId: string;
+  readonly unit: string;
+  readonly status: "committed" | "failed";
+  readonly startedAt: Date;
+  readonly finishedAt: Date;
+  readonly rowsByTable: Readonly<Record<string, number>>;
+  readonly requests: number;
+  readonly retries: number;
+  readonly error: string | null;
+}
+
+export async function insertRun(session: Session, dataset: string, run: { runId: string; pipeline: string; startedAt: Date }): Promise<void> {
+  await session.run(`INSERT INTO ${session.table(dataset, "_rl_runs")} (run_id, pipeline, started_at, status, pid, host) VALUES (?, ?, ?::TIMESTAMPTZ, 'running', ?, ?)`, [
+    run.runId,
+    run.pipeline,
+    run.startedAt.toISOString(),
+    process.pid,
+    hostname(),
+  ]);
+}
+
+export async function finishRun(
+  session: Session,
+  dataset: string,
+  run: { runId: string; status: RunStatus; exitCode: number; rows: number; requests: number; retries: number; error: string | null; finishedAt: Date },
+): Promise<void> {
+  await session.run(
+    `UPDATE ${session.table(dataset, "_rl_runs")} SET finished_at = ?::TIMESTAMPTZ, status = ?, exit_code = ?, rows = ?, requests = ?, retries = ?, error = ? WHERE run_id = ?`,
+    [run.finishedAt.toISOString(), run.status, run.exitCode, run.rows, run.requests, run.retries, run.error, run.runId],
+  );
+}
+
+/** Writes a `_rl_loads` row; call inside the unit's transaction for a committed unit. */
+export async function insertLoad(session: Session, dataset: string, load: LoadRecord): Promise<void> {
+  await session.run(
+    `INSERT INTO ${session.table(dataset, "_rl_loads")} VALUES (?, ?, ?, ?, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ, ?::JSON, ?, ?, ?)`,
+    [
+      load.loadId,
+      load.runId,
+      load.unit,
+      load.status,
+      load.startedAt.toISOString(),
+      load.finishedAt.toISOString(),
+      toJson(load.rowsByTable),
+      load.requests,
+      load.retries,
+      load.error,
+    ],
+  );
+}

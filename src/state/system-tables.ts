@@ -1,0 +1,35 @@
+// restload's own tables in the dataset: schema version, runs, loads, incremental state. Created
+// before any unit starts (concurrent creation conflicts in DuckDB) and migrated forward on open.
+import type { Session } from "../db/session.ts";
+import { quoteIdent } from "../db/session.ts";
+
+export const schemaVersion = 1;
+
+const migrations: readonly ((session: Session, dataset: string) => string[])[] = [
+  // 1: the first layout.
+  (session, dataset) => [
+    `CREATE TABLE IF NOT EXISTS ${session.table(dataset, "_rl_runs")} (run_id VARCHAR PRIMARY KEY, pipeline VARCHAR NOT NULL, started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ, status VARCHAR NOT NULL, exit_code INTEGER, pid INTEGER, host VARCHAR, rows BIGINT, requests BIGINT, retries BIGINT, error VARCHAR)`,
+    `CREATE TABLE IF NOT EXISTS ${session.table(dataset, "_rl_loads")} (load_id VARCHAR PRIMARY KEY, run_id VARCHAR NOT NULL, unit VARCHAR NOT NULL, status VARCHAR NOT NULL, started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ, rows_by_table JSON, requests BIGINT, retries BIGINT, error VARCHAR)`,
+    `CREATE TABLE IF NOT EXISTS ${session.table(dataset, "_rl_state")} (pipeline VARCHAR NOT NULL, resource VARCHAR NOT NULL, parent_key VARCHAR NOT NULL, cursor_path VARCHAR NOT NULL, last_value VARCHAR, value_type VARCHAR, boundary_keys JSON, load_id VARCHAR, updated_at TIMESTAMPTZ, PRIMARY KEY (pipeline, resource, parent_key, cursor_path))`,
+  ],
+];
+
+/** Creates the dataset schema and the system tables, or migrates them to the current version. */
+export async function ensureSystemTables(session: Session, dataset: string): Promise<void> {
+  await session.transaction(async () => {
+    await session.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(session.catalog)}.${quoteIdent(dataset)}`);
+    const version = session.table(dataset, "_rl_version");
+    await session.run(`CREATE TABLE IF NOT EXISTS ${version} (version INTEGER NOT NULL, migrated_at TIMESTAMPTZ NOT NULL)`);
+    const [row] = await session.all(`SELECT coalesce(max(version), 0) AS version FROM ${version}`);
+    const current = Number(row?.version ?? 0);
+    for (let next = current; next < migrations.length; next++) {
+      for (const statement of migrations[next]!(session, dataset)) await session.run(statement);
+      await session.run(`INSERT INTO ${version} VALUES (?, now())`, [next + 1]);
+    }
+  });
+}
+
+/** Names of the system tables (never treated as data tables). */
+export function isSystemTable(name: string): boolean {
+  return name.startsWith("_rl_");
+}
