@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import type { ColumnHint } from "../config/schema/resource.ts";
 import { RestloadError } from "../errors.ts";
-import { normalizeIdentifier } from "./naming.ts";
+import { normalizeIdentifier, shorten } from "./naming.ts";
 import { type Contract, DiscardRow, type Schema, type Table } from "./schema.ts";
 import { type DataType, fits, inferType, stagedValue } from "./types.ts";
 
@@ -42,6 +42,7 @@ export function systemColumns(prefix: string): SystemColumns {
  */
 export class Normalizer {
   private readonly names = new Map<string, string>();
+  private readonly joined = new Map<string, string>();
   private readonly reserved: Set<string>;
 
   constructor(
@@ -72,8 +73,21 @@ export class Normalizer {
 
   // internal
 
+  /** `parent__child`, shortened past 63 characters; cached, as the same paths come in every record. */
+  private join(prefix: string, name: string): string {
+    const key = `${prefix}\u0000${name}`;
+    let joined = this.joined.get(key);
+    if (joined === undefined) {
+      joined = shorten(`${prefix}__${name}`);
+      this.joined.set(key, joined);
+    }
+    return joined;
+  }
+
   private table(name: string, root: boolean): Table {
-    const table = this.schema.table(name, this.shape.contract, this.shape.resource);
+    // The root table is declared by the pipeline itself: the table contract governs the tables data adds.
+    const contract = root ? { ...this.shape.contract, tables: "evolve" as const } : this.shape.contract;
+    const table = this.schema.table(name, contract, this.shape.resource);
     const text = { type: "text" as DataType };
     if (root) {
       this.schema.addColumn(table, { name: this.system.loadId, ...text });
@@ -93,13 +107,13 @@ export class Normalizer {
     for (let i = 0; i < keys.length; i++) {
       const value = object[keys[i]!];
       if (value === null || value === undefined) continue;
-      const column = prefix ? `${prefix}__${names[i]}` : names[i]!;
+      const column = prefix ? this.join(prefix, names[i]!) : names[i]!;
       const expand = this.shape.maxNesting === null || depth < this.shape.maxNesting;
       const asJson = table.name === this.shape.table && this.shape.hints.get(column)?.data_type === "json";
       if (expand && !asJson && isPlainObject(value)) {
         this.flatten(value, table, values, column, depth + 1, out, rowId, rootId);
       } else if (expand && !asJson && Array.isArray(value)) {
-        this.list(value, `${table.name}__${column}`, depth + 1, out, rowId, rootId);
+        this.list(value, this.join(table.name, column), depth + 1, out, rowId, rootId);
       } else {
         this.set(table, values, column, value);
       }

@@ -19,9 +19,15 @@ export function normalizeIdentifier(name: string): string {
     .replace(/[^a-z0-9_]/g, "_");
   if (out === "") out = "_";
   if (/^[0-9]/.test(out)) out = `_${out}`;
-  if (out.length > maxIdentifierLength) {
-    const hash = createHash("sha256").update(name).digest("hex").slice(0, 8);
-    out = `${out.slice(0, maxIdentifierLength - 9)}_${hash}`;
-  }
-  return out;
+  return shorten(out, name);
+}
+
+/**
+ * A name within 63 characters: longer ones keep their start and end a hash of `original`, so
+ * names that differ only past the cut stay distinct.
+ */
+export function shorten(name: string, original = name): string {
+  if (name.length <= maxIdentifierLength) return name;
+  const hash = createHash("sha256").update(original).digest("hex").slice(0, 8);
+  return `${name.slice(0, maxIdentifierLength - 9)}_${hash}`;
 }

@@ -176,7 +176,7 @@ async function runUnit(session: Session, options: RunOptions, extractor: Extract
     options.onEvent?.({ type: "unit_committed", unit: unit.name, rows });
     return finish("committed", rows, null);
   } catch (caught) {
-    const error = caught instanceof RestloadError ? caught : new RestloadError("E_LOAD", messageOf(caught), { cause: caught });
+    const error = loadError(caught, plan);
     // The unit's data rolled back with its transaction; its failure is recorded on its own.
     const result = finish("failed", {}, error);
     await insertLoad(session, plan.dataset, {
@@ -196,6 +196,18 @@ async function runUnit(session: Session, options: RunOptions, extractor: Extract
   } finally {
     stage.remove();
   }
+}
+
+/** The error recorded for a failed unit; DuckDB running out of memory gets a hint on what to raise. */
+function loadError(caught: unknown, plan: Plan): RestloadError {
+  const message = messageOf(caught);
+  if (/Out of Memory Error/.test(message)) {
+    return new RestloadError("E_LOAD", `DuckDB ran out of memory while loading (duckdb_memory_limit = ${plan.duckdb_memory_limit}): ${message.split("\n")[0]}`, {
+      hint: "Raise pipeline.duckdb_memory_limit (very wide tables need about 100 KB per column), or store wide objects whole with columns.<field> = { data_type = \"json\" }.",
+      cause: caught,
+    });
+  }
+  return caught instanceof RestloadError ? caught : new RestloadError("E_LOAD", message, { cause: caught });
 }
 
 interface UnitContext {
