@@ -1,7 +1,7 @@
 // `restload run <pipeline.toml>`: extract, normalise and load every selected unit; print a summary.
 import type { CAC } from "cac";
 import { RestloadError } from "../errors.ts";
-import { runPipeline, type RunEvent, type RunSummary } from "../run/index.ts";
+import type { RunEvent, RunSummary } from "../run/index.ts";
 import { runtimeFetch } from "../runtime/fetch.ts";
 import { toJson } from "../util/json.ts";
 import { formatError } from "./_format.ts";
@@ -39,6 +39,8 @@ async function runCommand(rawIo: Io, file: string, flags: RunFlags): Promise<num
   const { io, plan } = prepared;
   const units = flags.select === undefined ? undefined : selectRoots(plan, flags.select).map((resource) => resource.unit);
   await io.stderr(format === "json" ? `${toJson({ event: "run_started", pipeline: plan.pipeline, database: plan.database })}\n` : `database: ${plan.database}\n`);
+  // DuckDB is loaded only when a command needs it, so --help and --version stay instant.
+  const { runPipeline } = await import("../run/index.ts");
   const summary = await runPipeline({
     plan,
     secrets: prepared.secrets,

@@ -104,7 +104,7 @@ describe("secret lookup", () => {
 
   test("--secrets names the file to use", async () => {
     const other = join(tempDir(), "prod-secrets.toml");
-    writeFileSync(other, 'github_token = "x"\n', { mode: 0o600 });
+    writeFileSync(other, 'github_token = "value-from-prod-file"\n', { mode: 0o600 });
     const file = project({ "secrets.toml": "# nothing here\n" });
     expect((await foundIn(file, {}, ["--secrets", other]))[0]!.found_in).toBe(`${other} (top level)`);
   });
