@@ -16,6 +16,7 @@ interface RunFlags {
   json?: boolean;
   logFormat?: string;
   lockTimeout?: unknown;
+  dryRun?: boolean;
 }
 
 export function registerRun(cli: CAC, io: Io): void {
@@ -24,6 +25,7 @@ export function registerRun(cli: CAC, io: Io): void {
     .option("--select <names>", "Only the load units of these root resources (comma-separated)")
     .option("--database <path>", "DuckDB file to load (overrides pipeline.database)")
     .option("--secrets <path>", "Secrets file (default: secrets.toml, then .restload/secrets.toml beside the pipeline)")
+    .option("--dry-run", "Extract and normalise, print what would be loaded; the database is not opened")
     .option("--json", "Print the summary as JSON")
     .option("--log-format <format>", "Event lines on stderr: text (default) or json")
     .option(...lockTimeoutOption)
@@ -40,16 +42,16 @@ async function runCommand(rawIo: Io, file: string, flags: RunFlags): Promise<num
   const units = flags.select === undefined ? undefined : selectRoots(plan, flags.select).map((resource) => resource.unit);
   await io.stderr(format === "json" ? `${toJson({ event: "run_started", pipeline: plan.pipeline, database: plan.database })}\n` : `database: ${plan.database}\n`);
   // DuckDB is loaded only when a command needs it, so --help and --version stay instant.
-  const { runPipeline } = await import("../run/index.ts");
-  const summary = await runPipeline({
+  const { dryRun, runPipeline } = await import("../run/index.ts");
+  const options = {
     plan,
     secrets: prepared.secrets,
     redactor: prepared.redactor,
     units,
-    lockTimeoutMs: timeout,
     fetch: runtimeFetch(plan.client.ca_certificates, prepared.loaded.dir),
-    onEvent: (event) => void io.stderr(format === "json" ? eventJson(event) : eventText(event)),
-  });
+    onEvent: (event: RunEvent) => void io.stderr(format === "json" ? eventJson(event) : eventText(event)),
+  };
+  const summary = flags.dryRun ? await dryRun(options) : await runPipeline({ ...options, lockTimeoutMs: timeout });
   await io.stdout(flags.json ? `${toJson(summary, 2)}\n` : summaryText(summary));
   return summary.exit_code;
 }
@@ -84,10 +86,14 @@ function eventJson(event: RunEvent): string {
 }
 
 function summaryText(summary: RunSummary): string {
-  const lines = [`run ${summary.run_id} of pipeline ${summary.pipeline}: ${summary.status}`, `database ${summary.database} (dataset ${summary.dataset})`];
+  const dry = summary.run_id === "dry-run";
+  const lines = dry
+    ? [`dry run of pipeline ${summary.pipeline}: ${summary.status}; nothing was written to ${summary.database}`]
+    : [`run ${summary.run_id} of pipeline ${summary.pipeline}: ${summary.status}`, `database ${summary.database} (dataset ${summary.dataset})`];
   for (const unit of summary.units) {
     const rows = Object.values(unit.rows_by_table).reduce((a, b) => a + b, 0);
-    lines.push(`unit ${unit.unit}: ${unit.status}${unit.status === "committed" ? `, ${rows} rows` : ""} (${unit.requests} requests, ${unit.retries} retries, ${(unit.duration_ms / 1000).toFixed(1)} s)`);
+    const status = dry ? (unit.status === "committed" ? "would load" : "failed") : unit.status;
+    lines.push(`unit ${unit.unit}: ${status}${unit.status === "committed" ? `, ${rows} rows` : ""} (${unit.requests} requests, ${unit.retries} retries, ${(unit.duration_ms / 1000).toFixed(1)} s)`);
     if (unit.error) lines.push(`  error[${unit.error.code}]: ${unit.error.message}${unit.error.hint ? `\n  hint: ${unit.error.hint}` : ""}`);
     const width = Math.max(0, ...Object.keys(unit.rows_by_table).map((table) => table.length));
     for (const [table, count] of Object.entries(unit.rows_by_table)) lines.push(`  ${table.padEnd(width)}  ${String(count).padStart(8)}`);

@@ -120,6 +120,70 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
   }
 }
 
+/**
+ * Extracts and normalises every selected unit without opening the database: what a run would
+ * load, per table. Types are inferred afresh (the database's existing columns are not consulted).
+ */
+export async function dryRun(options: Omit<RunOptions, "lockTimeoutMs">): Promise<RunSummary> {
+  const { plan } = options;
+  const started = new Date();
+  const extractor = createExtractor({
+    plan,
+    secrets: options.secrets,
+    redactor: options.redactor,
+    ...(options.clock ? { clock: options.clock } : {}),
+    fetch: options.fetch,
+    onRetry: (event) => options.onEvent?.({ type: "retry", event }),
+  });
+  const results: UnitResult[] = [];
+  for (const unit of plan.units.filter((candidate) => !options.units || options.units.includes(candidate.name))) {
+    const before = { ...extractor.counters };
+    const unitStarted = Date.now();
+    const resources = unit.resources.map((name) => plan.resources.find((resource) => resource.name === name)!);
+    const counts: Record<string, number> = {};
+    const counter = { table: (name: string) => ({ add: () => void (counts[name] = (counts[name] ?? 0) + 1) }) };
+    let error: RestloadError | null = null;
+    try {
+      const schema = new Schema();
+      const normalizers = new Map<string, Normalizer>();
+      for (const resource of resources) {
+        if (resource.table !== null) normalizers.set(resource.name, new Normalizer(schema, shapeOf(resource), systemColumns(plan.system_prefix), "dry-run", idGenerator()));
+      }
+      await extractResource(resources[0]!, undefined, { options, extractor, normalizers, stage: counter, unit: unit.name, resources });
+    } catch (caught) {
+      error = loadError(caught, plan);
+      options.onEvent?.({ type: "unit_failed", unit: unit.name, error });
+    }
+    results.push({
+      unit: unit.name,
+      load_id: "dry-run",
+      status: error ? "failed" : "committed",
+      rows_by_table: counts,
+      requests: extractor.counters.requests - before.requests,
+      retries: extractor.counters.retries - before.retries,
+      duration_ms: Date.now() - unitStarted,
+      error: error ? { code: error.code, message: error.message, hint: error.hint ?? null } : null,
+    });
+  }
+  const failed = results.some((result) => result.status === "failed");
+  const finished = new Date();
+  return {
+    run_id: "dry-run",
+    pipeline: plan.pipeline,
+    database: plan.database,
+    dataset: plan.dataset,
+    status: failed ? "failed" : "succeeded",
+    exit_code: failed ? 1 : 0,
+    started_at: started.toISOString(),
+    finished_at: finished.toISOString(),
+    duration_ms: finished.getTime() - started.getTime(),
+    rows: results.reduce((sum, result) => sum + Object.values(result.rows_by_table).reduce((a, b) => a + b, 0), 0),
+    requests: extractor.counters.requests,
+    retries: extractor.counters.retries,
+    units: results,
+  };
+}
+
 // internal
 
 async function runUnit(session: Session, options: RunOptions, extractor: Extractor, unit: LoadUnit, runId: string): Promise<UnitResult> {
@@ -210,11 +274,16 @@ function loadError(caught: unknown, plan: Plan): RestloadError {
   return caught instanceof RestloadError ? caught : new RestloadError("E_LOAD", message, { cause: caught });
 }
 
+/** Where normalised rows go: the unit's stage, or a counter for a dry run. */
+interface RowSink {
+  table(name: string): { add(values: Record<string, unknown>): void };
+}
+
 interface UnitContext {
-  readonly options: RunOptions;
+  readonly options: Pick<RunOptions, "onEvent">;
   readonly extractor: Extractor;
   readonly normalizers: ReadonlyMap<string, Normalizer>;
-  readonly stage: Stage;
+  readonly stage: RowSink;
   readonly unit: string;
   readonly resources: readonly PlannedResource[];
 }

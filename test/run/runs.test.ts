@@ -1,6 +1,7 @@
 // Runs as a whole: failed units roll back alone, run and load records, the recorded GitHub
 // responses, `tables`, `--json`, the demo, and the compiled binary.
 import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { compiledBinary, repoRoot, run, runMain, tempDir } from "../helpers.ts";
 import { serveRecorded } from "../servers/github-recorded.ts";
@@ -78,6 +79,18 @@ describe("restload run", () => {
     expect((await p.run(["--select", "b"])).code).toBe(0);
     expect(await p.query("select table_name from duckdb_tables() where schema_name = 'data' and table_name not like '_rl_%'")).toEqual([{ table_name: "b" }]);
     expect((await p.run(["--select", "c"])).code).toBe(78);
+  });
+
+  test("--dry-run extracts and normalises, prints what would load, and never creates the database", async () => {
+    const server = startServer(() => json([{ id: 1, tags: ["a", "b"] }, { id: 2, tags: [] }]));
+    servers.push(server);
+    const p = project(`[pipeline]\nname = "test"\n[client]\nbase_url = "${server.url}"\n[[resources]]\nname = "items"\n`);
+    const result = await p.run(["--dry-run"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("dry run of pipeline test: succeeded; nothing was written to");
+    expect(result.stdout).toContain("unit items: would load, 4 rows");
+    expect(result.stdout).toMatch(/items__tags\s+2/);
+    expect(existsSync(p.database)).toBe(false);
   });
 
   test("--log-format json writes one JSON object per event line", async () => {
