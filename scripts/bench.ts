@@ -1,52 +1,125 @@
-// Benchmarks, measured side by side in one run on this machine: `npm run bench`.
+// Benchmarks, measured side by side in one run on this machine: `npm run bench` (builds first).
 //
-// Startup: `restload --version` of the compiled binary against a bare process start (`true`) and
-// against the same command from source, median of many runs after a warm-up.
-import { existsSync } from "node:fs";
+// 1. Throughput: records/s of a full `dist/restload run` (extract, normalise, child tables,
+//    commit) against records/s of a bare fetch + JSON.parse loop over the same pages of the demo
+//    API, alternating, median of the rounds. Target: at least 0.6x.
+// 2. Memory: peak RSS of a run loading 500,000 records. Target: under 300 MB.
+// 3. Startup: `dist/restload --version` against a bare process start. Target: under 100 ms.
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
 
 const root = resolve(import.meta.dir, "..");
 const binary = join(root, "dist", "restload");
 const bun = join(root, "node_modules", ".bin", "bun");
-
-async function timeOnce(cmd: string[]): Promise<number> {
-  const started = performance.now();
-  const proc = Bun.spawn(cmd, { stdout: "ignore", stderr: "ignore" });
-  const code = await proc.exited;
-  if (code !== 0) throw new Error(`${cmd.join(" ")} exited ${code}`);
-  return performance.now() - started;
-}
-
-/** Median wall time in ms of `runs` runs, taken round-robin with the other commands. */
-async function medians(commands: Record<string, string[]>, runs: number): Promise<Record<string, number>> {
-  const samples: Record<string, number[]> = Object.fromEntries(Object.keys(commands).map((name) => [name, []]));
-  for (const cmd of Object.values(commands)) await timeOnce(cmd);
-  for (let i = 0; i < runs; i++) {
-    for (const [name, cmd] of Object.entries(commands)) samples[name]!.push(await timeOnce(cmd));
-  }
-  return Object.fromEntries(
-    Object.entries(samples).map(([name, values]) => {
-      const sorted = values.sort((a, b) => a - b);
-      return [name, sorted[Math.floor(sorted.length / 2)]!];
-    }),
-  );
-}
-
+const { values: args } = parseArgs({
+  options: { records: { type: "string", default: "20000" }, "rss-records": { type: "string", default: "500000" }, rounds: { type: "string", default: "3" } },
+});
 if (!existsSync(binary)) throw new Error(`${binary} is missing: run npm run build first`);
+const work = mkdtempSync(join(tmpdir(), "restload-bench-"));
+process.on("exit", () => rmSync(work, { recursive: true, force: true }));
 
-const startup = await medians(
-  {
-    "process start (true)": ["true"],
-    "dist/restload --version": [binary, "--version"],
-    "bun src/main.ts --version": [bun, join(root, "src", "main.ts"), "--version"],
-    "dist/restload sql :memory: (DuckDB loaded)": [binary, "sql", ":memory:", "select 42"],
-  },
-  25,
-);
-const base = startup["process start (true)"]!;
-console.log("startup (median of 25 runs, ms; ratio to a bare process start)");
-for (const [name, ms] of Object.entries(startup)) {
-  console.log(`  ${name.padEnd(44)} ${ms.toFixed(1).padStart(7)} ms  ${(ms / base).toFixed(1).padStart(6)}x`);
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+/** Starts the demo API in its own process; resolves with its base URL. */
+async function startApi(issues: number): Promise<{ url: string; stop: () => void }> {
+  const proc = Bun.spawn([bun, join(root, "scripts", "demo-api.ts"), "--issues", String(issues)], { stdout: "pipe", stderr: "inherit" });
+  const reader = proc.stdout.getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("demo API did not start");
+    text += new TextDecoder().decode(value);
+  }
+  return { url: text.trim(), stop: () => proc.kill() };
 }
-const version = startup["dist/restload --version"]!;
-console.log(`target: dist/restload --version under 100 ms: ${version < 100 ? "met" : "NOT met"} (${version.toFixed(1)} ms)`);
+
+/** Runs a command; returns wall time, stdout and the peak RSS seen in /proc (Linux). */
+async function measure(cmd: string[], env: Record<string, string> = {}): Promise<{ ms: number; stdout: string; peakRssMb: number }> {
+  const started = performance.now();
+  const proc = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } });
+  let peak = 0;
+  const poll = setInterval(() => {
+    try {
+      const status = readFileSync(`/proc/${proc.pid}/status`, "utf8");
+      const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      peak = Math.max(peak, hwm);
+    } catch {
+      // The process has ended.
+    }
+  }, 20);
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  clearInterval(poll);
+  const ms = performance.now() - started;
+  if (code !== 0) throw new Error(`${cmd.join(" ")} exited ${code}\n${stderr.slice(-2000)}`);
+  return { ms, stdout, peakRssMb: peak / 1024 };
+}
+
+function pipelineFor(url: string, name: string): string {
+  const file = join(work, `${name}.toml`);
+  writeFileSync(
+    file,
+    `[pipeline]\nname = "${name}"\ndataset = "github"\n[client]\nbase_url = "${url}"\n[resource_defaults]\nprimary_key = "id"\nwrite_disposition = "merge"\nendpoint.params.per_page = 100\n[[resources]]\nname = "issues"\nendpoint.paginator = "header_link"\n`,
+  );
+  return file;
+}
+
+async function fullRun(url: string, name: string): Promise<{ records: number; rows: number; ms: number; peakRssMb: number }> {
+  const file = pipelineFor(url, name);
+  rmSync(join(work, `${name}.duckdb`), { force: true });
+  const result = await measure([binary, "run", file, "--json"], { RESTLOAD_CACHE_DIR: join(work, "cache") });
+  const summary = JSON.parse(result.stdout);
+  return { records: summary.units[0].rows_by_table.issues, rows: summary.rows, ms: result.ms, peakRssMb: result.peakRssMb };
+}
+
+// 1. Throughput
+const records = Number(args.records);
+const api = await startApi(records);
+const firstPage = `${api.url}issues?per_page=100`;
+await measure([binary, "--version"], { RESTLOAD_CACHE_DIR: join(work, "cache") });
+await fullRun(api.url, "warmup");
+const loop: number[] = [];
+const run: number[] = [];
+let rowsPerRun = 0;
+for (let round = 0; round < Number(args.rounds); round++) {
+  const bare = await measure([bun, join(root, "scripts", "bench-fetch-loop.ts"), firstPage]);
+  const count = Number(bare.stdout.trim());
+  if (count !== records) throw new Error(`the fetch loop read ${count} records, expected ${records}`);
+  loop.push(count / (bare.ms / 1000));
+  const full = await fullRun(api.url, `round${round}`);
+  if (full.records !== records) throw new Error(`the run loaded ${full.records} records, expected ${records}`);
+  run.push(full.records / (full.ms / 1000));
+  rowsPerRun = full.rows;
+}
+api.stop();
+const ratio = median(run) / median(loop);
+console.log(`throughput (${records} records, ${rowsPerRun} rows with child tables, ${args.rounds} alternating rounds, medians)`);
+console.log(`  bare fetch + JSON.parse loop   ${median(loop).toFixed(0).padStart(8)} records/s`);
+console.log(`  dist/restload run (full)       ${median(run).toFixed(0).padStart(8)} records/s`);
+console.log(`  ratio                          ${ratio.toFixed(2).padStart(8)}x   (target >= 0.60x: ${ratio >= 0.6 ? "met" : "NOT met"})`);
+
+// 2. Memory
+const rssRecords = Number(args["rss-records"]);
+const big = await startApi(rssRecords);
+const memory = await fullRun(big.url, "memory");
+big.stop();
+console.log(`memory (${rssRecords} records, ${memory.rows} rows)`);
+console.log(`  peak RSS of dist/restload run  ${memory.peakRssMb.toFixed(0).padStart(8)} MB   (target < 300 MB: ${memory.peakRssMb < 300 ? "met" : "NOT met"})`);
+console.log(`  throughput                     ${(memory.records / (memory.ms / 1000)).toFixed(0).padStart(8)} records/s`);
+
+// 3. Startup
+async function startupMs(cmd: string[], runs: number): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i++) samples.push((await measure(cmd, { RESTLOAD_CACHE_DIR: join(work, "cache") })).ms);
+  return median(samples);
+}
+const bareStart = await startupMs(["true"], 25);
+const version = await startupMs([binary, "--version"], 25);
+const source = await startupMs([bun, join(root, "src", "main.ts"), "--version"], 25);
+const memorySql = await startupMs([binary, "sql", ":memory:", "select 42"], 10);
+console.log("startup (medians, ms; ratio to a bare process start)");
+console.log(`  bare process start (true)      ${bareStart.toFixed(1).padStart(8)} ms`);
+console.log(`  dist/restload --version        ${version.toFixed(1).padStart(8)} ms  ${(version / bareStart).toFixed(1).padStart(6)}x   (target < 100 ms: ${version < 100 ? "met" : "NOT met"})`);
+console.log(`  bun src/main.ts --version      ${source.toFixed(1).padStart(8)} ms  ${(source / bareStart).toFixed(1).padStart(6)}x`);
+console.log(`  dist/restload sql :memory:     ${memorySql.toFixed(1).padStart(8)} ms  ${(memorySql / bareStart).toFixed(1).padStart(6)}x   (DuckDB loaded and verified)`);

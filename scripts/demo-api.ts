@@ -25,6 +25,10 @@ const labelNames = ["bug", "enhancement", "question", "docs", "good first issue"
 const users = ["octocat", "hubot", "monalisa", "defunkt", "mojombo", "pjhyett", "wycats", "ezmobius"];
 
 interface Issue {
+  url: string;
+  html_url: string;
+  comments_url: string;
+  node_id: string;
   id: number;
   number: number;
   title: string;
@@ -35,6 +39,9 @@ interface Issue {
   comments: number;
   created_at: string;
   updated_at: string;
+  closed_at: string | null;
+  author_association: string;
+  reactions: Record<string, number | string>;
   body: string;
 }
 
@@ -44,24 +51,42 @@ export function demoIssues(count: number): Issue[] {
   return Array.from({ length: count }, (_, i) => {
     const n = i + 1;
     const user = users[n % users.length]!;
+    const api = `https://api.github.example/repos/acme/widgets/issues/${n}`;
     return {
+      url: api,
+      html_url: `https://github.example/acme/widgets/issues/${n}`,
+      comments_url: `${api}/comments`,
+      node_id: Buffer.from(`Issue:${1_000_000 + n}`).toString("base64"),
       id: 1_000_000 + n,
       number: n,
       title: `Issue ${n}: ${["crash on start", "add an option", "docs typo", "slow query", "wrong total"][n % 5]}`,
       state: n % 4 === 0 ? "closed" : "open",
-      user: { login: user, id: 100 + (n % users.length), site_admin: n % 8 === 0 },
+      user: {
+        login: user,
+        id: 100 + (n % users.length),
+        node_id: Buffer.from(`User:${100 + (n % users.length)}`).toString("base64"),
+        avatar_url: `https://avatars.github.example/u/${100 + (n % users.length)}?v=4`,
+        html_url: `https://github.example/${user}`,
+        type: "User",
+        site_admin: n % 8 === 0,
+      },
       labels: Array.from({ length: n % 3 }, (_, k) => ({ id: 10 + ((n + k) % labelNames.length), name: labelNames[(n + k) % labelNames.length]!, color: "ededed" })),
       assignees: Array.from({ length: n % 2 }, (_, k) => ({ login: users[(n + k + 1) % users.length]!, id: 100 + ((n + k + 1) % users.length) })),
       comments: n % 3,
       created_at: new Date(base + n * 3_600_000).toISOString().replace(".000", ""),
       updated_at: new Date(base + n * 3_600_000 + 1_800_000).toISOString().replace(".000", ""),
-      body: `Steps to reproduce issue ${n}.\n\n1. run it\n2. see it fail`,
+      closed_at: n % 4 === 0 ? new Date(base + n * 3_600_000 + 1_800_000).toISOString().replace(".000", "") : null,
+      author_association: n % 5 === 0 ? "MEMBER" : "CONTRIBUTOR",
+      reactions: { url: `${api}/reactions`, total_count: n % 7, "+1": n % 3, "-1": 0, laugh: 0, hooray: n % 2, confused: 0, heart: n % 4, rocket: 0, eyes: 0 },
+      body: `Steps to reproduce issue ${n}.\n\n1. Install the widget from the release page.\n2. Run it against the sample configuration shipped in examples/.\n3. See it fail with the error below.\n\nExpected: the widget starts and serves requests.\nActual: it exits at once. Logs and the full configuration are attached; the problem appeared after upgrading from the previous minor version.`,
     };
   });
 }
 
 export function startDemoApi(options: DemoApiOptions = {}): DemoApi {
   const issues = demoIssues(options.issues ?? 250);
+  // Kept sorted newest first, as the API lists them; re-sorted only when issues change.
+  let sorted = [...issues].sort((a, b) => b.updated_at.localeCompare(a.updated_at));
   const requests: string[] = [];
   const server = Bun.serve({
     hostname: "127.0.0.1",
@@ -86,7 +111,7 @@ export function startDemoApi(options: DemoApiOptions = {}): DemoApi {
         }));
       } else {
         const since = url.searchParams.get("since");
-        items = issues.filter((issue) => !since || issue.updated_at >= since).sort((a, b) => b.updated_at.localeCompare(a.updated_at));
+        items = since ? sorted.filter((issue) => issue.updated_at >= since) : sorted;
       }
       const pages = Math.max(1, Math.ceil(items.length / perPage));
       const links: string[] = [];
@@ -107,6 +132,7 @@ export function startDemoApi(options: DemoApiOptions = {}): DemoApi {
     requests,
     touch(numbers, at) {
       for (const issue of issues) if (numbers.includes(issue.number)) issue.updated_at = at;
+      sorted = [...issues].sort((a, b) => b.updated_at.localeCompare(a.updated_at));
     },
     stop: () => server.stop(true),
   };

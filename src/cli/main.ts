@@ -42,7 +42,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   cli.usage("<command> [options]\n\n  Load any REST API into an embedded DuckDB file from a declarative TOML pipeline.");
   cli.option("-v, --version", "Display the version");
   try {
-    cli.parse(["restload", "restload", ...argv], { run: false });
+    cli.parse(["restload", "restload", ...booleanFlagsCamelCased(cli, argv)], { run: false });
     if (cli.options.help) return ExitCode.ok;
     if (!cli.matchedCommand) return await usageError(io, unmatchedReason(cli));
     const code: unknown = await cli.runMatchedCommand();
@@ -63,6 +63,25 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
 
 
 // internal
+
+/**
+ * cac tells its parser the camel-cased names of boolean flags (`dryRun`) while users type them
+ * kebab-cased (`--dry-run`), so `--dry-run pipeline.toml` would take the path as the flag's value.
+ * Writing such flags camel-cased before parsing keeps them boolean wherever they stand.
+ */
+function booleanFlagsCamelCased(cli: CAC, argv: readonly string[]): string[] {
+  const booleans = new Map<string, string>();
+  for (const command of [cli.globalCommand, ...cli.commands]) {
+    for (const option of command.options) {
+      if (!option.isBoolean) continue;
+      for (const raw of option.rawName.split(",")) {
+        const flag = raw.trim();
+        if (/^--[a-z]+(-[a-z]+)+$/.test(flag)) booleans.set(flag, `--${option.name}`);
+      }
+    }
+  }
+  return argv.map((arg) => booleans.get(arg) ?? arg);
+}
 
 function unmatchedReason(cli: CAC): string {
   const [first] = cli.args;

@@ -37,10 +37,9 @@ export interface ChainOptions {
  */
 export async function* walkChain(resource: PlannedResource, first: RequestState, options: ChainOptions): AsyncGenerator<ChainPage> {
   const paginator: Paginator = createPaginator(resource.paginator);
-  let request: RequestState | null = paginator.first(first);
   let selector = resource.data_selector;
-  for (let number = 1; request !== null; number++) {
-    const result = await options.client.fetchJson(toHttpRequest(request), {
+  const fetchPage = (request: RequestState, number: number) => {
+    const pending = options.client.fetchJson(toHttpRequest(request), {
       resource: resource.name,
       what: `page ${number}`,
       via: number === 1 ? (options.via ?? "the request") : "the next page link",
@@ -48,6 +47,14 @@ export async function* walkChain(resource: PlannedResource, first: RequestState,
       responseActions: resource.response_actions,
       signal: options.signal,
     });
+    // Awaited on the next turn; until then a failure must not count as unhandled.
+    pending.catch(() => {});
+    return { request, pending };
+  };
+  let inFlight: { request: RequestState; pending: ReturnType<HttpClient["fetchJson"]> } | null = fetchPage(paginator.first(first), 1);
+  for (let number = 1; inFlight !== null; number++) {
+    const { request } = inFlight;
+    const result = await inFlight.pending;
     if (result.kind === "ignored") return;
     const selected = selectRecords(result.body, selector);
     // The selector detected on the first page holds for the whole chain.
@@ -55,7 +62,9 @@ export async function* walkChain(resource: PlannedResource, first: RequestState,
     const page: Page = { request, url: result.url, status: result.status, headers: result.headers, body: result.body, records: selected.records };
     // next() runs even on the last allowed page: it detects an `auto` paginator and checks the stop rules.
     const following = paginator.next(page);
-    request = options.maxPages !== undefined && number >= options.maxPages ? null : following;
+    // The next page is requested before this one is handed on, so the API works while the
+    // caller normalises: at most one page ahead, which bounds memory.
+    inFlight = following !== null && (options.maxPages === undefined || number < options.maxPages) ? fetchPage(following, number + 1) : null;
     yield { number, records: selected.records, status: result.status, url: result.url, selector: selected.selector, paginator: paginator.describe(), body: result.body };
   }
 }

@@ -2,7 +2,7 @@
 // tables by its write disposition. Values only ever travel in staged files read by read_json.
 import { RestloadError } from "../errors.ts";
 import { type Session, quoteIdent, quoteLiteral } from "../db/session.ts";
-import type { SystemColumns } from "../normalize/flatten.ts";
+import type { KeyStats, SystemColumns } from "../normalize/flatten.ts";
 import type { Schema, Table } from "../normalize/schema.ts";
 import { duckdbType } from "../normalize/types.ts";
 import type { PlannedWriteDisposition } from "../plan/index.ts";
@@ -16,6 +16,8 @@ export interface TableGroup {
   /** Normalised column names. */
   readonly primaryKey: readonly string[];
   readonly mergeKey: readonly string[];
+  /** What normalisation saw of the primary keys (duplicates, missing values). */
+  readonly keys: KeyStats;
 }
 
 export interface WriteContext {
@@ -79,37 +81,42 @@ async function merge(context: WriteContext, group: TableGroup, tables: Table[], 
       });
     }
   }
-  const stageAll = quoteIdent(`_rl_stage_${group.root}`);
-  const stageKeep = quoteIdent(`_rl_keep_${group.root}`);
-  await session.run(`CREATE OR REPLACE TEMP TABLE ${stageAll} AS SELECT *, row_number() OVER () AS _rl_seq FROM ${readStaged(context, root)}`);
   const keyColumns = group.mergeKey.length > 0 ? group.mergeKey : group.primaryKey;
-  const [missing] = await session.all(`SELECT count(*) AS n FROM ${stageAll} WHERE ${keyColumns.map((key) => `${quoteIdent(key)} IS NULL`).join(" OR ")}`);
-  if (Number(missing?.n) > 0) {
-    throw new RestloadError("E_LOAD", `Cannot merge resource "${group.resource}" as ${missing?.n} of its records have no value for ${keyColumns.join(", ")}`, {
+  if (group.keys.missing > 0) {
+    throw new RestloadError("E_LOAD", `Cannot merge resource "${group.resource}" as ${group.keys.missing} of its records have no value for ${group.primaryKey.join(", ")}`, {
       hint: "Records to merge need their key; check primary_key / merge_key.",
       context: { resource: group.resource },
     });
   }
-  const dedupe = group.primaryKey.length > 0 ? `QUALIFY row_number() OVER (PARTITION BY ${group.primaryKey.map(quoteIdent).join(", ")} ORDER BY _rl_seq DESC) = 1` : "";
-  await session.run(`CREATE OR REPLACE TEMP TABLE ${stageKeep} AS SELECT * EXCLUDE (_rl_seq) FROM ${stageAll} ${dedupe}`);
+  // Only when a key came twice in this load are the rows deduplicated (the last record wins) in a
+  // temporary table; otherwise the staged files are read directly.
+  const keep = quoteIdent(`_rl_keep_${group.root}`);
+  let source = readStaged(context, root);
+  if (group.keys.duplicates) {
+    const partition = group.primaryKey.map(quoteIdent).join(", ");
+    await session.run(
+      `CREATE OR REPLACE TEMP TABLE ${keep} AS SELECT * EXCLUDE (_rl_seq) FROM (SELECT *, row_number() OVER () AS _rl_seq FROM ${source}) QUALIFY row_number() OVER (PARTITION BY ${partition} ORDER BY _rl_seq DESC) = 1`,
+    );
+    source = keep;
+  }
   const rootTable = target(context, root);
-  const matches = `EXISTS (SELECT 1 FROM ${stageKeep} s WHERE ${keyColumns.map((key) => `s.${quoteIdent(key)} = t.${quoteIdent(key)}`).join(" AND ")})`;
   if (!root.isNew) {
+    const keys = `(SELECT ${keyColumns.map(quoteIdent).join(", ")} FROM ${source})`;
+    const matches = `(${keyColumns.map((key) => `t.${quoteIdent(key)}`).join(", ")}) IN ${keys}`;
+    if (keyColumns.some((key) => root.columns.get(key)?.type === "json")) throw new RestloadError("E_LOAD", `Cannot merge resource "${group.resource}" on a JSON key`);
     for (const child of tables) {
       if (child === root || child.isNew || !child.columns.has(system.rootId)) continue;
       await session.run(`DELETE FROM ${target(context, child)} WHERE ${quoteIdent(system.rootId)} IN (SELECT t.${quoteIdent(system.id)} FROM ${rootTable} t WHERE ${matches})`);
     }
     await session.run(`DELETE FROM ${rootTable} t WHERE ${matches}`);
   }
-  written[root.name] = await session.changes(`INSERT INTO ${rootTable} BY NAME SELECT * FROM ${stageKeep}`);
+  written[root.name] = await session.changes(`INSERT INTO ${rootTable} BY NAME SELECT * FROM ${source}`);
   for (const child of tables) {
     if (child === root || !staged(context, child)) continue;
-    written[child.name] = await session.changes(
-      `INSERT INTO ${target(context, child)} BY NAME SELECT * FROM ${readStaged(context, child)} WHERE ${quoteIdent(system.rootId)} IN (SELECT ${quoteIdent(system.id)} FROM ${stageKeep})`,
-    );
+    const kept = group.keys.duplicates ? ` WHERE ${quoteIdent(system.rootId)} IN (SELECT ${quoteIdent(system.id)} FROM ${keep})` : "";
+    written[child.name] = await session.changes(`INSERT INTO ${target(context, child)} BY NAME SELECT * FROM ${readStaged(context, child)}${kept}`);
   }
-  await session.run(`DROP TABLE IF EXISTS ${stageAll}`);
-  await session.run(`DROP TABLE IF EXISTS ${stageKeep}`);
+  if (group.keys.duplicates) await session.run(`DROP TABLE IF EXISTS ${keep}`);
 }
 
 function staged(context: WriteContext, table: Table): boolean {

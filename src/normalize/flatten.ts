@@ -24,6 +24,16 @@ export interface ResourceShape {
   readonly contract: Contract;
   /** Child rows carry the root row's id (merge tables, so children are replaced with their parent). */
   readonly rootIds: boolean;
+  /** Normalised primary key columns, tracked for merge (duplicates, missing values). */
+  readonly primaryKey: readonly string[];
+}
+
+/** What a merge needs to know about the keys of the rows normalised so far. */
+export interface KeyStats {
+  /** A primary key value came twice: the load must keep only the last record of each key. */
+  duplicates: boolean;
+  /** Records without a value for the primary key. */
+  missing: number;
 }
 
 export interface Row {
@@ -43,6 +53,8 @@ export function systemColumns(prefix: string): SystemColumns {
 export class Normalizer {
   private readonly names = new Map<string, string>();
   private readonly joined = new Map<string, string>();
+  private readonly seenKeys = new Set<unknown>();
+  readonly keys: KeyStats = { duplicates: false, missing: 0 };
   private readonly reserved: Set<string>;
 
   constructor(
@@ -64,6 +76,7 @@ export class Normalizer {
       out.push({ table: table.name, values });
       if (isPlainObject(record)) this.flatten(record, table, values, "", 0, out, id, id);
       else this.set(table, values, "value", record);
+      if (this.shape.primaryKey.length > 0) this.trackKey(values);
       return out;
     } catch (error) {
       if (error instanceof DiscardRow) return null;
@@ -72,6 +85,17 @@ export class Normalizer {
   }
 
   // internal
+
+  private trackKey(values: Record<string, unknown>): void {
+    const parts = this.shape.primaryKey.map((column) => values[column]);
+    if (parts.some((part) => part === null || part === undefined)) {
+      this.keys.missing++;
+      return;
+    }
+    const key = parts.length === 1 ? parts[0] : JSON.stringify(parts, (_k, v) => (typeof v === "bigint" ? `${v}n` : v));
+    if (this.seenKeys.has(key)) this.keys.duplicates = true;
+    else this.seenKeys.add(key);
+  }
 
   /** `parent__child`, shortened past 63 characters; cached, as the same paths come in every record. */
   private join(prefix: string, name: string): string {
@@ -214,7 +238,17 @@ function shortHash(text: string): string {
   return createHash("sha256").update(text).digest("hex").slice(0, 8);
 }
 
-/** Child row ids derive from the parent's id and the position, so they are stable for a parent row. */
+const tableTags = new Map<string, string>();
+
+/**
+ * Child row ids derive from the parent's id, the table and the position, so they are unique and
+ * stable for a parent row, and cheap: `<parent id>.<table tag><index>`.
+ */
 function childId(parentId: string, table: string, index: number): string {
-  return createHash("sha1").update(`${parentId}\u0000${table}\u0000${index}`).digest("base64url").slice(0, 16);
+  let tag = tableTags.get(table);
+  if (tag === undefined) {
+    tag = shortHash(table).slice(0, 4);
+    tableTags.set(table, tag);
+  }
+  return `${parentId}.${tag}${index}`;
 }

@@ -12,7 +12,7 @@ import { readExistingSchema } from "../load/existing-schema.ts";
 import { Stage } from "../load/stage.ts";
 import { type TableGroup, applySchemaChanges, writeGroup } from "../load/write.ts";
 import { normalizeIdentifier } from "../normalize/naming.ts";
-import { Normalizer, systemColumns } from "../normalize/flatten.ts";
+import { type KeyStats, Normalizer, systemColumns } from "../normalize/flatten.ts";
 import { type Contract, Schema } from "../normalize/schema.ts";
 import type { LoadUnit, Plan, PlannedResource } from "../plan/index.ts";
 import { finishRun, insertLoad, insertRun } from "../state/runs.ts";
@@ -221,7 +221,7 @@ async function runUnit(session: Session, options: RunOptions, extractor: Extract
       const written: Record<string, number> = {};
       for (const resource of resources) {
         if (resource.table === null) continue;
-        Object.assign(written, await writeGroup(context, groupOf(resource)));
+        Object.assign(written, await writeGroup(context, groupOf(resource, normalizers.get(resource.name)!.keys)));
       }
       await insertLoad(session, plan.dataset, {
         loadId,
@@ -313,6 +313,8 @@ function withParentFields(resource: PlannedResource, record: unknown, parent: un
   return copy;
 }
 
+const keyColumn = (key: string) => key.split(".").map(normalizeIdentifier).join("__");
+
 function shapeOf(resource: PlannedResource) {
   const hints = new Map(Object.entries(resource.columns).map(([field, hint]) => [field.split(".").map(normalizeIdentifier).join("__"), hint]));
   return {
@@ -322,17 +324,18 @@ function shapeOf(resource: PlannedResource) {
     hints,
     contract: resource.schema_contract as Contract,
     rootIds: resource.write_disposition.disposition === "merge",
+    primaryKey: resource.write_disposition.disposition === "merge" ? resource.primary_key.map(keyColumn) : [],
   };
 }
 
-function groupOf(resource: PlannedResource): TableGroup {
-  const column = (key: string) => key.split(".").map(normalizeIdentifier).join("__");
+function groupOf(resource: PlannedResource, keys: KeyStats): TableGroup {
   return {
     resource: resource.name,
     root: resource.table!,
     disposition: resource.write_disposition,
-    primaryKey: resource.primary_key.map(column),
-    mergeKey: resource.merge_key.map(column),
+    primaryKey: resource.primary_key.map(keyColumn),
+    mergeKey: resource.merge_key.map(keyColumn),
+    keys,
   };
 }
 

@@ -53,4 +53,10 @@ describe("command line shell", () => {
     expect(result.code).toBe(64);
     expect(result.stderr).toContain("No command given");
   });
+
+  test("kebab-case boolean flags may stand before the positional arguments", async () => {
+    const result = await restload(["check", "--skip-secrets", "configs/github.toml"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("not looked up (--skip-secrets)");
+  });
 });
