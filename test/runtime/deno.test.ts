@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { writeFileSync } from "node:fs";
 import { denoBin, run, tempDir } from "../helpers.ts";
 import { serveRecorded } from "../servers/github-recorded.ts";
+import { startDemoApi } from "../../scripts/demo-api.ts";
 
 const deno = (args: string[], env: Record<string, string> = {}) => run([denoBin, "task", "--quiet", "restload", ...args], { env: { ...process.env, ...env } });
 
@@ -40,6 +41,18 @@ describe("on Deno", () => {
       expect(github.requests).toHaveLength(5);
     } finally {
       await github.stop();
+    }
+  });
+
+  test("deno task restload run loads the demo API", async () => {
+    const api = startDemoApi({ issues: 120 });
+    try {
+      const database = join(tempDir(), "demo.duckdb");
+      const result = await deno(["run", "configs/demo.toml", "--database", database, "--json"], { RESTLOAD_DEMO_URL: api.url });
+      expect(result.code).toBe(0);
+      expect(JSON.parse(result.stdout).units[0].rows_by_table).toEqual({ issues: 120, issues__labels: 120, issues__assignees: 60 });
+    } finally {
+      await api.stop();
     }
   });
 });
