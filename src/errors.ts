@@ -33,6 +33,7 @@ const exitByCode = {
   E_CONTRACT: ExitCode.failed,
   E_NORMALIZE: ExitCode.failed,
   E_LOAD: ExitCode.failed,
+  E_INTERRUPTED: ExitCode.sigterm,
 } as const;
 
 /** Stable identifiers of every failure; scripts and tests match on these, never on message text. */

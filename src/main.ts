@@ -11,11 +11,23 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
+// SIGTERM / SIGINT: the command stops requesting, rolls back its open unit, records the run as
+// interrupted and returns 143 / 130. A second signal ends the process at once; DuckDB discards
+// the uncommitted transaction on the next open.
+const interrupt = new AbortController();
+for (const [signal, code] of [["SIGTERM", 143], ["SIGINT", 130]] as const) {
+  process.on(signal, () => {
+    if (interrupt.signal.aborted) process.exit(code);
+    interrupt.abort(signal);
+  });
+}
+
 const code = await main(process.argv.slice(2), {
   stdout: writer(process.stdout),
   stderr: writer(process.stderr),
   readStdin,
   stdinIsTerminal: process.stdin.isTTY === true,
   env: process.env,
+  signal: interrupt.signal,
 });
 process.exit(code);

@@ -8,6 +8,8 @@ export interface Io {
   readonly readStdin: () => Promise<string>;
   readonly stdinIsTerminal: boolean;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** Aborted with "SIGTERM" or "SIGINT" when the process is asked to stop. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** The same Io with known secrets masked in everything written. */

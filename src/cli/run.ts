@@ -51,7 +51,7 @@ async function runCommand(rawIo: Io, file: string, flags: RunFlags): Promise<num
     fetch: runtimeFetch(plan.client.ca_certificates, prepared.loaded.dir),
     onEvent: (event: RunEvent) => void io.stderr(format === "json" ? eventJson(event) : eventText(event)),
   };
-  const summary = flags.dryRun ? await dryRun(options) : await runPipeline({ ...options, lockTimeoutMs: timeout });
+  const summary = flags.dryRun ? await dryRun(options) : await runPipeline({ ...options, lockTimeoutMs: timeout, signal: rawIo.signal });
   await io.stdout(flags.json ? `${toJson(summary, 2)}\n` : summaryText(summary));
   return summary.exit_code;
 }

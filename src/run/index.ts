@@ -17,6 +17,8 @@ import { type Contract, Schema } from "../normalize/schema.ts";
 import type { LoadUnit, Plan, PlannedResource } from "../plan/index.ts";
 import { finishRun, insertLoad, insertRun } from "../state/runs.ts";
 import { ensureSystemTables } from "../state/system-tables.ts";
+import { crashPoint } from "./crash-points.ts";
+import { StatusFile } from "../state/status-file.ts";
 
 export type RunEvent =
   | { readonly type: "unit_started"; readonly unit: string; readonly loadId: string }
@@ -35,6 +37,8 @@ export interface RunOptions {
   readonly onEvent?: (event: RunEvent) => void;
   readonly clock?: Clock;
   readonly fetch?: typeof fetch | undefined;
+  /** Aborted (reason "SIGTERM" or "SIGINT") to stop the run: the open unit rolls back. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 export interface UnitResult {
@@ -53,7 +57,7 @@ export interface RunSummary {
   readonly pipeline: string;
   readonly database: string;
   readonly dataset: string;
-  readonly status: "succeeded" | "failed";
+  readonly status: "succeeded" | "failed" | "interrupted";
   readonly exit_code: number;
   readonly started_at: string;
   readonly finished_at: string;
@@ -65,15 +69,21 @@ export interface RunSummary {
 }
 
 /** Runs the pipeline's units against its database; throws only for what stops the whole run (lock, open). */
-export async function runPipeline(options: RunOptions): Promise<RunSummary> {
+export async function runPipeline(runOptions: RunOptions): Promise<RunSummary> {
+  let options = runOptions;
   const { plan } = options;
+  let statusFile: StatusFile | undefined;
   const started = new Date();
   const runId = randomUUID();
   const database = await openDatabase(plan.database, { create: true, lockTimeoutMs: options.lockTimeoutMs, memoryLimit: plan.duckdb_memory_limit });
   try {
     const session = await Session.of(database);
     await ensureSystemTables(session, plan.dataset);
+    await markAbandonedRuns(session, plan.dataset);
     await insertRun(session, plan.dataset, { runId, pipeline: plan.pipeline, startedAt: started });
+    statusFile = new StatusFile(`${plan.database}.status.json`, { runId, pipeline: plan.pipeline, startedAt: started }, options.redactor);
+    statusFile.start();
+    options = { ...options, onEvent: trackStatus(statusFile, options.onEvent) };
     const extractor = createExtractor({
       plan,
       secrets: options.secrets,
@@ -84,16 +94,22 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
     });
     const units = plan.units.filter((unit) => !options.units || options.units.includes(unit.name));
     const results: UnitResult[] = [];
-    for (const unit of units) results.push(await runUnit(session, options, extractor, unit, runId));
+    for (const unit of units) {
+      if (options.signal?.aborted) break;
+      results.push(await runUnit(session, options, extractor, unit, runId));
+    }
+    const interrupted = options.signal?.aborted === true;
     const failed = results.some((result) => result.status === "failed");
+    const status = interrupted ? "interrupted" : failed ? "failed" : "succeeded";
+    const exitCode = interrupted ? (options.signal?.reason === "SIGINT" ? 130 : 143) : failed ? 1 : 0;
     const finished = new Date();
     const summary: RunSummary = {
       run_id: runId,
       pipeline: plan.pipeline,
       database: plan.database,
       dataset: plan.dataset,
-      status: failed ? "failed" : "succeeded",
-      exit_code: failed ? 1 : 0,
+      status,
+      exit_code: exitCode,
       started_at: started.toISOString(),
       finished_at: finished.toISOString(),
       duration_ms: finished.getTime() - started.getTime(),
@@ -110,14 +126,45 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
       rows: summary.rows,
       requests: summary.requests,
       retries: summary.retries,
-      error: firstError ? `${firstError.code}: ${firstError.message}` : null,
+      error: interrupted ? `interrupted by ${String(options.signal?.reason)}` : firstError ? `${firstError.code}: ${firstError.message}` : null,
       finishedAt: finished,
     });
     await session.run("CHECKPOINT");
+    statusFile.finish(summary.status);
+    statusFile = undefined;
     return summary;
   } finally {
+    statusFile?.finish("failed");
     database.close();
   }
+}
+
+/** Mirrors run events into the status file, then passes them on. */
+function trackStatus(status: StatusFile, next: RunOptions["onEvent"]): (event: RunEvent) => void {
+  return (event) => {
+    switch (event.type) {
+      case "unit_started":
+        status.unit(event.unit, "running");
+        break;
+      case "page": {
+        const resource = status.resource(event.resource);
+        resource.pages++;
+        resource.records += event.records;
+        break;
+      }
+      case "retry":
+        status.resource(event.event.resource).retries++;
+        break;
+      case "unit_committed":
+        status.unit(event.unit, "committed");
+        break;
+      case "unit_failed":
+        status.unit(event.unit, "failed");
+        status.resource(event.unit).errors.push(`${event.error.code}: ${event.error.message}`);
+        break;
+    }
+    next?.(event);
+  };
 }
 
 /**
@@ -215,6 +262,8 @@ async function runUnit(session: Session, options: RunOptions, extractor: Extract
     const root = resources[0]!;
     await extractResource(root, undefined, { options, extractor, normalizers, stage, unit: unit.name, resources });
     stage.closeAll();
+    if (options.signal?.aborted) throw interruptedError(options.signal);
+    crashPoint("before_commit", unit.name);
     const rows = await session.transaction(async () => {
       const context = { session, dataset: plan.dataset, schema, stage, system };
       await applySchemaChanges(context);
@@ -237,10 +286,11 @@ async function runUnit(session: Session, options: RunOptions, extractor: Extract
       });
       return written;
     });
+    crashPoint("after_commit", unit.name);
     options.onEvent?.({ type: "unit_committed", unit: unit.name, rows });
     return finish("committed", rows, null);
   } catch (caught) {
-    const error = loadError(caught, plan);
+    const error = options.signal?.aborted ? interruptedError(options.signal) : loadError(caught, plan);
     // The unit's data rolled back with its transaction; its failure is recorded on its own.
     const result = finish("failed", {}, error);
     await insertLoad(session, plan.dataset, {
@@ -262,6 +312,22 @@ async function runUnit(session: Session, options: RunOptions, extractor: Extract
   }
 }
 
+function interruptedError(signal: AbortSignal): RestloadError {
+  return new RestloadError("E_INTERRUPTED", `Interrupted by ${String(signal.reason)}; the unit was rolled back`, {
+    hint: "Run the pipeline again: it resumes from the last committed unit.",
+  });
+}
+
+/**
+ * Runs still marked "running" when a new run holds the database ended without finishing (killed,
+ * machine lost): DuckDB's lock means no other run can be alive now.
+ */
+async function markAbandonedRuns(session: Session, dataset: string): Promise<void> {
+  await session.run(
+    `UPDATE ${session.table(dataset, "_rl_runs")} SET status = 'interrupted', error = 'the process ended before the run finished (killed or crashed)' WHERE status = 'running'`,
+  );
+}
+
 /** The error recorded for a failed unit; DuckDB running out of memory gets a hint on what to raise. */
 function loadError(caught: unknown, plan: Plan): RestloadError {
   const message = messageOf(caught);
@@ -280,7 +346,7 @@ interface RowSink {
 }
 
 interface UnitContext {
-  readonly options: Pick<RunOptions, "onEvent">;
+  readonly options: Pick<RunOptions, "onEvent" | "signal">;
   readonly extractor: Extractor;
   readonly normalizers: ReadonlyMap<string, Normalizer>;
   readonly stage: RowSink;
@@ -292,8 +358,10 @@ interface UnitContext {
 async function extractResource(resource: PlannedResource, parent: unknown, context: UnitContext): Promise<void> {
   const children = context.resources.filter((candidate) => candidate.parent === resource.name);
   const normalizer = context.normalizers.get(resource.name);
-  for await (const page of context.extractor.pages(resource, parent === undefined ? {} : { parent })) {
+  const signal = context.options.signal;
+  for await (const page of context.extractor.pages(resource, parent === undefined ? { signal } : { parent, signal })) {
     context.options.onEvent?.({ type: "page", unit: context.unit, resource: resource.name, page: page.number, records: page.records.length });
+    crashPoint(`page_${page.number}`, context.unit);
     for (const raw of page.records) {
       const record = withParentFields(resource, raw, parent);
       if (normalizer) {

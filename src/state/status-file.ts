@@ -1,0 +1,76 @@
+// The live status file `<database>.status.json`: what a run is doing, rewritten atomically (temp
+// file + rename) at most twice a second while something changes and at least once a second, so
+// the status page can show a run that holds the database. It never holds secrets.
+import { renameSync, writeFileSync } from "node:fs";
+import type { Redactor } from "../config/redact.ts";
+
+export interface ResourceStatus {
+  pages: number;
+  records: number;
+  retries: number;
+  errors: string[];
+}
+
+export interface RunStatusDocument {
+  run_id: string;
+  pipeline: string;
+  pid: number;
+  started_at: string;
+  updated_at: string;
+  state: "running" | "succeeded" | "failed" | "interrupted";
+  unit: string | null;
+  units: Record<string, "running" | "committed" | "failed">;
+  resources: Record<string, ResourceStatus>;
+}
+
+export class StatusFile {
+  private readonly document: RunStatusDocument;
+  private timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(
+    readonly path: string,
+    run: { runId: string; pipeline: string; startedAt: Date },
+    private readonly redactor: Redactor,
+  ) {
+    const now = run.startedAt.toISOString();
+    this.document = { run_id: run.runId, pipeline: run.pipeline, pid: process.pid, started_at: now, updated_at: now, state: "running", unit: null, units: {}, resources: {} };
+  }
+
+  /** Writes now and then every 500 ms until `finish`. */
+  start(): void {
+    this.write();
+    this.timer = setInterval(() => this.write(), 500);
+    // The timer must not keep a finished process alive.
+    (this.timer as { unref?: () => void }).unref?.();
+  }
+
+  resource(name: string): ResourceStatus {
+    let status = this.document.resources[name];
+    if (!status) this.document.resources[name] = status = { pages: 0, records: 0, retries: 0, errors: [] };
+    return status;
+  }
+
+  unit(name: string, state: "running" | "committed" | "failed"): void {
+    this.document.units[name] = state;
+    this.document.unit = state === "running" ? name : null;
+  }
+
+  finish(state: RunStatusDocument["state"]): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.document.state = state;
+    this.document.unit = null;
+    this.write();
+  }
+
+  private write(): void {
+    this.document.updated_at = new Date().toISOString();
+    const temp = `${this.path}.${process.pid}.tmp`;
+    try {
+      writeFileSync(temp, this.redactor.redact(JSON.stringify(this.document, null, 2)), { mode: 0o644 });
+      renameSync(temp, this.path);
+    } catch {
+      // The status file is informational: a full disk or a read-only directory must not fail the run.
+    }
+  }
+}
