@@ -27,6 +27,7 @@ const code = await main(process.argv.slice(2), {
   stderr: writer(process.stderr),
   readStdin,
   stdinIsTerminal: process.stdin.isTTY === true,
+  stderrIsTerminal: process.stderr.isTTY === true,
   env: process.env,
   signal: interrupt.signal,
 });

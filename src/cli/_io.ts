@@ -7,6 +7,8 @@ export interface Io {
   readonly stderr: (text: string) => Promise<void>;
   readonly readStdin: () => Promise<string>;
   readonly stdinIsTerminal: boolean;
+  /** stderr is a terminal: live progress instead of one line per event. */
+  readonly stderrIsTerminal?: boolean;
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Aborted with "SIGTERM" or "SIGINT" when the process is asked to stop. */
   readonly signal?: AbortSignal | undefined;

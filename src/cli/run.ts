@@ -40,7 +40,8 @@ async function runCommand(rawIo: Io, file: string, flags: RunFlags): Promise<num
   const prepared = await preparePipeline(rawIo, file, { secretsFile: flags.secrets, database: flags.database });
   const { io, plan } = prepared;
   const units = flags.select === undefined ? undefined : selectRoots(plan, flags.select).map((resource) => resource.unit);
-  await io.stderr(format === "json" ? `${toJson({ event: "run_started", pipeline: plan.pipeline, database: plan.database })}\n` : `database: ${plan.database}\n`);
+  const journal = io.env.JOURNAL_STREAM !== undefined ? "<6>" : "";
+  await io.stderr(format === "json" ? `${toJson({ event: "run_started", pipeline: plan.pipeline, database: plan.database })}\n` : `${journal}database: ${plan.database}\n`);
   // DuckDB is loaded only when a command needs it, so --help and --version stay instant.
   const { dryRun, runPipeline } = await import("../run/index.ts");
   const options = {
@@ -49,11 +50,41 @@ async function runCommand(rawIo: Io, file: string, flags: RunFlags): Promise<num
     redactor: prepared.redactor,
     units,
     fetch: runtimeFetch(plan.client.ca_certificates, prepared.loaded.dir),
-    onEvent: (event: RunEvent) => void io.stderr(format === "json" ? eventJson(event) : eventText(event)),
+    onEvent: runLogger(io, format),
   };
   const summary = flags.dryRun ? await dryRun(options) : await runPipeline({ ...options, lockTimeoutMs: timeout, signal: rawIo.signal });
   await io.stdout(flags.json ? `${toJson(summary, 2)}\n` : summaryText(summary));
   return summary.exit_code;
+}
+
+/**
+ * Event lines on stderr. On a terminal (text format) page progress updates one line in place;
+ * elsewhere (systemd, pipes) every event is one plain line, no escape codes, with a journald
+ * severity prefix (`<6>` info, `<4>` warning, `<3>` error) when JOURNAL_STREAM is set.
+ */
+function runLogger(io: Io, format: "text" | "json"): (event: RunEvent) => void {
+  if (format === "json") return (event) => void io.stderr(eventJson(event));
+  const journal = io.env.JOURNAL_STREAM !== undefined;
+  const live = io.stderrIsTerminal === true && !journal;
+  const totals = new Map<string, { pages: number; records: number; started: number }>();
+  let inPlace = false;
+  return (event) => {
+    if (live && event.type === "page") {
+      const total = totals.get(event.resource) ?? { pages: 0, records: 0, started: Date.now() };
+      total.pages++;
+      total.records += event.records;
+      totals.set(event.resource, total);
+      const rate = total.records / Math.max(0.001, (Date.now() - total.started) / 1000);
+      inPlace = true;
+      void io.stderr(`\r\x1b[K${event.unit}: ${event.resource} ${total.pages} pages, ${total.records} records, ${rate.toFixed(0)} records/s`);
+      return;
+    }
+    const text = eventText(event);
+    const prefix = !journal ? "" : event.type === "unit_failed" ? "<3>" : event.type === "retry" ? "<4>" : "<6>";
+    const lines = text.replace(/\n$/, "").split("\n").map((line) => `${prefix}${line}\n`).join("");
+    void io.stderr(`${inPlace ? "\r\x1b[K" : ""}${lines}`);
+    inPlace = false;
+  };
 }
 
 function eventText(event: RunEvent): string {

@@ -104,6 +104,19 @@ describe("restload run", () => {
     expect((await p.run(["--log-format", "xml"])).code).toBe(64);
   });
 
+  test("under journald (JOURNAL_STREAM set) every line carries a severity prefix and no escape codes", async () => {
+    let calls = 0;
+    const server = startServer(() => (calls++ === 0 ? json({}, { status: 503 }) : json([{ id: 1 }])));
+    servers.push(server);
+    const p = project(`[pipeline]\nname = "test"\n[client]\nbase_url = "${server.url}"\nbackoff_factor = 0\n[[resources]]\nname = "items"\n`);
+    const result = await p.run([], { JOURNAL_STREAM: "8:12345" });
+    expect(result.code).toBe(0);
+    const lines = result.stderr.trim().split("\n");
+    expect(lines.every((line) => /^<[346]>/.test(line))).toBe(true);
+    expect(lines.some((line) => line.startsWith("<4>retry of items"))).toBe(true);
+    expect(result.stderr).not.toContain("\x1b");
+  });
+
   test("npm run demo loads the demo API and prints a summary and a sample query", async () => {
     const result = await run([join(repoRoot, "node_modules", ".bin", "bun"), join(repoRoot, "scripts", "demo.ts")]);
     expect(result.code).toBe(0);
