@@ -1,9 +1,9 @@
-// Serves the recorded GitHub API exchanges of ../shared/fixtures/github-recorded/ from a local server.
+// Serves the recorded GitHub API exchanges of test/fixtures/github-recorded/ from a local server.
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { json, startServer, type TestServer } from "./server.ts";
 
-export const recordedDir = resolve(import.meta.dir, "..", "..", "..", "shared", "fixtures", "github-recorded");
+export const recordedDir = resolve(import.meta.dir, "..", "fixtures", "github-recorded");
 
 interface Exchange {
   method: string;
