@@ -1,8 +1,9 @@
 // Renders rows as an aligned text table, CSV (RFC 4180) or JSON, for commands that print data.
 import type { RestloadError } from "../errors.ts";
 
-export { toJson } from "../util/json.ts";
 import { toJson } from "../util/json.ts";
+
+export { toJson };
 
 /** `error[E_CODE]: message`, one `×` line per problem, and the hint. */
 export function formatError(error: RestloadError): string {

@@ -84,17 +84,9 @@ export async function runPipeline(runOptions: RunOptions): Promise<RunSummary> {
     statusFile = new StatusFile(`${plan.database}.status.json`, { runId, pipeline: plan.pipeline, startedAt: started }, options.redactor);
     statusFile.start();
     options = { ...options, onEvent: trackStatus(statusFile, options.onEvent) };
-    const extractor = createExtractor({
-      plan,
-      secrets: options.secrets,
-      redactor: options.redactor,
-      ...(options.clock ? { clock: options.clock } : {}),
-      fetch: options.fetch,
-      onRetry: (event) => options.onEvent?.({ type: "retry", event }),
-    });
-    const units = plan.units.filter((unit) => !options.units || options.units.includes(unit.name));
+    const extractor = extractorFor(options);
     const results: UnitResult[] = [];
-    for (const unit of units) {
+    for (const unit of selectedUnits(options)) {
       if (options.signal?.aborted) break;
       results.push(await runUnit(session, options, extractor, unit, runId));
     }
@@ -103,21 +95,7 @@ export async function runPipeline(runOptions: RunOptions): Promise<RunSummary> {
     const status = interrupted ? "interrupted" : failed ? "failed" : "succeeded";
     const exitCode = interrupted ? (options.signal?.reason === "SIGINT" ? 130 : 143) : failed ? 1 : 0;
     const finished = new Date();
-    const summary: RunSummary = {
-      run_id: runId,
-      pipeline: plan.pipeline,
-      database: plan.database,
-      dataset: plan.dataset,
-      status,
-      exit_code: exitCode,
-      started_at: started.toISOString(),
-      finished_at: finished.toISOString(),
-      duration_ms: finished.getTime() - started.getTime(),
-      rows: results.reduce((sum, result) => sum + Object.values(result.rows_by_table).reduce((a, b) => a + b, 0), 0),
-      requests: extractor.counters.requests,
-      retries: extractor.counters.retries,
-      units: results,
-    };
+    const summary = summarize(runId, plan, started, finished, status, exitCode, extractor, results);
     const firstError = results.find((result) => result.error)?.error;
     await finishRun(session, plan.dataset, {
       runId,
@@ -174,16 +152,9 @@ function trackStatus(status: StatusFile, next: RunOptions["onEvent"]): (event: R
 export async function dryRun(options: Omit<RunOptions, "lockTimeoutMs">): Promise<RunSummary> {
   const { plan } = options;
   const started = new Date();
-  const extractor = createExtractor({
-    plan,
-    secrets: options.secrets,
-    redactor: options.redactor,
-    ...(options.clock ? { clock: options.clock } : {}),
-    fetch: options.fetch,
-    onRetry: (event) => options.onEvent?.({ type: "retry", event }),
-  });
+  const extractor = extractorFor(options);
   const results: UnitResult[] = [];
-  for (const unit of plan.units.filter((candidate) => !options.units || options.units.includes(candidate.name))) {
+  for (const unit of selectedUnits(options)) {
     const before = { ...extractor.counters };
     const unitStarted = Date.now();
     const resources = unit.resources.map((name) => plan.resources.find((resource) => resource.name === name)!);
@@ -213,25 +184,52 @@ export async function dryRun(options: Omit<RunOptions, "lockTimeoutMs">): Promis
     });
   }
   const failed = results.some((result) => result.status === "failed");
-  const finished = new Date();
-  return {
-    run_id: "dry-run",
-    pipeline: plan.pipeline,
-    database: plan.database,
-    dataset: plan.dataset,
-    status: failed ? "failed" : "succeeded",
-    exit_code: failed ? 1 : 0,
-    started_at: started.toISOString(),
-    finished_at: finished.toISOString(),
-    duration_ms: finished.getTime() - started.getTime(),
-    rows: results.reduce((sum, result) => sum + Object.values(result.rows_by_table).reduce((a, b) => a + b, 0), 0),
-    requests: extractor.counters.requests,
-    retries: extractor.counters.retries,
-    units: results,
-  };
+  return summarize("dry-run", plan, started, new Date(), failed ? "failed" : "succeeded", failed ? 1 : 0, extractor, results);
 }
 
 // internal
+
+function extractorFor(options: Omit<RunOptions, "lockTimeoutMs">): Extractor {
+  return createExtractor({
+    plan: options.plan,
+    secrets: options.secrets,
+    redactor: options.redactor,
+    ...(options.clock ? { clock: options.clock } : {}),
+    fetch: options.fetch,
+    onRetry: (event) => options.onEvent?.({ type: "retry", event }),
+  });
+}
+
+function selectedUnits(options: Pick<RunOptions, "plan" | "units">): LoadUnit[] {
+  return options.plan.units.filter((unit) => !options.units || options.units.includes(unit.name));
+}
+
+function summarize(
+  runId: string,
+  plan: Plan,
+  started: Date,
+  finished: Date,
+  status: RunSummary["status"],
+  exitCode: number,
+  extractor: Extractor,
+  units: readonly UnitResult[],
+): RunSummary {
+  return {
+    run_id: runId,
+    pipeline: plan.pipeline,
+    database: plan.database,
+    dataset: plan.dataset,
+    status,
+    exit_code: exitCode,
+    started_at: started.toISOString(),
+    finished_at: finished.toISOString(),
+    duration_ms: finished.getTime() - started.getTime(),
+    rows: units.reduce((sum, unit) => sum + Object.values(unit.rows_by_table).reduce((a, b) => a + b, 0), 0),
+    requests: extractor.counters.requests,
+    retries: extractor.counters.retries,
+    units,
+  };
+}
 
 async function runUnit(session: Session, options: RunOptions, extractor: Extractor, unit: LoadUnit, runId: string): Promise<UnitResult> {
   const { plan } = options;
