@@ -1,6 +1,6 @@
 // One run: every selected load unit extracted, normalised, staged, then committed in one DuckDB
 // transaction with its _rl_loads row; a failed unit rolls back alone and is recorded.
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import type { Redactor } from "../config/redact.ts";
 import { openDatabase } from "../db/open.ts";
 import { Session } from "../db/session.ts";
@@ -10,15 +10,17 @@ import { type Extractor, createExtractor } from "../extract/index.ts";
 import type { RetryEvent } from "../extract/http/client.ts";
 import { readExistingSchema } from "../load/existing-schema.ts";
 import { Stage } from "../load/stage.ts";
-import { type TableGroup, applySchemaChanges, writeGroup } from "../load/write.ts";
-import { normalizeIdentifier } from "../normalize/naming.ts";
-import { type KeyStats, Normalizer, systemColumns } from "../normalize/flatten.ts";
-import { type Contract, Schema } from "../normalize/schema.ts";
-import type { LoadUnit, Plan, PlannedResource } from "../plan/index.ts";
+import { applySchemaChanges, writeGroup } from "../load/write.ts";
+import { Normalizer, systemColumns } from "../normalize/flatten.ts";
+import { Schema } from "../normalize/schema.ts";
+import type { LoadUnit, Plan } from "../plan/index.ts";
 import { finishRun, insertLoad, insertRun } from "../state/runs.ts";
 import { ensureSystemTables } from "../state/system-tables.ts";
-import { crashPoint } from "./crash-points.ts";
 import { StatusFile } from "../state/status-file.ts";
+import { crashPoint } from "./crash-points.ts";
+import { idGenerator, newLoadId } from "./ids.ts";
+import { extractResource } from "./records.ts";
+import { groupOf, shapeOf } from "./shapes.ts";
 
 export type RunEvent =
   | { readonly type: "unit_started"; readonly unit: string; readonly loadId: string }
@@ -336,95 +338,4 @@ function loadError(caught: unknown, plan: Plan): RestloadError {
     });
   }
   return caught instanceof RestloadError ? caught : new RestloadError("E_LOAD", message, { cause: caught });
-}
-
-/** Where normalised rows go: the unit's stage, or a counter for a dry run. */
-interface RowSink {
-  table(name: string): { add(values: Record<string, unknown>): void };
-}
-
-interface UnitContext {
-  readonly options: Pick<RunOptions, "onEvent" | "signal">;
-  readonly extractor: Extractor;
-  readonly normalizers: ReadonlyMap<string, Normalizer>;
-  readonly stage: RowSink;
-  readonly unit: string;
-  readonly resources: readonly PlannedResource[];
-}
-
-/** Extracts a resource (for one parent record, when it is a child), its records staged, then its children's. */
-async function extractResource(resource: PlannedResource, parent: unknown, context: UnitContext): Promise<void> {
-  const children = context.resources.filter((candidate) => candidate.parent === resource.name);
-  const normalizer = context.normalizers.get(resource.name);
-  const signal = context.options.signal;
-  for await (const page of context.extractor.pages(resource, parent === undefined ? { signal } : { parent, signal })) {
-    context.options.onEvent?.({ type: "page", unit: context.unit, resource: resource.name, page: page.number, records: page.records.length });
-    crashPoint(`page_${page.number}`, context.unit);
-    for (const raw of page.records) {
-      const record = withParentFields(resource, raw, parent);
-      if (normalizer) {
-        const rows = normalizer.rows(record);
-        if (rows) for (const row of rows) context.stage.table(row.table).add(row.values);
-      }
-      for (const child of children) await extractResource(child, record, context);
-    }
-  }
-}
-
-/** `include_from_parent = ["id"]` copies the parent's `id` into the record as `_<parent>_id`. */
-function withParentFields(resource: PlannedResource, record: unknown, parent: unknown): unknown {
-  if (parent === undefined || resource.include_from_parent.length === 0 || record === null || typeof record !== "object" || Array.isArray(record)) return record;
-  const copy: Record<string, unknown> = { ...(record as Record<string, unknown>) };
-  for (const field of resource.include_from_parent) copy[`_${resource.parent}_${field}`] = (parent as Record<string, unknown>)[field];
-  return copy;
-}
-
-const keyColumn = (key: string) => key.split(".").map(normalizeIdentifier).join("__");
-
-function shapeOf(resource: PlannedResource) {
-  const hints = new Map(Object.entries(resource.columns).map(([field, hint]) => [field.split(".").map(normalizeIdentifier).join("__"), hint]));
-  return {
-    resource: resource.name,
-    table: resource.table!,
-    maxNesting: resource.max_table_nesting,
-    hints,
-    contract: resource.schema_contract as Contract,
-    rootIds: resource.write_disposition.disposition === "merge",
-    primaryKey: resource.write_disposition.disposition === "merge" ? resource.primary_key.map(keyColumn) : [],
-  };
-}
-
-function groupOf(resource: PlannedResource, keys: KeyStats): TableGroup {
-  return {
-    resource: resource.name,
-    root: resource.table!,
-    disposition: resource.write_disposition,
-    primaryKey: resource.primary_key.map(keyColumn),
-    mergeKey: resource.merge_key.map(keyColumn),
-    keys,
-  };
-}
-
-let lastLoadId = "";
-/** dlt-style load ids: seconds since the epoch with microseconds, unique within the process. */
-function newLoadId(): string {
-  let id = ((performance.timeOrigin + performance.now()) / 1000).toFixed(6);
-  while (id <= lastLoadId) id = (Number(lastLoadId) + 0.000001).toFixed(6);
-  lastLoadId = id;
-  return id;
-}
-
-/** Random row ids: 12 random bytes, base64url, drawn from a pool so ids cost little. */
-function idGenerator(): () => string {
-  let pool = Buffer.alloc(0);
-  let offset = 0;
-  return () => {
-    if (offset + 12 > pool.length) {
-      pool = randomBytes(12 * 4096);
-      offset = 0;
-    }
-    const id = pool.toString("base64url", offset, offset + 12);
-    offset += 12;
-    return id;
-  };
 }

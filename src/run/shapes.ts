@@ -1,0 +1,33 @@
+// How a planned resource is normalised (its shape) and written (its table group).
+import type { TableGroup } from "../load/write.ts";
+import type { KeyStats, ResourceShape } from "../normalize/flatten.ts";
+import { normalizeIdentifier } from "../normalize/naming.ts";
+import type { Contract } from "../normalize/schema.ts";
+import type { PlannedResource } from "../plan/index.ts";
+
+const keyColumn = (key: string) => key.split(".").map(normalizeIdentifier).join("__");
+
+export function shapeOf(resource: PlannedResource): ResourceShape {
+  const hints = new Map(Object.entries(resource.columns).map(([field, hint]) => [field.split(".").map(normalizeIdentifier).join("__"), hint]));
+  return {
+    resource: resource.name,
+    table: resource.table!,
+    maxNesting: resource.max_table_nesting,
+    hints,
+    contract: resource.schema_contract as Contract,
+    rootIds: resource.write_disposition.disposition === "merge",
+    primaryKey: resource.write_disposition.disposition === "merge" ? resource.primary_key.map(keyColumn) : [],
+  };
+}
+
+export function groupOf(resource: PlannedResource, keys: KeyStats): TableGroup {
+  return {
+    resource: resource.name,
+    root: resource.table!,
+    disposition: resource.write_disposition,
+    primaryKey: resource.primary_key.map(keyColumn),
+    mergeKey: resource.merge_key.map(keyColumn),
+    keys,
+  };
+}
+
