@@ -6,7 +6,7 @@ import type { KeyStats, SystemColumns } from "../normalize/flatten.ts";
 import type { Schema, Table } from "../normalize/schema.ts";
 import { duckdbType } from "../normalize/types.ts";
 import type { PlannedWriteDisposition } from "../plan/index.ts";
-import type { Stage } from "./stage.ts";
+import { type Stage, sequenceColumn } from "./stage.ts";
 
 export interface TableGroup {
   readonly resource: string;
@@ -58,7 +58,7 @@ export async function writeGroup(context: WriteContext, group: TableGroup): Prom
   }
   for (const table of tables) {
     if (!staged(context, table)) continue;
-    written[table.name] = await context.session.changes(`INSERT INTO ${target(context, table)} BY NAME SELECT * FROM ${readStaged(context, table)}`);
+    written[table.name] = await context.session.changes(`INSERT INTO ${target(context, table)} BY NAME SELECT * EXCLUDE (${quoteIdent(sequenceColumn)}) FROM ${readStaged(context, table)}`);
   }
   return written;
 }
@@ -91,11 +91,11 @@ async function merge(context: WriteContext, group: TableGroup, tables: Table[], 
   // Only when a key came twice in this load are the rows deduplicated (the last record wins) in a
   // temporary table; otherwise the staged files are read directly.
   const keep = quoteIdent(`_rl_keep_${group.root}`);
-  let source = readStaged(context, root);
+  let source = `(SELECT * EXCLUDE (${quoteIdent(sequenceColumn)}) FROM ${readStaged(context, root)})`;
   if (group.keys.duplicates) {
     const partition = group.primaryKey.map(quoteIdent).join(", ");
     await session.run(
-      `CREATE OR REPLACE TEMP TABLE ${keep} AS SELECT * EXCLUDE (_rl_seq) FROM (SELECT *, row_number() OVER () AS _rl_seq FROM ${source}) QUALIFY row_number() OVER (PARTITION BY ${partition} ORDER BY _rl_seq DESC) = 1`,
+      `CREATE OR REPLACE TEMP TABLE ${keep} AS SELECT * EXCLUDE (${quoteIdent(sequenceColumn)}) FROM ${readStaged(context, root)} QUALIFY row_number() OVER (PARTITION BY ${partition} ORDER BY ${quoteIdent(sequenceColumn)} DESC) = 1`,
     );
     source = keep;
   }
@@ -114,7 +114,7 @@ async function merge(context: WriteContext, group: TableGroup, tables: Table[], 
   for (const child of tables) {
     if (child === root || !staged(context, child)) continue;
     const kept = group.keys.duplicates ? ` WHERE ${quoteIdent(system.rootId)} IN (SELECT ${quoteIdent(system.id)} FROM ${keep})` : "";
-    written[child.name] = await session.changes(`INSERT INTO ${target(context, child)} BY NAME SELECT * FROM ${readStaged(context, child)}${kept}`);
+    written[child.name] = await session.changes(`INSERT INTO ${target(context, child)} BY NAME SELECT * EXCLUDE (${quoteIdent(sequenceColumn)}) FROM ${readStaged(context, child)}${kept}`);
   }
   if (group.keys.duplicates) await session.run(`DROP TABLE IF EXISTS ${keep}`);
 }
@@ -127,11 +127,21 @@ function target(context: WriteContext, table: Table): string {
   return context.session.table(context.dataset, table.name);
 }
 
-/** `read_json('<file>', columns = {…})` over a table's staged rows, every column typed. */
+/**
+ * A table's staged rows as a SQL source: read_csv over each segment file with every column typed,
+ * segments joined by name (a later segment may have more columns). Includes the sequence column.
+ */
 function readStaged(context: WriteContext, table: Table): string {
   const staged = context.stage.tables.get(table.name)!;
-  const columns = [...table.columns.values()].map((column) => `${quoteLiteral(column.name)}: ${quoteLiteral(duckdbType(column.type, column.hint))}`);
-  // DuckDB's default limit is 16 MiB per object; a larger record raises it just enough.
-  const maximum = Math.max(16 * 1024 * 1024, staged.longest + 1024);
-  return `read_json(${quoteLiteral(staged.file)}, format = 'newline_delimited', columns = {${columns.join(", ")}}, maximum_object_size = ${maximum})`;
+  // DuckDB's default limit is 2 MiB per line; a larger record raises it just enough.
+  const maximum = Math.max(2 * 1024 * 1024, staged.longest + 1024);
+  const reads = staged.segments.map((segment) => {
+    const columns = segment.columns.map((name) => {
+      const column = table.columns.get(name)!;
+      return `${quoteLiteral(name)}: ${quoteLiteral(duckdbType(column.type, column.hint))}`;
+    });
+    columns.push(`${quoteLiteral(sequenceColumn)}: 'BIGINT'`);
+    return `SELECT * FROM read_csv(${quoteLiteral(segment.file)}, header = true, auto_detect = false, columns = {${columns.join(", ")}}, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, max_line_size = ${maximum})`;
+  });
+  return `(${reads.join(" UNION ALL BY NAME ")})`;
 }

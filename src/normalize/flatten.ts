@@ -52,8 +52,9 @@ export function systemColumns(prefix: string): SystemColumns {
  */
 export class Normalizer {
   private readonly names = new Map<string, string>();
-  private readonly joined = new Map<string, string>();
+  private readonly joined = new Map<string, Map<string, string>>();
   private readonly seenKeys = new Set<unknown>();
+  private readonly lastNames = new Map<string, { keys: readonly string[]; names: string[] }>();
   readonly keys: KeyStats = { duplicates: false, missing: 0 };
   private readonly reserved: Set<string>;
 
@@ -99,11 +100,12 @@ export class Normalizer {
 
   /** `parent__child`, shortened past 63 characters; cached, as the same paths come in every record. */
   private join(prefix: string, name: string): string {
-    const key = `${prefix}\u0000${name}`;
-    let joined = this.joined.get(key);
+    let byName = this.joined.get(prefix);
+    if (byName === undefined) this.joined.set(prefix, (byName = new Map()));
+    let joined = byName.get(name);
     if (joined === undefined) {
       joined = shorten(`${prefix}__${name}`);
-      this.joined.set(key, joined);
+      byName.set(name, joined);
     }
     return joined;
   }
@@ -133,7 +135,7 @@ export class Normalizer {
       if (value === null || value === undefined) continue;
       const column = prefix ? this.join(prefix, names[i]!) : names[i]!;
       const expand = this.shape.maxNesting === null || depth < this.shape.maxNesting;
-      const asJson = table.name === this.shape.table && this.shape.hints.get(column)?.data_type === "json";
+      const asJson = this.shape.hints.size > 0 && table.name === this.shape.table && this.shape.hints.get(column)?.data_type === "json";
       if (expand && !asJson && isPlainObject(value)) {
         this.flatten(value, table, values, column, depth + 1, out, rowId, rootId);
       } else if (expand && !asJson && Array.isArray(value)) {
@@ -161,7 +163,7 @@ export class Normalizer {
   /** Stores a scalar (or a JSON value past the nesting limit) in its column or a variant of it. */
   private set(table: Table, values: Record<string, unknown>, column: string, value: unknown): void {
     const { schema, shape } = this;
-    const hint = table.name === shape.table ? shape.hints.get(column) : undefined;
+    const hint = shape.hints.size > 0 && table.name === shape.table ? shape.hints.get(column) : undefined;
     const existing = table.columns.get(column);
     let target = column;
     let type: DataType | undefined = existing?.type ?? hintType(hint) ?? inferType(value);
@@ -192,6 +194,16 @@ export class Normalizer {
 
   /** Normalised names of an object's keys; keys that collide after normalisation are kept apart. */
   private columnNames(keys: readonly string[], top: boolean): string[] {
+    // Records of one API share their key lists: the names of a list seen before are reused.
+    const cacheKey = top ? "\u0001" : "";
+    const cached = this.lastNames.get(cacheKey + keys[0]);
+    if (cached && cached.keys.length === keys.length && cached.keys.every((key, i) => key === keys[i])) return cached.names;
+    const names = this.resolveNames(keys, top);
+    this.lastNames.set(cacheKey + keys[0], { keys, names });
+    return names;
+  }
+
+  private resolveNames(keys: readonly string[], top: boolean): string[] {
     const names = keys.map((key) => {
       let name = this.names.get(key);
       if (name === undefined) {

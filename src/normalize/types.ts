@@ -47,7 +47,7 @@ export function fits(type: DataType, value: unknown): boolean {
     case "double":
       return typeof value === "number";
     case "timestamp":
-      return typeof value === "string" && inferType(value) === "timestamp";
+      return typeof value === "string" && isoTimestamp.test(value);
     case "date":
       return typeof value === "string" && isoDate.test(value);
     case "decimal":
