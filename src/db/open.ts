@@ -46,6 +46,8 @@ export async function openDatabase(path: string, options: OpenOptions): Promise<
     autoload_known_extensions: "false",
     allow_community_extensions: "false",
     memory_limit: options.memoryLimit ?? "256MB",
+    // Loads order rows by their own sequence column, so DuckDB may reorder and use less memory.
+    preserve_insertion_order: "false",
     lock_configuration: "true",
   };
   if (!inMemory) settings.temp_directory = `${file}.tmp`;
