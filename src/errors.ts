@@ -34,6 +34,7 @@ const exitByCode = {
   E_NORMALIZE: ExitCode.failed,
   E_LOAD: ExitCode.failed,
   E_INTERRUPTED: ExitCode.sigterm,
+  E_INCREMENTAL: ExitCode.failed,
 } as const;
 
 /** Stable identifiers of every failure; scripts and tests match on these, never on message text. */

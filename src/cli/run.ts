@@ -17,6 +17,7 @@ interface RunFlags {
   logFormat?: string;
   lockTimeout?: unknown;
   dryRun?: boolean;
+  fullRefresh?: boolean;
 }
 
 export function registerRun(cli: CAC, io: Io): void {
@@ -25,6 +26,7 @@ export function registerRun(cli: CAC, io: Io): void {
     .option("--select <names>", "Only the load units of these root resources (comma-separated)")
     .option("--database <path>", "DuckDB file to load (overrides pipeline.database)")
     .option("--secrets <path>", "Secrets file (default: secrets.toml, then .restload/secrets.toml beside the pipeline)")
+    .option("--full-refresh", "Reset the selected resources' incremental cursors and replace their tables")
     .option("--dry-run", "Extract and normalise, print what would be loaded; the database is not opened")
     .option("--json", "Print the summary as JSON")
     .option("--log-format <format>", "Event lines on stderr: text (default) or json")
@@ -52,7 +54,7 @@ async function runCommand(rawIo: Io, file: string, flags: RunFlags): Promise<num
     fetch: runtimeFetch(plan.client.ca_certificates, prepared.loaded.dir),
     onEvent: runLogger(io, format),
   };
-  const summary = flags.dryRun ? await dryRun(options) : await runPipeline({ ...options, lockTimeoutMs: timeout, signal: rawIo.signal });
+  const summary = flags.dryRun ? await dryRun(options) : await runPipeline({ ...options, lockTimeoutMs: timeout, signal: rawIo.signal, fullRefresh: flags.fullRefresh });
   await io.stdout(flags.json ? `${toJson(summary, 2)}\n` : summaryText(summary));
   return summary.exit_code;
 }

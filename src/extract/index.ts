@@ -13,6 +13,7 @@ import { type Authenticator, createAuth } from "./http/auth/index.ts";
 import { HttpClient, type RetryEvent } from "./http/client.ts";
 import { HostGate } from "./http/host-gate.ts";
 import { createTransport } from "./http/transport.ts";
+import { IncrementalCursor, type RequestValues } from "./incremental.ts";
 import { buildFirstRequest } from "./request-builder.ts";
 import { valueAt } from "./select.ts";
 import { isTable } from "../config/references.ts";
@@ -35,6 +36,8 @@ export interface PageOptions {
   readonly signal?: AbortSignal | undefined;
   /** The parent record a child resource's placeholders are filled from. */
   readonly parent?: unknown;
+  /** The request values of the chain's incremental cursor (stored state applied). */
+  readonly incremental?: RequestValues | undefined;
 }
 
 export interface Extractor {
@@ -101,20 +104,18 @@ export function createExtractor(options: ExtractorOptions): Extractor {
   return {
     counters,
     pages(resource, pageOptions = {}) {
-      const incremental = resource.incremental;
+      // Without a stored cursor (extract, probe) requests start from initial_value.
+      const incremental =
+        pageOptions.incremental ??
+        (resource.incremental ? new IncrementalCursor(resource.incremental, resource.name, resource.primary_key, undefined).requestValues() : undefined);
       const valueOf = (placeholder: Placeholder): unknown => {
-        if (placeholder.kind === "incremental" && incremental) {
-          return placeholder.name === "end_value" ? incremental.end_value : incremental.initial_value;
-        }
+        if (placeholder.kind === "incremental" && incremental) return incremental.placeholders[placeholder.name];
         if (placeholder.kind === "resource" && pageOptions.parent !== undefined) return parentField(resource, placeholder.field, pageOptions.parent);
         throw new RestloadError("E_CONFIG", `Cannot fill ${placeholder.text} of resource "${resource.name}" outside a parent record`, {
           context: { resource: resource.name },
         });
       };
-      const extraParams: Record<string, unknown> = {};
-      if (incremental?.start_param && incremental.initial_value !== null) extraParams[incremental.start_param] = incremental.initial_value;
-      if (incremental?.end_param && incremental.end_value !== null) extraParams[incremental.end_param] = incremental.end_value;
-      const first = buildFirstRequest(resource, { baseUrl, clientHeaders: plan.client.headers, secret, valueOf, extraParams });
+      const first = buildFirstRequest(resource, { baseUrl, clientHeaders: plan.client.headers, secret, valueOf, extraParams: incremental?.params ?? {} });
       return walkChain(resource, first, {
         client,
         auth: authFor(resource.auth),

@@ -14,12 +14,13 @@ import { applySchemaChanges, writeGroup } from "../load/write.ts";
 import { Normalizer, systemColumns } from "../normalize/flatten.ts";
 import { Schema } from "../normalize/schema.ts";
 import type { LoadUnit, Plan } from "../plan/index.ts";
+import { deleteCursors, readCursors, writeCursor } from "../state/cursors.ts";
 import { finishRun, insertLoad, insertRun } from "../state/runs.ts";
 import { ensureSystemTables } from "../state/system-tables.ts";
 import { StatusFile } from "../state/status-file.ts";
 import { crashPoint } from "./crash-points.ts";
 import { idGenerator, newLoadId } from "./ids.ts";
-import { extractResource } from "./records.ts";
+import { type CursorUpdate, extractResource } from "./records.ts";
 import { groupOf, shapeOf } from "./shapes.ts";
 
 export type RunEvent =
@@ -39,6 +40,8 @@ export interface RunOptions {
   readonly onEvent?: (event: RunEvent) => void;
   readonly clock?: Clock;
   readonly fetch?: typeof fetch | undefined;
+  /** Reset the cursors of the selected units and replace their tables. */
+  readonly fullRefresh?: boolean | undefined;
   /** Aborted (reason "SIGTERM" or "SIGINT") to stop the run: the open unit rolls back. */
   readonly signal?: AbortSignal | undefined;
 }
@@ -169,7 +172,7 @@ export async function dryRun(options: Omit<RunOptions, "lockTimeoutMs">): Promis
       for (const resource of resources) {
         if (resource.table !== null) normalizers.set(resource.name, new Normalizer(schema, shapeOf(resource), systemColumns(plan.system_prefix), "dry-run", idGenerator()));
       }
-      await extractResource(resources[0]!, undefined, { options, extractor, normalizers, stage: counter, unit: unit.name, resources });
+      await extractResource(resources[0]!, undefined, { options, extractor, normalizers, stage: counter, unit: unit.name, resources, cursors: new Map(), cursorUpdates: [] });
     } catch (caught) {
       error = loadError(caught, plan);
       options.onEvent?.({ type: "unit_failed", unit: unit.name, error });
@@ -260,7 +263,10 @@ async function runUnit(session: Session, options: RunOptions, extractor: Extract
       normalizers.set(resource.name, new Normalizer(schema, shapeOf(resource), system, loadId, idGenerator()));
     }
     const root = resources[0]!;
-    await extractResource(root, undefined, { options, extractor, normalizers, stage, unit: unit.name, resources });
+    const names = resources.map((resource) => resource.name);
+    const cursors = options.fullRefresh ? new Map() : await readCursors(session, plan.dataset, plan.pipeline, names);
+    const cursorUpdates: CursorUpdate[] = [];
+    await extractResource(root, undefined, { options, extractor, normalizers, stage, unit: unit.name, resources, cursors, cursorUpdates });
     stage.closeAll();
     if (options.signal?.aborted) throw interruptedError(options.signal);
     crashPoint("before_commit", unit.name);
@@ -270,7 +276,14 @@ async function runUnit(session: Session, options: RunOptions, extractor: Extract
       const written: Record<string, number> = {};
       for (const resource of resources) {
         if (resource.table === null) continue;
-        Object.assign(written, await writeGroup(context, groupOf(resource, normalizers.get(resource.name)!.keys)));
+        const group = groupOf(resource, normalizers.get(resource.name)!.keys);
+        // --full-refresh: the resource's tables are replaced, as its cursors start over.
+        Object.assign(written, await writeGroup(context, options.fullRefresh ? { ...group, disposition: { disposition: "replace", strategy: null } } : group));
+      }
+      // The cursors move with the rows they cover, in the same transaction.
+      if (options.fullRefresh) for (const name of names) await deleteCursors(session, plan.dataset, plan.pipeline, name);
+      for (const update of cursorUpdates) {
+        await writeCursor(session, plan.dataset, { pipeline: plan.pipeline, resource: update.resource, parentKey: update.parentKey, cursorPath: update.cursorPath, loadId, value: update.value });
       }
       await insertLoad(session, plan.dataset, {
         loadId,

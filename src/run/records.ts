@@ -1,5 +1,10 @@
 // The records of a unit: each resource's pages walked, children per parent record, rows staged.
 import type { Extractor } from "../extract/index.ts";
+import { IncrementalCursor, type StoredCursor } from "../extract/incremental.ts";
+import { valueAt } from "../extract/select.ts";
+import { parseTemplate } from "../plan/template.ts";
+import { cursorKey } from "../state/cursors.ts";
+import { toJson } from "../util/json.ts";
 import type { Normalizer } from "../normalize/flatten.ts";
 import type { PlannedResource } from "../plan/index.ts";
 import { crashPoint } from "./crash-points.ts";
@@ -10,8 +15,20 @@ export interface RowSink {
   table(name: string): { add(values: Record<string, unknown>): void };
 }
 
+/** A cursor to store when the unit commits. */
+export interface CursorUpdate {
+  readonly resource: string;
+  readonly parentKey: string;
+  readonly cursorPath: string;
+  readonly value: StoredCursor;
+}
+
 export interface UnitContext {
   readonly options: Pick<RunOptions, "onEvent" | "signal">;
+  /** Stored cursors by `cursorKey`; empty on a full refresh or a dry run. */
+  readonly cursors: ReadonlyMap<string, StoredCursor>;
+  /** Filled with the cursors this unit moves. */
+  readonly cursorUpdates: CursorUpdate[];
   readonly extractor: Extractor;
   readonly normalizers: ReadonlyMap<string, Normalizer>;
   readonly stage: RowSink;
@@ -24,10 +41,16 @@ export async function extractResource(resource: PlannedResource, parent: unknown
   const children = context.resources.filter((candidate) => candidate.parent === resource.name);
   const normalizer = context.normalizers.get(resource.name);
   const signal = context.options.signal;
-  for await (const page of context.extractor.pages(resource, parent === undefined ? { signal } : { parent, signal })) {
+  const parentKey = parent === undefined ? "" : parentKeyOf(resource, parent);
+  const cursor = resource.incremental
+    ? new IncrementalCursor(resource.incremental, resource.name, resource.primary_key, context.cursors.get(cursorKey(resource.name, parentKey, resource.incremental.cursor_path)))
+    : undefined;
+  const options = { signal, incremental: cursor?.requestValues(), ...(parent === undefined ? {} : { parent }) };
+  for await (const page of context.extractor.pages(resource, options)) {
     context.options.onEvent?.({ type: "page", unit: context.unit, resource: resource.name, page: page.number, records: page.records.length });
     crashPoint(`page_${page.number}`, context.unit);
-    for (const raw of page.records) {
+    const filtered = cursor ? cursor.filter(page.records) : { kept: page.records, stop: false };
+    for (const raw of filtered.kept) {
       const record = withParentFields(resource, raw, parent);
       if (normalizer) {
         const rows = normalizer.rows(record);
@@ -35,7 +58,32 @@ export async function extractResource(resource: PlannedResource, parent: unknown
       }
       for (const child of children) await extractResource(child, record, context);
     }
+    // The records are ordered (row_order) and this page left the range: later pages would too.
+    if (filtered.stop) break;
   }
+  const next = cursor?.next();
+  if (next && resource.incremental) context.cursorUpdates.push({ resource: resource.name, parentKey, cursorPath: resource.incremental.cursor_path, value: next });
+}
+
+/**
+ * A child's cursor belongs to its parent record: the canonical JSON of the parent values its
+ * placeholders resolve to (`{"number":42}`).
+ */
+function parentKeyOf(resource: PlannedResource, parent: unknown): string {
+  const fields = new Set<string>();
+  const collect = (value: unknown): void => {
+    if (typeof value === "string") {
+      for (const part of parseTemplate(value)) if (typeof part !== "string" && part.kind === "resource") fields.add(part.field);
+    } else if (Array.isArray(value)) value.forEach(collect);
+    else if (value !== null && typeof value === "object") Object.values(value).forEach(collect);
+  };
+  collect(resource.path);
+  collect(resource.params);
+  collect(resource.json);
+  collect(resource.data);
+  collect(resource.headers);
+  const sorted = [...fields].sort();
+  return toJson(Object.fromEntries(sorted.map((field) => [field, valueAt(parent, field) ?? null])));
 }
 
 /** `include_from_parent = ["id"]` copies the parent's `id` into the record as `_<parent>_id`. */
