@@ -22,10 +22,29 @@ for (const [signal, code] of [["SIGTERM", 143], ["SIGINT", 130]] as const) {
   });
 }
 
+function readLine(): Promise<string> {
+  return new Promise((done) => {
+    let text = "";
+    const onData = (chunk: Buffer) => {
+      text += chunk.toString("utf8");
+      if (text.includes("\n")) finish();
+    };
+    const finish = () => {
+      process.stdin.off("data", onData);
+      process.stdin.off("end", finish);
+      process.stdin.pause();
+      done(text.split("\n")[0] ?? "");
+    };
+    process.stdin.on("data", onData);
+    process.stdin.on("end", finish);
+  });
+}
+
 const code = await main(process.argv.slice(2), {
   stdout: writer(process.stdout),
   stderr: writer(process.stderr),
   readStdin,
+  readLine,
   stdinIsTerminal: process.stdin.isTTY === true,
   stderrIsTerminal: process.stderr.isTTY === true,
   env: process.env,

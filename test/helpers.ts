@@ -77,6 +77,7 @@ export async function runMain(args: readonly string[], env: Record<string, strin
     stdout: async (text) => void (stdout += text),
     stderr: async (text) => void (stderr += text),
     readStdin: async () => "",
+    readLine: async () => "",
     stdinIsTerminal: true,
     env,
   });

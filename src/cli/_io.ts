@@ -6,6 +6,8 @@ export interface Io {
   readonly stdout: (text: string) => Promise<void>;
   readonly stderr: (text: string) => Promise<void>;
   readonly readStdin: () => Promise<string>;
+  /** One line from standard input (an answer to a question on a terminal). */
+  readonly readLine: () => Promise<string>;
   readonly stdinIsTerminal: boolean;
   /** stderr is a terminal: live progress instead of one line per event. */
   readonly stderrIsTerminal?: boolean;

@@ -28,6 +28,8 @@ export interface ChainOptions {
   readonly signal?: AbortSignal | undefined;
   /** How the first URL was reached, for origin errors. */
   readonly via?: string;
+  /** Request the next page while the caller handles this one (off when the caller may stop early). */
+  readonly prefetch?: boolean;
 }
 
 /**
@@ -64,8 +66,11 @@ export async function* walkChain(resource: PlannedResource, first: RequestState,
     const following = paginator.next(page);
     // The next page is requested before this one is handed on, so the API works while the
     // caller normalises: at most one page ahead, which bounds memory.
-    inFlight = following !== null && (options.maxPages === undefined || number < options.maxPages) ? fetchPage(following, number + 1) : null;
+    const more = following !== null && (options.maxPages === undefined || number < options.maxPages);
+    const prefetch = options.prefetch !== false;
+    inFlight = more && prefetch ? fetchPage(following, number + 1) : null;
     yield { number, records: selected.records, status: result.status, url: result.url, selector: selected.selector, paginator: paginator.describe(), body: result.body };
+    if (more && !prefetch) inFlight = fetchPage(following, number + 1);
   }
 }
 

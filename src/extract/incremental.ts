@@ -40,12 +40,14 @@ export class IncrementalCursor {
         context: { resource },
       });
     }
-    const last = stored?.lastValue ?? config.initial_value;
-    this.start = config.lag !== null && last !== null && last !== undefined && stored ? subtractLag(last, config.lag) : last;
+    // A backfill window (end_value) is [initial_value, end_value): the stored cursor neither moves nor applies.
+    const state = config.end_value === null ? stored : undefined;
+    const last = state?.lastValue ?? config.initial_value;
+    this.start = config.lag !== null && last !== null && last !== undefined && state ? subtractLag(last, config.lag) : last;
     // With lag, records inside the lag window load again (dlt's rule): no boundary de-duplication.
-    this.dedupe = new Set(config.lag === null && config.range_start === "closed" && stored ? stored.boundaryKeys : []);
-    this.best = stored?.lastValue;
-    if (stored && config.lag === null) for (const key of stored.boundaryKeys) this.bestKeys.add(key);
+    this.dedupe = new Set(config.lag === null && config.range_start === "closed" && state ? state.boundaryKeys : []);
+    this.best = state?.lastValue;
+    if (state && config.lag === null) for (const key of state.boundaryKeys) this.bestKeys.add(key);
   }
 
   requestValues(): RequestValues {
@@ -59,7 +61,7 @@ export class IncrementalCursor {
       placeholders: {
         start_value: start,
         initial_value: convertForRequest(this.config.initial_value, convert),
-        last_value: convertForRequest(this.stored?.lastValue ?? this.config.initial_value, convert),
+        last_value: convertForRequest((this.config.end_value === null ? this.stored?.lastValue : undefined) ?? this.config.initial_value, convert),
         end_value: end,
       },
       params,

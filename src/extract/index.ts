@@ -122,6 +122,8 @@ export function createExtractor(options: ExtractorOptions): Extractor {
         maxPages: pageOptions.maxPages,
         signal: pageOptions.signal,
         via: pageOptions.parent === undefined ? "the request" : "a URL built from parent data",
+        // With row_order the caller stops once records leave the range: no page is requested ahead.
+        prefetch: !resource.incremental?.row_order,
       });
     },
   };

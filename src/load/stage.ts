@@ -6,8 +6,8 @@
 // values are quoted JSON text, integers keep all their digits. A table's columns can grow while a
 // unit runs: a row with a new column starts a new segment file with a wider header. A last column
 // `rl$seq` numbers the rows, so "last record wins" does not depend on read order.
-import { closeSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
-import { join } from "node:path";
+import { closeSync, mkdirSync, openSync, rmdirSync, rmSync, writeSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { toJson } from "../util/json.ts";
 
 const flushBytes = 1 << 20;
@@ -108,6 +108,11 @@ export class Stage {
   remove(): void {
     this.closeAll();
     rmSync(this.dir, { recursive: true, force: true });
+    try {
+      rmdirSync(dirname(this.dir)); // `<database>.stage/` itself, once no unit uses it
+    } catch {
+      // Not empty (another unit's files) or already gone.
+    }
   }
 }
 

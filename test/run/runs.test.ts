@@ -117,13 +117,19 @@ describe("restload run", () => {
     expect(result.stderr).not.toContain("\x1b");
   });
 
-  test("npm run demo loads the demo API and prints a summary and a sample query", async () => {
-    const result = await run([join(repoRoot, "node_modules", ".bin", "bun"), join(repoRoot, "scripts", "demo.ts")]);
-    expect(result.code).toBe(0);
-    expect(result.stdout).toContain("of pipeline demo: succeeded");
-    expect(result.stdout).toMatch(/issues\s+250/);
-    expect(result.stdout).toMatch(/issues__labels\s+250/);
-    expect(result.stdout).toContain("open_issues");
+  test("npm run demo loads the demo API and prints a summary and a sample query; run twice, the second fetches only what changed", async () => {
+    const database = join(tempDir(), "demo.duckdb");
+    const demo = () => run([join(repoRoot, "node_modules", ".bin", "bun"), join(repoRoot, "scripts", "demo.ts"), database]);
+    const first = await demo();
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain("of pipeline demo: succeeded");
+    expect(first.stdout).toMatch(/issues\s+250/);
+    expect(first.stdout).toMatch(/issues__labels\s+250/);
+    expect(first.stdout).toContain("open_issues");
+    const second = await demo();
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain("unit issues: committed, 0 rows (1 requests, 0 retries");
+    expect(existsSync(`${database}.stage`)).toBe(false);
   });
 
   test("works from the compiled binary", async () => {
