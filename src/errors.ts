@@ -35,6 +35,7 @@ const exitByCode = {
   E_LOAD: ExitCode.failed,
   E_INTERRUPTED: ExitCode.sigterm,
   E_INCREMENTAL: ExitCode.failed,
+  E_STEP: ExitCode.failed,
 } as const;
 
 /** Stable identifiers of every failure; scripts and tests match on these, never on message text. */

@@ -15,6 +15,8 @@ import { HostGate } from "./http/host-gate.ts";
 import { createTransport } from "./http/transport.ts";
 import { IncrementalCursor, type RequestValues } from "./incremental.ts";
 import { buildFirstRequest } from "./request-builder.ts";
+import { type StepRunner, compileSteps } from "./steps.ts";
+import { dirname } from "node:path";
 import { valueAt } from "./select.ts";
 import { isTable } from "../config/references.ts";
 
@@ -101,6 +103,17 @@ export function createExtractor(options: ExtractorOptions): Extractor {
     return authenticator;
   };
 
+  // processing_steps, compiled (their modules loaded) once per resource.
+  const compiledSteps = new Map<string, Promise<StepRunner | undefined>>();
+  const stepsFor = (resource: PlannedResource) => {
+    let runner = compiledSteps.get(resource.name);
+    if (!runner) {
+      runner = compileSteps(resource.processing_steps, resource.name, dirname(plan.pipeline_file));
+      compiledSteps.set(resource.name, runner);
+    }
+    return runner;
+  };
+
   return {
     counters,
     pages(resource, pageOptions = {}) {
@@ -116,7 +129,7 @@ export function createExtractor(options: ExtractorOptions): Extractor {
         });
       };
       const first = buildFirstRequest(resource, { baseUrl, clientHeaders: plan.client.headers, secret, valueOf, extraParams: incremental?.params ?? {} });
-      return walkChain(resource, first, {
+      const chain = walkChain(resource, first, {
         client,
         auth: authFor(resource.auth),
         maxPages: pageOptions.maxPages,
@@ -125,11 +138,22 @@ export function createExtractor(options: ExtractorOptions): Extractor {
         // With row_order the caller stops once records leave the range: no page is requested ahead.
         prefetch: !resource.incremental?.row_order,
       });
+      return withSteps(chain, stepsFor(resource));
     },
   };
 }
 
 // internal
+
+/** The chain's pages with the resource's processing steps applied to their records. */
+async function* withSteps(pages: AsyncGenerator<ChainPage>, steps: Promise<StepRunner | undefined>): AsyncGenerator<ChainPage> {
+  const runner = await steps;
+  if (!runner) {
+    yield* pages;
+    return;
+  }
+  for await (const page of pages) yield { ...page, records: await runner(page.records) };
+}
 
 /** A parent record's field for a placeholder; a missing field fails naming the fields that exist. */
 function parentField(resource: PlannedResource, field: string, parent: unknown): unknown {
