@@ -33,12 +33,11 @@ export class IncrementalCursor {
     /** Source field names of the primary key; empty: a hash of the whole record is its key. */
     private readonly primaryKey: readonly string[],
     private readonly stored: StoredCursor | undefined,
+    /** `convert = { module, export }`, loaded: how cursor values are written into requests. */
+    private readonly convertHook?: (value: unknown) => unknown,
   ) {
-    if (config.convert !== null && typeof config.convert === "object") {
-      throw new RestloadError("E_INCREMENTAL", `Cannot use convert = { module, export } for resource "${resource}" yet`, {
-        hint: 'Use one of "epoch_seconds", "epoch_millis", "date", "iso".',
-        context: { resource },
-      });
+    if (config.convert !== null && typeof config.convert === "object" && !convertHook) {
+      throw new RestloadError("E_INCREMENTAL", `The convert hook of resource "${resource}" was not loaded`, { context: { resource } });
     }
     // A backfill window (end_value) is [initial_value, end_value): the stored cursor neither moves nor applies.
     const state = config.end_value === null ? stored : undefined;
@@ -51,17 +50,19 @@ export class IncrementalCursor {
   }
 
   requestValues(): RequestValues {
-    const convert = this.config.convert as string | null;
-    const start = convertForRequest(this.start, convert);
-    const end = convertForRequest(this.config.end_value, convert);
+    const named = typeof this.config.convert === "string" ? this.config.convert : null;
+    const hook = this.convertHook;
+    const convert = (value: unknown) => (hook && value !== null && value !== undefined ? hook(value) : convertForRequest(value, named));
+    const start = convert(this.start);
+    const end = convert(this.config.end_value);
     const params: Record<string, unknown> = {};
     if (this.config.start_param && start !== null && start !== undefined) params[this.config.start_param] = start;
     if (this.config.end_param && end !== null && end !== undefined) params[this.config.end_param] = end;
     return {
       placeholders: {
         start_value: start,
-        initial_value: convertForRequest(this.config.initial_value, convert),
-        last_value: convertForRequest((this.config.end_value === null ? this.stored?.lastValue : undefined) ?? this.config.initial_value, convert),
+        initial_value: convert(this.config.initial_value),
+        last_value: convert((this.config.end_value === null ? this.stored?.lastValue : undefined) ?? this.config.initial_value),
         end_value: end,
       },
       params,

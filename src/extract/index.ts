@@ -15,7 +15,7 @@ import { HostGate } from "./http/host-gate.ts";
 import { createTransport } from "./http/transport.ts";
 import { IncrementalCursor, type RequestValues } from "./incremental.ts";
 import { buildFirstRequest } from "./request-builder.ts";
-import { type StepRunner, compileSteps } from "./steps.ts";
+import { type StepRunner, compileSteps, loadHook } from "./steps.ts";
 import { dirname } from "node:path";
 import { valueAt } from "./select.ts";
 import { isTable } from "../config/references.ts";
@@ -116,11 +116,13 @@ export function createExtractor(options: ExtractorOptions): Extractor {
 
   return {
     counters,
-    pages(resource, pageOptions = {}) {
+    async *pages(resource, pageOptions = {}) {
       // Without a stored cursor (extract, probe) requests start from initial_value.
+      const convert = resource.incremental?.convert;
+      const hook = convert !== null && typeof convert === "object" ? await loadHook(convert, `the incremental convert of resource "${resource.name}"`, dirname(plan.pipeline_file)) : undefined;
       const incremental =
         pageOptions.incremental ??
-        (resource.incremental ? new IncrementalCursor(resource.incremental, resource.name, resource.primary_key, undefined).requestValues() : undefined);
+        (resource.incremental ? new IncrementalCursor(resource.incremental, resource.name, resource.primary_key, undefined, hook).requestValues() : undefined);
       const valueOf = (placeholder: Placeholder): unknown => {
         if (placeholder.kind === "incremental" && incremental) return incremental.placeholders[placeholder.name];
         if (placeholder.kind === "resource" && pageOptions.parent !== undefined) return parentField(resource, placeholder.field, pageOptions.parent);
@@ -138,7 +140,7 @@ export function createExtractor(options: ExtractorOptions): Extractor {
         // With row_order the caller stops once records leave the range: no page is requested ahead.
         prefetch: !resource.incremental?.row_order,
       });
-      return withSteps(chain, stepsFor(resource));
+      yield* withSteps(chain, stepsFor(resource));
     },
   };
 }

@@ -166,7 +166,7 @@ function setField(record: Record<string, unknown>, path: string, value: unknown)
 const modules = new Map<string, Promise<Record<string, unknown>>>();
 
 /** `{ module, export }`: the named function of a TypeScript or JavaScript file beside the pipeline. */
-async function loadHook(spec: { module: string; export: string }, where: string, baseDir: string): Promise<Hook> {
+export async function loadHook(spec: { module: string; export: string }, where: string, baseDir: string): Promise<Hook> {
   const file = isAbsolute(spec.module) ? spec.module : resolve(baseDir, spec.module);
   if (!existsSync(file)) {
     throw new RestloadError("E_STEP", `Cannot load module "${spec.module}" of ${where} as ${file} does not exist`, {

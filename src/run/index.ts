@@ -1,6 +1,7 @@
 // One run: every selected load unit extracted, normalised, staged, then committed in one DuckDB
 // transaction with its _rl_loads row; a failed unit rolls back alone and is recorded.
 import { randomUUID } from "node:crypto";
+import { dirname } from "node:path";
 import type { Redactor } from "../config/redact.ts";
 import { openDatabase } from "../db/open.ts";
 import { Session } from "../db/session.ts";
@@ -172,7 +173,7 @@ export async function dryRun(options: Omit<RunOptions, "lockTimeoutMs">): Promis
       for (const resource of resources) {
         if (resource.table !== null) normalizers.set(resource.name, new Normalizer(schema, shapeOf(resource), systemColumns(plan.system_prefix), "dry-run", idGenerator()));
       }
-      await extractResource(resources[0]!, undefined, { options, extractor, normalizers, stage: counter, unit: unit.name, resources, cursors: new Map(), cursorUpdates: [] });
+      await extractResource(resources[0]!, undefined, { options, extractor, normalizers, stage: counter, unit: unit.name, resources, cursors: new Map(), cursorUpdates: [], baseDir: dirname(plan.pipeline_file) });
     } catch (caught) {
       error = loadError(caught, plan);
       options.onEvent?.({ type: "unit_failed", unit: unit.name, error });
@@ -266,7 +267,7 @@ async function runUnit(session: Session, options: RunOptions, extractor: Extract
     const names = resources.map((resource) => resource.name);
     const cursors = options.fullRefresh ? new Map() : await readCursors(session, plan.dataset, plan.pipeline, names);
     const cursorUpdates: CursorUpdate[] = [];
-    await extractResource(root, undefined, { options, extractor, normalizers, stage, unit: unit.name, resources, cursors, cursorUpdates });
+    await extractResource(root, undefined, { options, extractor, normalizers, stage, unit: unit.name, resources, cursors, cursorUpdates, baseDir: dirname(plan.pipeline_file) });
     stage.closeAll();
     if (options.signal?.aborted) throw interruptedError(options.signal);
     crashPoint("before_commit", unit.name);

@@ -2,6 +2,7 @@
 import type { Extractor } from "../extract/index.ts";
 import { IncrementalCursor, type StoredCursor } from "../extract/incremental.ts";
 import { valueAt } from "../extract/select.ts";
+import { loadHook } from "../extract/steps.ts";
 import { parseTemplate } from "../plan/template.ts";
 import { cursorKey } from "../state/cursors.ts";
 import { toJson } from "../util/json.ts";
@@ -29,6 +30,8 @@ export interface UnitContext {
   readonly cursors: ReadonlyMap<string, StoredCursor>;
   /** Filled with the cursors this unit moves. */
   readonly cursorUpdates: CursorUpdate[];
+  /** The pipeline file's directory: module hooks are relative to it. */
+  readonly baseDir: string;
   readonly extractor: Extractor;
   readonly normalizers: ReadonlyMap<string, Normalizer>;
   readonly stage: RowSink;
@@ -42,8 +45,10 @@ export async function extractResource(resource: PlannedResource, parent: unknown
   const normalizer = context.normalizers.get(resource.name);
   const signal = context.options.signal;
   const parentKey = parent === undefined ? "" : parentKeyOf(resource, parent);
+  const convert = resource.incremental?.convert;
+  const hook = convert !== null && typeof convert === "object" ? await loadHook(convert, `the incremental convert of resource "${resource.name}"`, context.baseDir) : undefined;
   const cursor = resource.incremental
-    ? new IncrementalCursor(resource.incremental, resource.name, resource.primary_key, context.cursors.get(cursorKey(resource.name, parentKey, resource.incremental.cursor_path)))
+    ? new IncrementalCursor(resource.incremental, resource.name, resource.primary_key, context.cursors.get(cursorKey(resource.name, parentKey, resource.incremental.cursor_path)), hook)
     : undefined;
   const options = { signal, incremental: cursor?.requestValues(), ...(parent === undefined ? {} : { parent }) };
   for await (const page of context.extractor.pages(resource, options)) {

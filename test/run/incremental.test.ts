@@ -185,3 +185,51 @@ describe("restload state", () => {
     expect((await runMain(["state", p.pipeline, "--reset", "nope", "--yes"])).code).toBe(78);
   });
 });
+
+describe("incremental forms", () => {
+  const head = (url: string) => `[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${url}"\n[[resources]]\nname = "items"\nprimary_key = "id"\nwrite_disposition = "merge"\nendpoint.paginator = "single_page"\n`;
+
+  test("{incremental.start_value} in a POST body and params, converted to epoch seconds; the second run starts from the stored cursor", async () => {
+    const records = [{ id: 1, ts: "2024-01-01T00:00:10Z" }, { id: 2, ts: "2024-01-01T00:00:20Z" }];
+    const server = startServer(() => json(records));
+    stops.push(server);
+    const p = project(`${head(server.url)}endpoint.method = "POST"\nendpoint.json = { filter = { after = "{incremental.start_value}" } }\nendpoint.params.from = "{incremental.start_value}"\nendpoint.incremental = { cursor_path = "ts", initial_value = "2024-01-01T00:00:00Z", convert = "epoch_seconds" }\n`);
+    await p.run();
+    await p.run();
+    expect(server.requests.map((r) => [r.url.searchParams.get("from"), JSON.parse(r.body).filter.after])).toEqual([
+      ["1704067200", 1704067200],
+      ["1704067220", 1704067220],
+    ]);
+  });
+
+  test("convert = { module, export } writes the cursor through the user's function", async () => {
+    const server = startServer(() => json([{ id: 1, n: 5 }]));
+    stops.push(server);
+    const p = project(`${head(server.url)}endpoint.incremental = { cursor_path = "n", initial_value = 1, start_param = "from", convert = { module = "./convert.ts", export = "hex" } }\n`);
+    const { writeFileSync } = await import("node:fs");
+    writeFileSync(`${p.dir}/convert.ts`, "export const hex = (value: number) => `0x${value.toString(16)}`;\n");
+    expect((await p.run()).code).toBe(0);
+    await p.run();
+    expect(server.requests.map((r) => r.url.searchParams.get("from"))).toEqual(["0x1", "0x5"]);
+  });
+
+  test('last_value_func = "min" walks backwards; range_start = "open" skips the start itself', async () => {
+    const records = [{ id: 1, n: 10 }, { id: 2, n: 7 }, { id: 3, n: 5 }, { id: 4, n: 12 }];
+    const server = startServer(() => json(records));
+    stops.push(server);
+    const p = project(`${head(server.url)}endpoint.incremental = { cursor_path = "n", initial_value = 10, last_value_func = "min", range_start = "open" }\n`);
+    await p.run();
+    expect(await p.query("select id from data.items order by id")).toEqual([{ id: 2 }, { id: 3 }]);
+    expect(await p.query("select last_value from data._rl_state")).toEqual([{ last_value: "5" }]);
+  });
+
+  test("date cursors compare as dates", async () => {
+    const records = [{ id: 1, day: "2024-01-09" }, { id: 2, day: "2024-01-10" }, { id: 3, day: "2024-02-01" }];
+    const server = startServer(() => json(records));
+    stops.push(server);
+    const p = project(`${head(server.url)}endpoint.incremental = { cursor_path = "day", initial_value = "2024-01-10", start_param = "since" }\n`);
+    await p.run();
+    expect(await p.query("select id from data.items order by id")).toEqual([{ id: 2 }, { id: 3 }]);
+    expect(await p.query("select last_value, value_type from data._rl_state")).toEqual([{ last_value: "2024-02-01", value_type: "date" }]);
+  });
+});
