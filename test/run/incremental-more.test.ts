@@ -64,4 +64,25 @@ describe("append + cursor under kill -9", () => {
       expect(await p.query("select last_value from data._rl_state")).toEqual([{ last_value: "60" }]);
     });
   }
+
+  test("killed at random moments three times, then rerun: rows equal the source with no duplicates", async () => {
+    const server = startServer(async (request) => {
+      await Bun.sleep(30);
+      const since = Number(request.url.searchParams.get("since") ?? 0);
+      const page = Number(request.url.searchParams.get("page") ?? 0);
+      const rows = source.filter((row) => row.seq >= since);
+      const next = (page + 1) * 20 < rows.length ? { link: `<${request.url.origin}/events?since=${since}&page=${page + 1}>; rel="next"` } : {};
+      return json(rows.slice(page * 20, page * 20 + 20), { headers: next });
+    });
+    servers.push(server);
+    const p = project(`[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${server.url}"\n[[resources]]\nname = "events"\nwrite_disposition = "append"\nendpoint.incremental = { cursor_path = "seq", initial_value = 0, start_param = "since" }\n`);
+    for (const delay of [20 + Math.random() * 60, 60 + Math.random() * 120, 100 + Math.random() * 200]) {
+      const proc = Bun.spawn([bunBin, mainTs, "run", p.pipeline], { cwd: repoRoot, stdout: "ignore", stderr: "ignore" });
+      await Bun.sleep(delay);
+      proc.kill("SIGKILL");
+      await proc.exited;
+    }
+    expect((await p.run()).code).toBe(0);
+    expect(await p.query("select seq from data.events order by seq")).toEqual(source.map(({ seq }) => ({ seq })));
+  });
 });
