@@ -5,6 +5,8 @@
 //    API, alternating, median of the rounds. Target: at least 0.6x.
 // 2. Memory: peak RSS of a run loading 500,000 records. Target: under 300 MB.
 // 3. Startup: `dist/restload --version` against a bare process start. Target: under 100 ms.
+// 4. Fan-out: 2,000 parents x one child request each, 20 ms server latency, max_concurrency = 16:
+//    elapsed / ideal (2,000 x 20 ms / 16). Target: at most 1.3x.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -123,3 +125,37 @@ console.log(`  bare process start (true)      ${bareStart.toFixed(1).padStart(8)
 console.log(`  dist/restload --version        ${version.toFixed(1).padStart(8)} ms  ${(version / bareStart).toFixed(1).padStart(6)}x   (target < 100 ms: ${version < 100 ? "met" : "NOT met"})`);
 console.log(`  bun src/main.ts --version      ${source.toFixed(1).padStart(8)} ms  ${(source / bareStart).toFixed(1).padStart(6)}x`);
 console.log(`  dist/restload sql :memory:     ${memorySql.toFixed(1).padStart(8)} ms  ${(memorySql / bareStart).toFixed(1).padStart(6)}x   (DuckDB loaded and verified)`);
+
+// 4. Fan-out
+{
+  const parents = 2000;
+  const latencyMs = 20;
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(request) {
+      const url = new URL(request.url);
+      if (url.pathname === "/parents") {
+        const page = Number(url.searchParams.get("page") ?? 0);
+        const items = Array.from({ length: 100 }, (_, i) => ({ id: page * 100 + i }));
+        const next = (page + 1) * 100 < parents ? { link: `<${url.origin}/parents?page=${page + 1}>; rel="next"` } : {};
+        return Response.json(items, { headers: next });
+      }
+      await Bun.sleep(latencyMs);
+      return Response.json([{ id: url.pathname, value: 1 }]);
+    },
+  });
+  const file = join(work, "fanout.toml");
+  writeFileSync(
+    file,
+    `[pipeline]\nname = "fanout"\nmax_concurrency = 16\n[client]\nbase_url = "http://127.0.0.1:${server.port}/"\n[[resources]]\nname = "parents"\nendpoint.paginator = "header_link"\n[[resources]]\nname = "children"\nendpoint.path = "parents/{resources.parents.id}/child"\nendpoint.paginator = "single_page"\n`,
+  );
+  const result = await measure([binary, "run", file, "--json"], { RESTLOAD_CACHE_DIR: join(work, "cache") });
+  server.stop(true);
+  const summary = JSON.parse(result.stdout);
+  const ideal = (parents * latencyMs) / 16;
+  console.log(`fan-out (${parents} parents x 1 child, ${latencyMs} ms latency, max_concurrency 16; ${summary.rows_by_table ?? summary.units[0].rows_by_table.children} children loaded)`);
+  console.log(`  elapsed (whole run, start-up and commit included)  ${result.ms.toFixed(0).padStart(6)} ms`);
+  console.log(`  ideal (2,000 x 20 ms / 16)                         ${ideal.toFixed(0).padStart(6)} ms`);
+  console.log(`  ratio                                              ${(result.ms / ideal).toFixed(2).padStart(6)}x   (target <= 1.3x: ${result.ms / ideal <= 1.3 ? "met" : "NOT met"})`);
+}

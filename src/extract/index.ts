@@ -15,6 +15,7 @@ import { HostGate } from "./http/host-gate.ts";
 import { createTransport } from "./http/transport.ts";
 import { IncrementalCursor, type RequestValues } from "./incremental.ts";
 import { buildFirstRequest } from "./request-builder.ts";
+import { Semaphore } from "./scheduler.ts";
 import { type StepRunner, compileSteps, loadHook } from "./steps.ts";
 import { dirname } from "node:path";
 import { valueAt } from "./select.ts";
@@ -70,6 +71,7 @@ export function createExtractor(options: ExtractorOptions): Extractor {
       maxResponseBytes: plan.client.max_response_bytes,
     },
     origins: { trusted: trustedOrigins(plan, baseUrl), allowed: new Set(plan.client.allowed_origins) },
+    limiter: new Semaphore(plan.max_concurrency),
     gate: new HostGate({ requestsPerSecond: plan.client.requests_per_second, maxConnectionsPerHost: plan.client.max_connections_per_host }, clock),
     clock,
     redactor,

@@ -173,7 +173,7 @@ export async function dryRun(options: Omit<RunOptions, "lockTimeoutMs">): Promis
       for (const resource of resources) {
         if (resource.table !== null) normalizers.set(resource.name, new Normalizer(schema, shapeOf(resource), systemColumns(plan.system_prefix), "dry-run", idGenerator()));
       }
-      await extractResource(resources[0]!, undefined, { options, extractor, normalizers, stage: counter, unit: unit.name, resources, cursors: new Map(), cursorUpdates: [], baseDir: dirname(plan.pipeline_file) });
+      await extractResource(resources[0]!, undefined, { options, extractor, normalizers, stage: counter, unit: unit.name, resources, cursors: new Map(), cursorUpdates: [], baseDir: dirname(plan.pipeline_file), concurrency: plan.max_concurrency });
     } catch (caught) {
       error = loadError(caught, plan);
       options.onEvent?.({ type: "unit_failed", unit: unit.name, error });
@@ -267,7 +267,7 @@ async function runUnit(session: Session, options: RunOptions, extractor: Extract
     const names = resources.map((resource) => resource.name);
     const cursors = options.fullRefresh ? new Map() : await readCursors(session, plan.dataset, plan.pipeline, names);
     const cursorUpdates: CursorUpdate[] = [];
-    await extractResource(root, undefined, { options, extractor, normalizers, stage, unit: unit.name, resources, cursors, cursorUpdates, baseDir: dirname(plan.pipeline_file) });
+    await extractResource(root, undefined, { options, extractor, normalizers, stage, unit: unit.name, resources, cursors, cursorUpdates, baseDir: dirname(plan.pipeline_file), concurrency: plan.max_concurrency });
     stage.closeAll();
     if (options.signal?.aborted) throw interruptedError(options.signal);
     crashPoint("before_commit", unit.name);

@@ -3,6 +3,7 @@ import type { Extractor } from "../extract/index.ts";
 import { IncrementalCursor, type StoredCursor } from "../extract/incremental.ts";
 import { valueAt } from "../extract/select.ts";
 import { loadHook } from "../extract/steps.ts";
+import { TaskPool } from "../extract/scheduler.ts";
 import { parseTemplate } from "../plan/template.ts";
 import { cursorKey } from "../state/cursors.ts";
 import { toJson } from "../util/json.ts";
@@ -32,6 +33,8 @@ export interface UnitContext {
   readonly cursorUpdates: CursorUpdate[];
   /** The pipeline file's directory: module hooks are relative to it. */
   readonly baseDir: string;
+  /** How many child chains may run at once (`max_concurrency`). */
+  readonly concurrency: number;
   readonly extractor: Extractor;
   readonly normalizers: ReadonlyMap<string, Normalizer>;
   readonly stage: RowSink;
@@ -51,21 +54,33 @@ export async function extractResource(resource: PlannedResource, parent: unknown
     ? new IncrementalCursor(resource.incremental, resource.name, resource.primary_key, context.cursors.get(cursorKey(resource.name, parentKey, resource.incremental.cursor_path)), hook)
     : undefined;
   const options = { signal, incremental: cursor?.requestValues(), ...(parent === undefined ? {} : { parent }) };
-  for await (const page of context.extractor.pages(resource, options)) {
-    context.options.onEvent?.({ type: "page", unit: context.unit, resource: resource.name, page: page.number, records: page.records.length });
-    crashPoint(`page_${page.number}`, context.unit);
-    const filtered = cursor ? cursor.filter(page.records) : { kept: page.records, stop: false };
-    for (const raw of filtered.kept) {
-      const record = withParentFields(resource, raw, parent);
-      if (normalizer) {
-        const rows = normalizer.rows(record);
-        if (rows) for (const row of rows) context.stage.table(row.table).add(row.values);
+  const pool = children.length > 0 ? new TaskPool(context.concurrency) : undefined;
+  try {
+    for await (const page of context.extractor.pages(resource, options)) {
+      context.options.onEvent?.({ type: "page", unit: context.unit, resource: resource.name, page: page.number, records: page.records.length });
+      crashPoint(`page_${page.number}`, context.unit);
+      const filtered = cursor ? cursor.filter(page.records) : { kept: page.records, stop: false };
+      const records = filtered.kept.map((raw) => withParentFields(resource, raw, parent));
+      for (const record of records) {
+        if (normalizer) {
+          const rows = normalizer.rows(record);
+          if (rows) for (const row of rows) context.stage.table(row.table).add(row.values);
+        }
       }
-      for (const child of children) await extractResource(child, record, context);
+      // Child chains of different parent records run concurrently (the client's limiter caps the
+      // requests in flight); the pool holds back the parent chain when too many wait.
+      if (pool) for (const record of records) await pool.submit(async () => {
+        for (const child of children) await extractResource(child, record, context);
+      });
+      // The records are ordered (row_order) and this page left the range: later pages would too.
+      if (filtered.stop) break;
     }
-    // The records are ordered (row_order) and this page left the range: later pages would too.
-    if (filtered.stop) break;
+  } catch (error) {
+    // Children already running finish (or fail) before the unit rolls back.
+    await pool?.drain().catch(() => {});
+    throw error;
   }
+  await pool?.drain();
   const next = cursor?.next();
   if (next && resource.incremental) context.cursorUpdates.push({ resource: resource.name, parentKey, cursorPath: resource.incremental.cursor_path, value: next });
 }

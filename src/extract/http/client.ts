@@ -12,6 +12,7 @@ import { type OriginPolicy, type OriginVerdict, checkOrigin } from "./origins.ts
 import { rateLimitPauseMs } from "./rate-limit.ts";
 import { type HttpRequest, describeRequest, redactUrl, withRequest } from "./request.ts";
 import type { Transport } from "./transport.ts";
+import type { Semaphore } from "../scheduler.ts";
 
 export interface HttpPolicy {
   readonly timeoutMs: number;
@@ -30,6 +31,8 @@ export interface ClientDeps {
   readonly clock: Clock;
   readonly transport: Transport;
   readonly redactor: Redactor;
+  /** Caps the requests in flight across the whole pipeline (`max_concurrency`). */
+  readonly limiter?: Semaphore | undefined;
   /** Told about every retry, for counters and logs. */
   readonly onRetry?: (event: RetryEvent) => void;
 }
@@ -127,15 +130,26 @@ export class HttpClient {
   /** One request and its whole body, inside the timeout and the host gate. */
   private async exchange(request: HttpRequest, verdict: OriginVerdict, context: FetchContext): Promise<{ response: Response; text: string; sent: HttpRequest }> {
     const { gate, policy, transport } = this.deps;
-    const release = await gate.acquire(request.url.host, context.signal);
+    // Credentials first: fetching an OAuth token is a request of its own and must not wait on
+    // the slot this request would hold.
+    const sent = verdict === "trusted" && context.auth ? await context.auth.apply(request, context.signal) : request;
+    const slot = await this.deps.limiter?.acquire();
+    let release: () => void;
+    try {
+      release = await gate.acquire(request.url.host, context.signal);
+    } catch (error) {
+      slot?.();
+      throw error;
+    }
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new TimeoutError(policy.timeoutMs)), policy.timeoutMs);
     const onOuterAbort = () => controller.abort(context.signal?.reason);
     context.signal?.addEventListener("abort", onOuterAbort, { once: true });
     try {
-      const sent = verdict === "trusted" && context.auth ? await context.auth.apply(request, controller.signal) : request;
       const response = await transport(sent, controller.signal);
-      const pause = rateLimitPauseMs(response.headers, this.deps.clock.now());
+      // Pauses are set before this request's slot is released, so no other chain slips through.
+      const retryAfter = response.status === 429 || response.status === 503 ? parseRetryAfter(response.headers.get("retry-after"), this.deps.clock.now()) : undefined;
+      const pause = retryAfter ?? rateLimitPauseMs(response.headers, this.deps.clock.now());
       if (pause !== undefined) gate.pause(request.url.host, Math.min(pause, policy.maxRetryDelay * 1000));
       const text = await readBody(response, policy.maxResponseBytes);
       return { response, text, sent };
@@ -147,6 +161,7 @@ export class HttpClient {
       clearTimeout(timer);
       context.signal?.removeEventListener("abort", onOuterAbort);
       release();
+      slot?.();
     }
   }
 
