@@ -50,7 +50,7 @@ describe("on Deno", () => {
       const database = join(tempDir(), "demo.duckdb");
       const result = await deno(["run", "configs/demo.toml", "--database", database, "--json"], { RESTLOAD_DEMO_URL: api.url });
       expect(result.code).toBe(0);
-      expect(JSON.parse(result.stdout).units[0].rows_by_table).toEqual({ issues: 120, issues__labels: 120, issues__assignees: 60 });
+      expect(JSON.parse(result.stdout).units[0].rows_by_table).toEqual({ issues: 120, issues__labels: 120, issues__assignees: 60, issue_comments: 120 });
     } finally {
       await api.stop();
     }
