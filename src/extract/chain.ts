@@ -2,7 +2,7 @@
 import type { PlannedPaginator, PlannedResource } from "../plan/index.ts";
 import { toJson } from "../util/json.ts";
 import type { Authenticator } from "./http/auth/index.ts";
-import type { HttpClient } from "./http/client.ts";
+import type { FetchResult, HttpClient } from "./http/client.ts";
 import type { HttpRequest } from "./http/request.ts";
 import { type Page, type Paginator, type RequestState, createPaginator } from "./paginate/index.ts";
 import { selectRecords } from "./select.ts";
@@ -62,6 +62,16 @@ export async function* walkChain(resource: PlannedResource, first: RequestState,
     // The selector detected on the first page holds for the whole chain.
     selector ??= selected.selector;
     const page: Page = { request, url: result.url, status: result.status, headers: result.headers, body: result.body, records: selected.records };
+    // A known total on the first page: the remaining pages are fetched concurrently, in order.
+    const rest = number === 1 && options.maxPages === undefined ? paginator.rest?.(page) : undefined;
+    if (rest) {
+      yield { number, records: selected.records, status: result.status, url: result.url, selector: selected.selector, paginator: paginator.describe(), body: result.body };
+      yield* fetchConcurrently(rest, fetchPage, (request, fetched, at) => {
+        const records = selectRecords(fetched.body, selector).records;
+        return { number: at, records, status: fetched.status, url: fetched.url, selector: selector ?? "$", paginator: paginator.describe(), body: fetched.body };
+      });
+      return;
+    }
     // next() runs even on the last allowed page: it detects an `auto` paginator and checks the stop rules.
     const following = paginator.next(page);
     // The next page is requested before this one is handed on, so the API works while the
@@ -71,6 +81,32 @@ export async function* walkChain(resource: PlannedResource, first: RequestState,
     inFlight = more && prefetch ? fetchPage(following, number + 1) : null;
     yield { number, records: selected.records, status: result.status, url: result.url, selector: selected.selector, paginator: paginator.describe(), body: result.body };
     if (more && !prefetch) inFlight = fetchPage(following, number + 1);
+  }
+}
+
+/** How many pages of a known total are requested at once (the client's limiter caps them too). */
+const pagesAhead = 8;
+
+async function* fetchConcurrently(
+  requests: readonly RequestState[],
+  fetchPage: (request: RequestState, number: number) => { request: RequestState; pending: Promise<FetchResult> },
+  toPage: (request: RequestState, result: Extract<FetchResult, { kind: "page" }>, number: number) => ChainPage,
+): AsyncGenerator<ChainPage> {
+  const inFlight: { request: RequestState; pending: Promise<FetchResult> }[] = [];
+  let issued = 0;
+  const fill = () => {
+    while (inFlight.length < pagesAhead && issued < requests.length) {
+      inFlight.push(fetchPage(requests[issued]!, issued + 2));
+      issued++;
+    }
+  };
+  fill();
+  for (let index = 0; index < requests.length; index++) {
+    const { request, pending } = inFlight.shift()!;
+    const result = await pending;
+    fill();
+    if (result.kind === "ignored") continue;
+    yield toPage(request, result, index + 2);
   }
 }
 

@@ -120,7 +120,8 @@ describe("paginator contract", () => {
       const result = await extract(`${pipelineHead(server.url)}\n[[resources]]\nname = "items"\n${c.method ? `endpoint.method = "${c.method}"\n` : ""}${c.paginator}\n`);
       expect(result.error).toBeUndefined();
       expect(result.records.items).toEqual(all);
-      expect(server.requests.map((request) => c.pageOf(request))).toEqual([0, 1, 2]);
+      // Pages of a known total are requested concurrently: their arrival order may vary.
+      expect(server.requests.map((request) => c.pageOf(request)).sort()).toEqual([0, 1, 2]);
       if (c.method) expect(server.requests.every((request) => request.method === "POST")).toBe(true);
     });
   }
@@ -192,5 +193,39 @@ describe("stop conditions", () => {
   test("page_number stops on an empty page", async () => {
     const { result } = await run((r) => json({ items: slice(Number(r.url.searchParams.get("page"))) }), 'endpoint.paginator = { type = "page_number", total_path = false }');
     expect(result.records.items).toEqual(all);
+  });
+});
+
+describe("concurrent pages", () => {
+  test("offset pages with a known total are fetched concurrently, every record exactly once, in order", async () => {
+    const records = Array.from({ length: 250 }, (_, i) => ({ id: i }));
+    const server = startServer(async (request) => {
+      await Bun.sleep(30);
+      const offset = Number(request.url.searchParams.get("offset"));
+      return json({ total: records.length, items: records.slice(offset, offset + 10) });
+    });
+    servers.push(server);
+    const result = await extract(`${pipelineHead(server.url)}\n[[resources]]\nname = "items"\nendpoint.paginator = { type = "offset", limit = 10 }\n`);
+    expect(result.error).toBeUndefined();
+    expect(result.records.items).toEqual(records);
+    expect(server.requests).toHaveLength(25);
+    expect(server.concurrency.max).toBeGreaterThan(1);
+    expect(server.concurrency.max).toBeLessThanOrEqual(8);
+  });
+
+  test("page_number with total pages too; with has_more the pages stay sequential", async () => {
+    const server = startServer(async (request) => {
+      await Bun.sleep(20);
+      const page = Number(request.url.searchParams.get("page"));
+      return json({ pages: 6, more: page < 5, items: [{ page }] });
+    });
+    servers.push(server);
+    const parallel = await extract(`${pipelineHead(server.url)}\n[[resources]]\nname = "items"\nendpoint.paginator = { type = "page_number", total_path = "pages" }\n`);
+    expect((parallel.records.items as { page: number }[]).map((r) => r.page)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(server.concurrency.max).toBeGreaterThan(1);
+    server.concurrency.max = 0;
+    const sequential = await extract(`${pipelineHead(server.url)}\n[[resources]]\nname = "items"\nendpoint.paginator = { type = "page_number", total_path = "pages", has_more_path = "more" }\n`);
+    expect((sequential.records.items as { page: number }[]).map((r) => r.page)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(server.concurrency.max).toBe(1);
   });
 });

@@ -48,6 +48,19 @@ export function rangePaginator(config: RangeConfig): Paginator {
       return set(page.request);
     },
     describe: config.describe,
+    rest: (page: Page) => {
+      // has_more must be read page by page; without a total the end is unknown.
+      if (config.totalPath === null || config.hasMorePath !== null) return undefined;
+      const found = numberAt(page.body, config.totalPath);
+      if (found === undefined) return undefined;
+      total = found;
+      const requests: RequestState[] = [];
+      for (let value = current + config.step; value < config.endFromTotal(found) && (config.maximum === null || value < config.maximum); value += config.step) {
+        current = value;
+        requests.push(set(page.request));
+      }
+      return requests;
+    },
   };
 }
 

@@ -33,4 +33,9 @@ export interface Paginator {
   next(page: Page): RequestState | null;
   /** What is paginating now; for `auto`, what was detected (after the first page). */
   describe(): PlannedPaginator;
+  /**
+   * When the first page tells how many there are (a total), the requests of every remaining
+   * page: they do not depend on each other and may be fetched concurrently.
+   */
+  rest?(first: Page): RequestState[] | undefined;
 }
