@@ -79,6 +79,8 @@ export async function runPipeline(runOptions: RunOptions): Promise<RunSummary> {
   let options = runOptions;
   const { plan } = options;
   let statusFile: StatusFile | undefined;
+  /** Pages, records and retries per resource of the unit in progress, for its `_rl_loads` row. */
+  const resourceStats: Record<string, { pages: number; records: number; retries: number }> = {};
   const started = new Date();
   const runId = randomUUID();
   const database = await openDatabase(plan.database, { create: true, lockTimeoutMs: options.lockTimeoutMs, memoryLimit: plan.duckdb_memory_limit });
@@ -89,12 +91,13 @@ export async function runPipeline(runOptions: RunOptions): Promise<RunSummary> {
     await insertRun(session, plan.dataset, { runId, pipeline: plan.pipeline, startedAt: started });
     statusFile = new StatusFile(`${plan.database}.status.json`, { runId, pipeline: plan.pipeline, startedAt: started }, options.redactor);
     statusFile.start();
-    options = { ...options, onEvent: trackStatus(statusFile, options.onEvent) };
+    options = { ...options, onEvent: countResources(resourceStats, trackStatus(statusFile, options.onEvent)) };
     const extractor = extractorFor(options);
     const results: UnitResult[] = [];
     for (const unit of selectedUnits(options)) {
       if (options.signal?.aborted) break;
-      results.push(await runUnit(session, options, extractor, unit, runId));
+      for (const key of Object.keys(resourceStats)) delete resourceStats[key];
+      results.push(await runUnit(session, options, extractor, unit, runId, resourceStats));
     }
     const interrupted = options.signal?.aborted === true;
     const failed = results.some((result) => result.status === "failed");
@@ -123,6 +126,21 @@ export async function runPipeline(runOptions: RunOptions): Promise<RunSummary> {
   }
 }
 
+/** Counts pages, records and retries per resource, then passes events on. */
+function countResources(stats: Record<string, { pages: number; records: number; retries: number }>, next: (event: RunEvent) => void): (event: RunEvent) => void {
+  return (event) => {
+    const name = event.type === "page" ? event.resource : event.type === "retry" ? event.event.resource : undefined;
+    if (name !== undefined) {
+      const entry = (stats[name] ??= { pages: 0, records: 0, retries: 0 });
+      if (event.type === "page") {
+        entry.pages++;
+        entry.records += event.records;
+      } else entry.retries++;
+    }
+    next(event);
+  };
+}
+
 /** Mirrors run events into the status file, then passes them on. */
 function trackStatus(status: StatusFile, next: RunOptions["onEvent"]): (event: RunEvent) => void {
   return (event) => {
@@ -147,6 +165,7 @@ function trackStatus(status: StatusFile, next: RunOptions["onEvent"]): (event: R
         status.resource(event.unit).errors.push(`${event.error.code}: ${event.error.message}`);
         break;
     }
+    status.changed();
     next?.(event);
   };
 }
@@ -237,7 +256,14 @@ function summarize(
   };
 }
 
-async function runUnit(session: Session, options: RunOptions, extractor: Extractor, unit: LoadUnit, runId: string): Promise<UnitResult> {
+async function runUnit(
+  session: Session,
+  options: RunOptions,
+  extractor: Extractor,
+  unit: LoadUnit,
+  runId: string,
+  resourceStats: Readonly<Record<string, { pages: number; records: number; retries: number }>>,
+): Promise<UnitResult> {
   const { plan } = options;
   const loadId = newLoadId();
   const started = new Date();
@@ -297,6 +323,7 @@ async function runUnit(session: Session, options: RunOptions, extractor: Extract
         requests: extractor.counters.requests - before.requests,
         retries: extractor.counters.retries - before.retries,
         error: null,
+        resources: resourceStats,
       });
       return written;
     });
@@ -318,6 +345,7 @@ async function runUnit(session: Session, options: RunOptions, extractor: Extract
       requests: result.requests,
       retries: result.retries,
       error: `${error.code}: ${error.message}`,
+      resources: resourceStats,
     });
     options.onEvent?.({ type: "unit_failed", unit: unit.name, error });
     return result;

@@ -16,6 +16,8 @@ export interface LoadRecord {
   readonly requests: number;
   readonly retries: number;
   readonly error: string | null;
+  /** Per resource: pages, records, retries. */
+  readonly resources: Readonly<Record<string, { pages: number; records: number; retries: number }>>;
 }
 
 export async function insertRun(session: Session, dataset: string, run: { runId: string; pipeline: string; startedAt: Date }): Promise<void> {
@@ -42,7 +44,7 @@ export async function finishRun(
 /** Writes a `_rl_loads` row; call inside the unit's transaction for a committed unit. */
 export async function insertLoad(session: Session, dataset: string, load: LoadRecord): Promise<void> {
   await session.run(
-    `INSERT INTO ${session.table(dataset, "_rl_loads")} VALUES (?, ?, ?, ?, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ, ?::JSON, ?, ?, ?)`,
+    `INSERT INTO ${session.table(dataset, "_rl_loads")} (load_id, run_id, unit, status, started_at, finished_at, rows_by_table, requests, retries, error, resources) VALUES (?, ?, ?, ?, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ, ?::JSON, ?, ?, ?, ?::JSON)`,
     [
       load.loadId,
       load.runId,
@@ -54,6 +56,7 @@ export async function insertLoad(session: Session, dataset: string, load: LoadRe
       load.requests,
       load.retries,
       load.error,
+      toJson(load.resources),
     ],
   );
 }

@@ -26,6 +26,7 @@ export interface RunStatusDocument {
 export class StatusFile {
   private readonly document: RunStatusDocument;
   private timer: ReturnType<typeof setInterval> | undefined;
+  private lastWrite = 0;
 
   constructor(
     readonly path: string,
@@ -42,6 +43,11 @@ export class StatusFile {
     this.timer = setInterval(() => this.write(), 500);
     // The timer must not keep a finished process alive.
     (this.timer as { unref?: () => void }).unref?.();
+  }
+
+  /** Something changed: write now unless the last write is under 200 ms old (the timer follows). */
+  changed(): void {
+    if (this.timer !== undefined && Date.now() - this.lastWrite >= 200) this.write();
   }
 
   resource(name: string): ResourceStatus {
@@ -64,6 +70,7 @@ export class StatusFile {
   }
 
   private write(): void {
+    this.lastWrite = Date.now();
     this.document.updated_at = new Date().toISOString();
     const temp = `${this.path}.${process.pid}.tmp`;
     try {

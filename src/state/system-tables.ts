@@ -12,6 +12,8 @@ const migrations: readonly ((session: Session, dataset: string) => string[])[] =
     `CREATE TABLE IF NOT EXISTS ${session.table(dataset, "_rl_loads")} (load_id VARCHAR PRIMARY KEY, run_id VARCHAR NOT NULL, unit VARCHAR NOT NULL, status VARCHAR NOT NULL, started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ, rows_by_table JSON, requests BIGINT, retries BIGINT, error VARCHAR)`,
     `CREATE TABLE IF NOT EXISTS ${session.table(dataset, "_rl_state")} (pipeline VARCHAR NOT NULL, resource VARCHAR NOT NULL, parent_key VARCHAR NOT NULL, cursor_path VARCHAR NOT NULL, last_value VARCHAR, value_type VARCHAR, boundary_keys JSON, load_id VARCHAR, updated_at TIMESTAMPTZ, PRIMARY KEY (pipeline, resource, parent_key, cursor_path))`,
   ],
+  // 2: per-resource pages, records and retries of each load, for the status page's run detail.
+  (session, dataset) => [`ALTER TABLE ${session.table(dataset, "_rl_loads")} ADD COLUMN IF NOT EXISTS resources JSON`],
 ];
 
 /** Creates the dataset schema and the system tables, or migrates them to the current version. */

@@ -1,0 +1,166 @@
+// The status page as a real process: pages, JSON API, /healthz, /metrics, the token, secrets,
+// living beside runs; and in a real headless Chromium.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium, type Browser } from "playwright-core";
+import { bunBin, mainTs, repoRoot, restload } from "../helpers.ts";
+import { json, startServer, type TestServer } from "../servers/server.ts";
+import { project } from "../run/_helpers.ts";
+
+const canary = "c4n4ry+/=&s3rve";
+const servers: TestServer[] = [];
+const processes: ReturnType<typeof Bun.spawn>[] = [];
+afterAll(async () => {
+  for (const proc of processes) proc.kill();
+  for (const server of servers) await server.stop();
+});
+
+/** Starts `restload serve` on a free port; resolves with its base URL. */
+async function serve(args: string[], env: Record<string, string> = {}): Promise<string> {
+  const proc = Bun.spawn([bunBin, mainTs, "serve", "--port", "0", ...args], { cwd: repoRoot, env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
+  processes.push(proc);
+  const reader = proc.stdout.getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`serve exited: ${await new Response(proc.stderr).text()}`);
+    text += new TextDecoder().decode(value);
+  }
+  return /serving (\S+)/.exec(text)![1]!;
+}
+
+let healthy: ReturnType<typeof project>;
+let broken: ReturnType<typeof project>;
+let api: TestServer;
+
+beforeAll(async () => {
+  api = startServer((request) => {
+    if (request.url.pathname.startsWith("/broken")) return json({ message: "gone for good" }, { status: 410 });
+    return json([{ id: 1, title: "one", tags: ["a"] }, { id: 2, title: "two", tags: [] }]);
+  });
+  servers.push(api);
+  healthy = project(`[pipeline]\nname = "healthy"\ndataset = "data"\n[client]\nbase_url = "${api.url}"\nauth = { token = { secret = "canary" } }\n[[resources]]\nname = "items"\nendpoint.paginator = "single_page"\n`, "healthy");
+  broken = project(`[pipeline]\nname = "broken"\ndataset = "data"\n[client]\nbase_url = "${api.url}"\nauth = { token = { secret = "canary" } }\n[[resources]]\nname = "broken"\nendpoint.paginator = "single_page"\n`, "broken");
+  expect((await healthy.run([], { RESTLOAD_SECRET_CANARY: canary })).code).toBe(0);
+  expect((await broken.run([], { RESTLOAD_SECRET_CANARY: canary })).code).toBe(1);
+});
+
+describe("restload serve", () => {
+  test("overview, API, health and metrics reflect the runs; no secret anywhere", async () => {
+    const base = await serve(["--database", healthy.database, "--database", broken.database]);
+    const overview = await (await fetch(base)).text();
+    expect(overview).toContain("healthy");
+    expect(overview).toContain("broken");
+    expect(overview).toContain("gone for good");
+    const pipelines = (await (await fetch(`${base}api/pipelines`)).json()) as { pipelines: { pipeline: string; runs: { status: string }[] }[] }[];
+    expect(pipelines.map((db) => db.pipelines[0]!.runs[0]!.status)).toEqual(["succeeded", "failed"]);
+    const health = await fetch(`${base}healthz`);
+    expect(health.status).toBe(503);
+    expect(await health.text()).toContain("broken: the last run failed: E_HTTP: Cannot fetch page 1 of resource \"broken\" as the server returned 410");
+    const metrics = await (await fetch(`${base}metrics`)).text();
+    for (const line of metrics.trim().split("\n")) expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+\{(\w+="[^"]*",?)*\} -?[\d.e+]+)$/);
+    expect(metrics).toContain('restload_last_run_failed{pipeline="broken"} 1');
+    expect(metrics).toContain('restload_table_rows{pipeline="healthy",table="items"} 2');
+    const runId = pipelines[0]!.pipelines[0]!.runs[0] as unknown as { run_id: string };
+    const detail = await (await fetch(`${base}runs/${runId.run_id}`)).text();
+    expect(detail).toContain("unit items");
+    for (const text of [overview, JSON.stringify(pipelines), metrics, detail]) {
+      expect(text).not.toContain(canary);
+      expect(text).not.toContain(encodeURIComponent(canary));
+    }
+  });
+
+  test("/healthz is 200 after good runs and 503 when the last success is older than --max-age", async () => {
+    const good = await serve(["--database", healthy.database]);
+    expect((await fetch(`${good}healthz`)).status).toBe(200);
+    const strict = await serve(["--database", healthy.database, "--max-age", "0"]);
+    const response = await fetch(`${strict}healthz`);
+    expect(response.status).toBe(503);
+    expect(await response.text()).toContain("healthy: the last successful unit is");
+  });
+
+  test("a non-loopback bind without a token refuses to start; with one, requests without it get 401", async () => {
+    const refused = await restload(["serve", "--database", healthy.database, "--host", "0.0.0.0", "--port", "0"]);
+    expect(refused.code).toBe(78);
+    expect(refused.stderr).toContain("Refusing to serve on 0.0.0.0 without a token");
+    const base = await serve(["--database", healthy.database, "--host", "0.0.0.0"], { RESTLOAD_SERVE_TOKEN: "t0ken" });
+    const local = base.replace("0.0.0.0", "127.0.0.1");
+    expect((await fetch(local)).status).toBe(401);
+    expect((await fetch(`${local}?token=t0ken`)).status).toBe(200);
+    expect((await fetch(`${local}healthz`, { headers: { authorization: "Bearer t0ken" } })).status).toBe(200);
+  });
+
+  test("beside a timer-like loop of runs: live progress while running, new runs appear, and 50 page loads fail no run", async () => {
+    const slow = startServer(async (request) => {
+      await Bun.sleep(40);
+      const page = Number(request.url.searchParams.get("page") ?? 0);
+      return json([{ id: page }], { headers: page < 9 ? { link: `<${request.url.origin}/items?page=${page + 1}>; rel="next"` } : {} });
+    });
+    servers.push(slow);
+    const loop = project(`[pipeline]\nname = "loop"\ndataset = "data"\n[client]\nbase_url = "${slow.url}"\n[[resources]]\nname = "items"\nprimary_key = "id"\nwrite_disposition = "merge"\n`, "loop");
+    const base = await serve(["--database", loop.database]);
+    const codes: number[] = [];
+    let loads = 0;
+    let sawRunning = false;
+    const seenRecords = new Set<number>();
+    const runs = (async () => {
+      for (let i = 0; i < 4; i++) {
+        const proc = Bun.spawn([bunBin, mainTs, "run", loop.pipeline], { cwd: repoRoot, stdout: "ignore", stderr: "ignore" });
+        codes.push(await proc.exited);
+      }
+    })();
+    const pages = (async () => {
+      while (loads < 50) {
+        const html = await (await fetch(base)).text();
+        loads++;
+        if (html.includes('class="badge running">running</span> since')) {
+          sawRunning = true;
+          const records = /live-records">(\d+)</.exec(html)?.[1];
+          if (records) seenRecords.add(Number(records));
+        }
+        await Bun.sleep(15);
+      }
+    })();
+    await Promise.all([runs, pages]);
+    expect(codes).toEqual([0, 0, 0, 0]);
+    expect(loads).toBe(50);
+    expect(sawRunning).toBe(true);
+    expect(seenRecords.size).toBeGreaterThan(1);
+    const after = (await (await fetch(`${base}api/pipelines`)).json()) as { pipelines: { runs: unknown[] }[] }[];
+    expect(after[0]!.pipelines[0]!.runs).toHaveLength(4);
+  });
+});
+
+describe("in a real browser", () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await chromium.launch({
+      executablePath: "/usr/bin/chromium",
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  test("the overview lists a healthy and a failed pipeline with the failure; a click opens the run's detail", async () => {
+    const base = await serve(["--database", healthy.database, "--database", broken.database]);
+    const page = await browser.newPage();
+    await page.goto(base);
+    const cards = page.locator("section.pipeline");
+    expect(await cards.count()).toBe(2);
+    expect(await page.locator('section[data-pipeline="healthy"] .badge').first().textContent()).toBe("succeeded");
+    expect(await page.locator('section[data-pipeline="broken"] .badge').first().textContent()).toBe("failed");
+    expect(await page.locator('section[data-pipeline="broken"] .last-error').textContent()).toContain("gone for good");
+    const artifacts = join(repoRoot, "test-artifacts");
+    if (!existsSync(artifacts)) mkdirSync(artifacts);
+    await page.screenshot({ path: join(artifacts, "overview.png"), fullPage: true });
+    await page.locator('section[data-pipeline="broken"] table.runs a').first().click();
+    await page.waitForURL(/\/runs\//);
+    expect(await page.locator("h1").textContent()).toContain("run of broken");
+    expect(await page.locator("section.unit .badge").textContent()).toBe("failed");
+    await page.screenshot({ path: join(artifacts, "run.png"), fullPage: true });
+    expect(await page.content()).not.toContain(canary);
+  }, 60_000);
+});
