@@ -12,6 +12,7 @@ import { registerInit } from "./init.ts";
 import { registerRun } from "./run.ts";
 import { registerServe } from "./serve.ts";
 import { registerState } from "./state.ts";
+import { registerSystemd } from "./systemd.ts";
 import { registerTables } from "./tables.ts";
 import { registerSql } from "./sql.ts";
 
@@ -20,7 +21,7 @@ export type { Io } from "./_io.ts";
 /** A command's action: resolves to the exit code. */
 export type CommandRegistration = (cli: CAC, io: Io) => void;
 
-const commands: readonly CommandRegistration[] = [registerRun, registerCheck, registerExtract, registerTables, registerState, registerServe, registerInit, registerSql];
+const commands: readonly CommandRegistration[] = [registerRun, registerCheck, registerExtract, registerTables, registerState, registerServe, registerSystemd, registerInit, registerSql];
 
 /** The version line: `restload 0.1.0 (DuckDB 1.5.6, bun 1.4.5, linux-x64)`. */
 export function versionLine(): string {

@@ -1,0 +1,39 @@
+// `restload systemd`: generated units pass systemd-analyze verify and carry what a timer job needs.
+import { describe, expect, test } from "bun:test";
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { bunBin, repoRoot, run, runMain, tempDir } from "../helpers.ts";
+
+describe("restload systemd", () => {
+  test("service, timer and status page units pass systemd-analyze verify", async () => {
+    const dir = tempDir();
+    const result = await runMain(["systemd", join(repoRoot, "configs", "github.toml"), "--serve", "--output", dir, "--binary", bunBin, "--on-calendar", "*:0/15", "--max-age", "2h"]);
+    expect(result.code).toBe(0);
+    expect(readdirSync(dir).sort()).toEqual(["restload-rest-api-github.service", "restload-rest-api-github.timer", "restload-serve.service"]);
+    const verify = await run(["systemd-analyze", "verify", ...readdirSync(dir).map((name) => join(dir, name))]);
+    expect(verify.stderr).toBe("");
+    expect(verify.code).toBe(0);
+
+    const service = readFileSync(join(dir, "restload-rest-api-github.service"), "utf8");
+    expect(service).toContain("Type=oneshot");
+    expect(service).toContain(`ExecStart=${bunBin} run ${join(repoRoot, "configs", "github.toml")} --lock-timeout 120`);
+    expect(service).toContain("LoadCredential=github_token:/etc/restload/credentials/github_token");
+    expect(service).toContain("DynamicUser=yes\nUser=restload");
+    expect(service).toContain("StateDirectory=restload\nCacheDirectory=restload");
+    expect(service).toContain("TimeoutStartSec=2h");
+    expect(service).not.toMatch(/^MemoryDenyWriteExecute=/m);
+    const timer = readFileSync(join(dir, "restload-rest-api-github.timer"), "utf8");
+    expect(timer).toContain("OnCalendar=*:0/15\nPersistent=true\nRandomizedDelaySec=120");
+    const serve = readFileSync(join(dir, "restload-serve.service"), "utf8");
+    expect(serve).toContain(`serve --database /var/lib/restload/rest_api_github.duckdb --host 127.0.0.1 --port 8484 --max-age 2h`);
+    expect(serve).toContain("User=restload");
+  });
+
+  test("without --output the units are printed", async () => {
+    const result = await runMain(["systemd", join(repoRoot, "configs", "pokeapi.toml"), "--binary", bunBin]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("# restload-pokeapi.service\n[Unit]");
+    expect(result.stdout).toContain("# restload-pokeapi.timer\n[Unit]");
+    expect(result.stdout).not.toContain("LoadCredential=");
+  });
+});
