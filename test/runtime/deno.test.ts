@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { writeFileSync } from "node:fs";
-import { denoBin, run, tempDir } from "../helpers.ts";
+import { denoBin, repoRoot, run, tempDir } from "../helpers.ts";
 import { serveRecorded } from "../servers/github-recorded.ts";
 import { startDemoApi } from "../../scripts/demo-api.ts";
 
@@ -52,6 +52,25 @@ describe("on Deno", () => {
       expect(result.code).toBe(0);
       expect(JSON.parse(result.stdout).units[0].rows_by_table).toEqual({ issues: 120, issues__labels: 120, issues__assignees: 60, issue_comments: 120 });
     } finally {
+      await api.stop();
+    }
+  });
+
+  test("deno task restload serve answers /healthz and the overview", async () => {
+    const api = startDemoApi({ issues: 10 });
+    const database = join(tempDir(), "demo.duckdb");
+    // deno run directly (not through the task runner), so killing it ends the server.
+    const proc = Bun.spawn([denoBin, "run", "-A", "src/main.ts", "serve", "--database", database, "--port", "0"], { cwd: repoRoot, env: { ...process.env }, stdout: "pipe", stderr: "pipe" });
+    try {
+      expect((await deno(["run", "configs/demo.toml", "--database", database], { RESTLOAD_DEMO_URL: api.url })).code).toBe(0);
+      const reader = proc.stdout.getReader();
+      let text = "";
+      while (!text.includes("\n")) text += new TextDecoder().decode((await reader.read()).value);
+      const base = /serving (\S+)/.exec(text)![1]!;
+      expect(await (await fetch(`${base}healthz`)).text()).toBe("ok\n");
+      expect(await (await fetch(base)).text()).toContain('data-pipeline="demo"');
+    } finally {
+      proc.kill();
       await api.stop();
     }
   });
