@@ -50,7 +50,17 @@ export async function build(outfile: string): Promise<void> {
 
   const result = await Bun.build({
     entrypoints: [join(root, "src/main.ts")],
-    compile: { outfile: resolve(outfile) },
+    compile: {
+      outfile: resolve(outfile),
+      // --smol: the collector runs more often, keeping a long run's memory near what it holds.
+      execArgv: ["--smol"],
+      // The binary runs where an operator puts it: it must not pick up a .env, bunfig.toml,
+      // package.json or tsconfig.json from the working directory.
+      autoloadDotenv: false,
+      autoloadBunfig: false,
+      autoloadPackageJson: false,
+      autoloadTsconfig: false,
+    },
     plugins: [embedPlugin],
     minify: true,
     sourcemap: "linked",

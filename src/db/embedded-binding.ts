@@ -5,7 +5,7 @@
 // directory, checked by SHA-256 at every start (a flipped byte is caught, not only a wrong size),
 // and replaced by atomic rename when missing or damaged, so processes starting together are safe.
 import { createHash, randomBytes } from "node:crypto";
-import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { RestloadError, messageOf } from "../errors.ts";
@@ -126,10 +126,20 @@ function ensureFile(dir: string, file: EmbeddedFile): void {
   if (!matches(target, file.sha256)) throw new Error(`${file.name} does not verify after writing`);
 }
 
+/** SHA-256 of a file read in 1 MiB chunks: checking the 70 MB library must not cost 70 MB of memory. */
 function matches(path: string, expected: string): boolean {
+  let fd: number | undefined;
   try {
-    return sha256(readFileSync(path)) === expected;
+    fd = openSync(path, "r");
+    const hash = createHash("sha256");
+    const chunk = Buffer.allocUnsafe(1 << 20);
+    for (let read = readSync(fd, chunk, 0, chunk.length, null); read > 0; read = readSync(fd, chunk, 0, chunk.length, null)) {
+      hash.update(chunk.subarray(0, read));
+    }
+    return hash.digest("hex") === expected;
   } catch {
     return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }

@@ -12,6 +12,8 @@ export interface OpenOptions {
   lockTimeoutMs: number;
   /** Open read-only (commands that only look); the file must exist. */
   readOnly?: boolean;
+  /** DuckDB worker threads; default: one per core. */
+  threads?: number;
   /** DuckDB `memory_limit`, e.g. "256MB". */
   memoryLimit?: string;
   /** Injected for tests; defaults to real time. */
@@ -52,6 +54,7 @@ export async function openDatabase(path: string, options: OpenOptions): Promise<
   };
   if (!inMemory) settings.temp_directory = `${file}.tmp`;
   if (options.readOnly) settings.access_mode = "READ_ONLY";
+  if (options.threads !== undefined) settings.threads = String(options.threads);
   const instance = await createWithLockRetry(file, settings, options);
   try {
     const connection = await instance.connect();
