@@ -19,14 +19,15 @@ export interface ProbeResult {
 }
 
 /** Fetches one page per root resource; a failure is reported for its resource and the others go on. */
-export async function probe(prepared: PreparedPipeline): Promise<ProbeResult[]> {
+export async function probe(prepared: PreparedPipeline, signal?: AbortSignal): Promise<ProbeResult[]> {
   const { plan, redactor } = prepared;
   const extractor = createExtractor({ plan, secrets: prepared.secrets, redactor, fetch: runtimeFetch(plan.client.ca_certificates, prepared.loaded.dir) });
   const results: ProbeResult[] = [];
   for (const resource of plan.resources.filter((candidate) => candidate.parent === null)) {
     try {
       let result: ProbeResult = { resource: resource.name, ok: true, records: 0, fields: [] };
-      for await (const page of extractor.pages(resource, { maxPages: 1 })) {
+      if (signal?.aborted) break;
+      for await (const page of extractor.pages(resource, { maxPages: 1, signal })) {
         const first = page.records[0];
         result = {
           resource: resource.name,

@@ -82,7 +82,8 @@ async function runCheck(rawIo: Io, file: string, flags: CheckFlags): Promise<num
   if (flags.probe && flags.skipSecrets) throw new RestloadError("E_USAGE", "--probe needs the secrets: it cannot be used with --skip-secrets");
   const prepared = await preparePipeline(rawIo, file, { secretsFile: flags.secrets, skipSecrets: flags.skipSecrets });
   const { io, plan: planned, secretReport } = prepared;
-  const probes = flags.probe ? await probe(prepared) : undefined;
+  const probes = flags.probe ? await probe(prepared, rawIo.signal) : undefined;
+  if (rawIo.signal?.aborted) return rawIo.signal.reason === "SIGINT" ? 130 : 143;
   const failed = probes?.some((result) => !result.ok) ?? false;
   if (flags.json) await io.stdout(toJson({ ...checkJson(planned, secretReport), ...(probes ? { ok: !failed, probe: probes } : {}) }, 2) + "\n");
   else await io.stdout(planText(planned, secretReport) + (probes ? probeText(probes) : ""));

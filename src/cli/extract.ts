@@ -46,7 +46,8 @@ async function runExtract(rawIo: Io, file: string, flags: ExtractFlags): Promise
     let records = 0;
     let pages = 0;
     try {
-      for await (const page of extractor.pages(resource, { maxPages })) {
+      if (rawIo.signal?.aborted) break;
+      for await (const page of extractor.pages(resource, { maxPages, signal: rawIo.signal })) {
         pages++;
         records += page.records.length;
         if (page.records.length > 0) {
@@ -60,6 +61,10 @@ async function runExtract(rawIo: Io, file: string, flags: ExtractFlags): Promise
       await io.stderr(error instanceof RestloadError ? formatError(error) : `error: ${messageOf(error)}\n`);
       await io.stderr(`${resource.name}: failed after ${records} records in ${pages} page${pages === 1 ? "" : "s"}\n`);
     }
+  }
+  if (rawIo.signal?.aborted) {
+    await io.stderr(`interrupted by ${String(rawIo.signal.reason)}\n`);
+    return rawIo.signal.reason === "SIGINT" ? 130 : 143;
   }
   const { requests, retries } = extractor.counters;
   await io.stderr(`${requests} request${requests === 1 ? "" : "s"}, ${retries} retr${retries === 1 ? "y" : "ies"}${failed > 0 ? `, ${failed} resource${failed === 1 ? "" : "s"} failed` : ""}\n`);

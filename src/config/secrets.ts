@@ -64,8 +64,9 @@ export function resolveSecrets(refs: readonly SecretRef[], lookup: SecretLookup)
     }
     const credentials = lookup.env.CREDENTIALS_DIRECTORY;
     const credentialFile = credentials ? join(credentials, name) : undefined;
-    if (credentialFile && existsSync(credentialFile)) {
-      values.set(name, readFileSync(credentialFile, "utf8").replace(/\r?\n$/, ""));
+    const credential = credentialFile && existsSync(credentialFile) ? readFileSync(credentialFile, "utf8").replace(/\r?\n$/, "") : "";
+    if (credential !== "") {
+      values.set(name, credential);
       report.push({ name, used_at: paths, found_in: `credential file ${credentialFile}` });
       continue;
     }
@@ -77,7 +78,7 @@ export function resolveSecrets(refs: readonly SecretRef[], lookup: SecretLookup)
     }
     const looked = [
       `environment variable ${envName} (not set)`,
-      credentials ? `${credentialFile} (no such file)` : "$CREDENTIALS_DIRECTORY (not set)",
+      credentials ? `${credentialFile} (${existsSync(credentialFile!) ? "empty" : "no such file"})` : "$CREDENTIALS_DIRECTORY (not set)",
       file.describeSearch(name),
     ];
     problems.push({ path: paths[0]!, message: `secret "${name}" is not set; looked in: ${looked.join("; ")}` });

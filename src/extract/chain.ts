@@ -63,7 +63,7 @@ export async function* walkChain(resource: PlannedResource, first: RequestState,
     selector ??= selected.selector;
     const page: Page = { request, url: result.url, status: result.status, headers: result.headers, body: result.body, records: selected.records };
     // A known total on the first page: the remaining pages are fetched concurrently, in order.
-    const rest = number === 1 && options.maxPages === undefined ? paginator.rest?.(page) : undefined;
+    const rest = number === 1 && options.maxPages === undefined && options.prefetch !== false ? paginator.rest?.(page) : undefined;
     if (rest) {
       yield { number, records: selected.records, status: result.status, url: result.url, selector: selected.selector, paginator: paginator.describe(), body: result.body };
       yield* fetchConcurrently(rest, fetchPage, (request, fetched, at) => {

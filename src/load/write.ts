@@ -1,5 +1,5 @@
 // Loads a unit's staged rows inside its transaction: schema changes first, then each resource's
-// tables by its write disposition. Values only ever travel in staged files read by read_json.
+// tables by its write disposition. Values only ever travel in staged files read by read_csv.
 import { RestloadError } from "../errors.ts";
 import { type Session, quoteIdent, quoteLiteral } from "../db/session.ts";
 import type { KeyStats, SystemColumns } from "../normalize/flatten.ts";
@@ -18,6 +18,8 @@ export interface TableGroup {
   readonly mergeKey: readonly string[];
   /** What normalisation saw of the primary keys (duplicates, missing values). */
   readonly keys: KeyStats;
+  /** The tables this resource writes: its own, and its child tables (this run's and earlier ones'). */
+  readonly tables: readonly string[];
 }
 
 export interface WriteContext {
@@ -46,7 +48,7 @@ export async function applySchemaChanges(context: WriteContext): Promise<void> {
 /** Writes one resource's tables; returns rows written per table. */
 export async function writeGroup(context: WriteContext, group: TableGroup): Promise<Record<string, number>> {
   const { schema } = context;
-  const tables = [...schema.tables.values()].filter((table) => table.name === group.root || table.name.startsWith(`${group.root}__`));
+  const tables = group.tables.map((name) => schema.tables.get(name)).filter((table): table is Table => table !== undefined);
   const written: Record<string, number> = {};
   const keys = group.mergeKey.length > 0 ? group.mergeKey : group.primaryKey;
   if (group.disposition.disposition === "merge" && keys.length > 0) {

@@ -54,6 +54,8 @@ export class Normalizer {
   private readonly names = new Map<string, string>();
   private readonly joined = new Map<string, Map<string, string>>();
   private readonly seenKeys = new Set<unknown>();
+  /** The tables this resource's rows went to (its own table and its child tables). */
+  readonly tables = new Set<string>();
   private readonly lastNames = new Map<string, { keys: readonly string[]; names: string[] }>();
   readonly keys: KeyStats = { duplicates: false, missing: 0 };
   private readonly reserved: Set<string>;
@@ -114,6 +116,7 @@ export class Normalizer {
     // The root table is declared by the pipeline itself: the table contract governs the tables data adds.
     const contract = root ? { ...this.shape.contract, tables: "evolve" as const } : this.shape.contract;
     const table = this.schema.table(name, contract, this.shape.resource);
+    this.tables.add(name);
     const text = { type: "text" as DataType };
     if (root) {
       this.schema.addColumn(table, { name: this.system.loadId, ...text });
@@ -161,8 +164,11 @@ export class Normalizer {
   }
 
   /** Stores a scalar (or a JSON value past the nesting limit) in its column or a variant of it. */
-  private set(table: Table, values: Record<string, unknown>, column: string, value: unknown): void {
+  private set(table: Table, values: Record<string, unknown>, wanted: string, value: unknown): void {
     const { schema, shape } = this;
+    // `{a: {b: 1}, a__b: 2}` flattens two values into one name: the later one gets a suffix.
+    let column = wanted;
+    for (let n = 1; Object.hasOwn(values, column); n++) column = shorten(`${wanted}__${shortHash(`${wanted}\u0000${n}`)}`);
     const hint = shape.hints.size > 0 && table.name === shape.table ? shape.hints.get(column) : undefined;
     const existing = table.columns.get(column);
     let target = column;

@@ -1,5 +1,5 @@
 // PipelineFile -> frozen Plan: pure, so `check` prints it and tests compare it exactly.
-import { isAbsolute, join } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
 import type { Problem } from "../errors.ts";
 import type { LoadedPipeline } from "../config/load.ts";
 import { configError } from "../config/load.ts";
@@ -34,7 +34,9 @@ export function plan(loaded: LoadedPipeline, options: PlanOptions): Plan {
   const result: Plan = {
     pipeline: config.pipeline.name,
     pipeline_file: loaded.file,
-    database: resolveDatabasePath(options.database ?? config.pipeline.database ?? `${config.pipeline.name}.duckdb`, loaded.dir, options.env),
+    // --database is a path typed in a shell: it resolves against the working directory, as for
+    // every command (serve, sql); the file's `database` key follows the rule of resolveDatabasePath.
+    database: options.database !== undefined ? resolve(options.database) : resolveDatabasePath(config.pipeline.database ?? `${config.pipeline.name}.duckdb`, loaded.dir, options.env),
     dataset: config.pipeline.dataset ?? `${config.pipeline.name}_dataset`,
     system_prefix: config.pipeline.system_prefix,
     max_concurrency: config.pipeline.max_concurrency,

@@ -14,7 +14,7 @@ import { Stage } from "../load/stage.ts";
 import { applySchemaChanges, writeGroup } from "../load/write.ts";
 import { Normalizer, systemColumns } from "../normalize/flatten.ts";
 import { Schema } from "../normalize/schema.ts";
-import type { LoadUnit, Plan } from "../plan/index.ts";
+import type { LoadUnit, Plan, PlannedResource } from "../plan/index.ts";
 import { deleteCursors, readCursors, writeCursor } from "../state/cursors.ts";
 import { finishRun, insertLoad, insertRun } from "../state/runs.ts";
 import { ensureSystemTables } from "../state/system-tables.ts";
@@ -126,6 +126,22 @@ export async function runPipeline(runOptions: RunOptions): Promise<RunSummary> {
     statusFile?.finish("failed");
     database.close();
   }
+}
+
+/**
+ * The tables a resource writes: those its rows went to in this unit, and child tables (`<table>__…`)
+ * that exist from earlier runs — unless another resource of the pipeline owns them.
+ */
+function tablesOf(resource: PlannedResource, plan: Plan, normalizers: ReadonlyMap<string, Normalizer>, schema: Schema): string[] {
+  const own = normalizers.get(resource.name)?.tables ?? new Set<string>();
+  const others = new Set<string>();
+  for (const other of plan.resources) {
+    if (other.name === resource.name) continue;
+    if (other.table !== null) others.add(other.table);
+    for (const table of normalizers.get(other.name)?.tables ?? []) others.add(table);
+  }
+  const earlier = [...schema.tables.keys()].filter((name) => name.startsWith(`${resource.table}__`) && !others.has(name));
+  return [...new Set([resource.table!, ...own, ...earlier])].filter((name) => !others.has(name) || own.has(name));
 }
 
 /** Counts pages, records and retries per resource, then passes events on. */
@@ -303,9 +319,14 @@ async function runUnit(
       const context = { session, dataset: plan.dataset, schema, stage, system };
       await applySchemaChanges(context);
       const written: Record<string, number> = {};
+      // Each table is written once, by the first resource that owns it: two resources sharing a
+      // table_name must not insert its staged rows twice.
+      const claimed = new Set<string>();
       for (const resource of resources) {
         if (resource.table === null) continue;
-        const group = groupOf(resource, normalizers.get(resource.name)!.keys);
+        const tables = tablesOf(resource, plan, normalizers, schema).filter((table) => !claimed.has(table));
+        for (const table of tables) claimed.add(table);
+        const group = { ...groupOf(resource, normalizers.get(resource.name)!.keys), tables };
         // --full-refresh: the resource's tables are replaced, as its cursors start over.
         Object.assign(written, await writeGroup(context, options.fullRefresh ? { ...group, disposition: { disposition: "replace", strategy: null } } : group));
       }

@@ -58,7 +58,6 @@ export async function extractResource(resource: PlannedResource, parent: unknown
   try {
     for await (const page of context.extractor.pages(resource, options)) {
       context.options.onEvent?.({ type: "page", unit: context.unit, resource: resource.name, page: page.number, records: page.records.length });
-      crashPoint(`page_${page.number}`, context.unit);
       const filtered = cursor ? cursor.filter(page.records) : { kept: page.records, stop: false };
       const records = filtered.kept.map((raw) => withParentFields(resource, raw, parent));
       for (const record of records) {
@@ -67,6 +66,7 @@ export async function extractResource(resource: PlannedResource, parent: unknown
           if (rows) for (const row of rows) context.stage.table(row.table).add(row.values);
         }
       }
+      crashPoint(`page_${page.number}`, context.unit);
       // Child chains of different parent records run concurrently (the client's limiter caps the
       // requests in flight); the pool holds back the parent chain when too many wait.
       if (pool) for (const record of records) await pool.submit(async () => {

@@ -65,6 +65,11 @@ export function health(databases: readonly DatabaseSnapshot[], maxAgeSeconds: nu
   for (const db of databases) {
     if (db.pipelines.length === 0 && !db.live) problems.push(`${db.database}: no run recorded${db.note ? ` (${db.note})` : ""}`);
     for (const p of db.pipelines) {
+      const newest = p.runs[0];
+      // A "running" run with no live process behind it was killed before it could finish.
+      if (newest?.status === "running" && !(db.live && db.live.run_id === newest.run_id)) {
+        problems.push(`${p.pipeline}: the last run (started ${newest.started_at}) ended without finishing (killed?)`);
+      }
       const last = p.runs.find((run) => run.status !== "running");
       if (last && last.status !== "succeeded") problems.push(`${p.pipeline}: the last run ${last.status}${last.error ? `: ${last.error}` : ""}`);
       if (maxAgeSeconds !== null) {

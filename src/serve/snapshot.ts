@@ -90,9 +90,19 @@ function fileStamp(path: string): string {
 function readStatusFile(database: string): RunStatusDocument | null {
   try {
     const status = JSON.parse(readFileSync(`${database}.status.json`, "utf8")) as RunStatusDocument;
-    return status.state === "running" ? status : null;
+    return status.state === "running" && alive(status.pid) ? status : null;
   } catch {
     return null;
+  }
+}
+
+/** A run killed with -9 leaves "running" behind: its process must still exist to count as live. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as { code?: string }).code === "EPERM";
   }
 }
 

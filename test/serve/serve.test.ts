@@ -80,6 +80,20 @@ describe("restload serve", () => {
     expect(await response.text()).toContain("healthy: the last successful unit is");
   });
 
+  test("a run killed with -9 shows as unfinished, not running, and /healthz says so", async () => {
+    const killed = project(`[pipeline]\nname = "killed"\ndataset = "data"\n[client]\nbase_url = "${api.url}"\nauth = { token = "x" }\n[[resources]]\nname = "items"\nendpoint.paginator = "single_page"\n`, "killed");
+    expect((await killed.run()).code).toBe(0);
+    const proc = Bun.spawn([bunBin, mainTs, "run", killed.pipeline], { cwd: repoRoot, env: { ...process.env, RESTLOAD_CRASH_AT: "before_commit:items" }, stdout: "ignore", stderr: "ignore" });
+    await proc.exited;
+    expect(proc.signalCode).toBe("SIGKILL");
+    const base = await serve(["--database", killed.database]);
+    const health = await fetch(`${base}healthz`);
+    expect(health.status).toBe(503);
+    expect(await health.text()).toContain("killed: the last run (started");
+    const metrics = await (await fetch(`${base}metrics`)).text();
+    expect(metrics).toContain(`restload_running{database="${killed.database}"} 0`);
+  });
+
   test("a non-loopback bind without a token refuses to start; with one, requests without it get 401", async () => {
     const refused = await restload(["serve", "--database", healthy.database, "--host", "0.0.0.0", "--port", "0"]);
     expect(refused.code).toBe(78);

@@ -132,7 +132,7 @@ export class HttpClient {
     const { gate, policy, transport } = this.deps;
     // Credentials first: fetching an OAuth token is a request of its own and must not wait on
     // the slot this request would hold.
-    const sent = verdict === "trusted" && context.auth ? await context.auth.apply(request, context.signal) : request;
+    const sent = verdict === "trusted" ? (context.auth ? await context.auth.apply(request, context.signal) : request) : this.withoutCredentials(request, context);
     const slot = await this.deps.limiter?.acquire();
     let release: () => void;
     try {
@@ -223,6 +223,21 @@ export class HttpClient {
     return { kind: "retry", reason: `the connection failed (${this.deps.redactor.redact(messageOf(error))})` };
   }
 
+  /**
+   * A request to an allowed (not trusted) origin carries no credentials: not the auth, not the
+   * configured headers (which may hold keys); a body holding a secret is refused.
+   */
+  private withoutCredentials(request: HttpRequest, context: FetchContext): HttpRequest {
+    const { redactor } = this.deps;
+    if (request.body !== undefined && redactor.redact(request.body) !== request.body) {
+      throw new RestloadError("E_ORIGIN", `Cannot send the body of resource "${context.resource}" to ${request.url.origin}: it holds a secret and that origin is not the API's`, {
+        hint: "Credentials go only to the API's origin; allowed_origins are requested without them.",
+        context: { resource: context.resource, url: redactUrl(request.url, redactor) },
+      });
+    }
+    return withRequest(request, { headers: {} });
+  }
+
   private check(url: URL, context: FetchContext, via: string): OriginVerdict {
     return checkOrigin(url, this.deps.origins, { resource: context.resource, via, redactedUrl: redactUrl(url, this.deps.redactor) });
   }
@@ -252,8 +267,9 @@ function fatal(code: "E_HTTP" | "E_RESPONSE", message: string, hint?: string, co
 
 /** ` (body: "<first 200 characters>")`, secrets masked, whitespace folded. */
 function excerpt(text: string, redactor: Redactor): string {
-  const folded = text.replace(/\s+/g, " ").trim();
+  // Masked before it is cut or folded, so no part of a secret survives at the cut.
+  const folded = redactor.redact(text).replace(/\s+/g, " ").trim();
   if (folded === "") return "";
   const short = folded.length > 200 ? `${folded.slice(0, 200)}…` : folded;
-  return ` (body: ${JSON.stringify(redactor.redact(short))})`;
+  return ` (body: ${JSON.stringify(short)})`;
 }
