@@ -11,6 +11,8 @@ import { dirname, join } from "node:path";
 import { toJson } from "../util/json.ts";
 
 const flushBytes = 1 << 20;
+/** Rows per segment file: each segment is inserted by its own statement, which bounds DuckDB's working memory. */
+const segmentRows = 50_000;
 
 /** Not a name normalisation can produce (`$`), so no data column can take it. */
 export const sequenceColumn = "rl$seq";
@@ -30,16 +32,21 @@ export class StagedTable {
   private buffer: string[] = [];
   private bufferedBytes = 0;
   private fd: number | undefined;
+  private inSegment = 0;
 
   constructor(readonly table: string, private readonly prefix: string) {}
 
   add(values: Record<string, unknown>): void {
-    for (const key in values) {
-      if (!this.known.has(key)) {
-        this.startSegment(values);
-        break;
+    if (this.inSegment >= segmentRows) this.startSegment(values);
+    else {
+      for (const key in values) {
+        if (!this.known.has(key)) {
+          this.startSegment(values);
+          break;
+        }
       }
     }
+    this.inSegment++;
     const fields = new Array<string>(this.columns.length + 1);
     for (let i = 0; i < this.columns.length; i++) fields[i] = encode(values[this.columns[i]!]);
     fields[this.columns.length] = String(++this.rows);
@@ -70,6 +77,7 @@ export class StagedTable {
 
   private startSegment(values: Record<string, unknown>): void {
     this.close();
+    this.inSegment = 0;
     for (const key of Object.keys(values)) {
       if (!this.known.has(key)) {
         this.known.add(key);

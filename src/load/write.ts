@@ -59,8 +59,7 @@ export async function writeGroup(context: WriteContext, group: TableGroup): Prom
     for (const table of tables) if (!table.isNew || staged(context, table)) await context.session.run(`DELETE FROM ${context.session.table(context.dataset, table.name)}`);
   }
   for (const table of tables) {
-    if (!staged(context, table)) continue;
-    written[table.name] = await context.session.changes(`INSERT INTO ${target(context, table)} BY NAME SELECT * EXCLUDE (${quoteIdent(sequenceColumn)}) FROM ${readStaged(context, table)}`);
+    if (staged(context, table)) written[table.name] = await insertStaged(context, table);
   }
   return written;
 }
@@ -112,11 +111,11 @@ async function merge(context: WriteContext, group: TableGroup, tables: Table[], 
     }
     await session.run(`DELETE FROM ${rootTable} t WHERE ${matches}`);
   }
-  written[root.name] = await session.changes(`INSERT INTO ${rootTable} BY NAME SELECT * FROM ${source}`);
+  written[root.name] = group.keys.duplicates ? await session.changes(`INSERT INTO ${rootTable} BY NAME SELECT * FROM ${source}`) : await insertStaged(context, root);
   for (const child of tables) {
     if (child === root || !staged(context, child)) continue;
     const kept = group.keys.duplicates ? ` WHERE ${quoteIdent(system.rootId)} IN (SELECT ${quoteIdent(system.id)} FROM ${keep})` : "";
-    written[child.name] = await session.changes(`INSERT INTO ${target(context, child)} BY NAME SELECT * EXCLUDE (${quoteIdent(sequenceColumn)}) FROM ${readStaged(context, child)}${kept}`);
+    written[child.name] = await insertStaged(context, child, kept);
   }
   if (group.keys.duplicates) await session.run(`DROP TABLE IF EXISTS ${keep}`);
 }
@@ -129,15 +128,29 @@ function target(context: WriteContext, table: Table): string {
   return context.session.table(context.dataset, table.name);
 }
 
+/** Inserts a table's staged rows segment by segment (one statement each: bounded memory). */
+async function insertStaged(context: WriteContext, table: Table, where = ""): Promise<number> {
+  let rows = 0;
+  for (const read of segmentReads(context, table)) {
+    rows += await context.session.changes(`INSERT INTO ${target(context, table)} BY NAME SELECT * EXCLUDE (${quoteIdent(sequenceColumn)}) FROM (${read})${where}`);
+  }
+  return rows;
+}
+
 /**
- * A table's staged rows as a SQL source: read_csv over each segment file with every column typed,
- * segments joined by name (a later segment may have more columns). Includes the sequence column.
+ * A table's staged rows as one SQL source: its segments joined by name (a later segment may have
+ * more columns). Includes the sequence column.
  */
 function readStaged(context: WriteContext, table: Table): string {
+  return `(${segmentReads(context, table).join(" UNION ALL BY NAME ")})`;
+}
+
+/** read_csv over each segment file, every column typed. */
+function segmentReads(context: WriteContext, table: Table): string[] {
   const staged = context.stage.tables.get(table.name)!;
   // DuckDB's default limit is 2 MiB per line; a larger record raises it just enough.
   const maximum = Math.max(2 * 1024 * 1024, staged.longest + 1024);
-  const reads = staged.segments.map((segment) => {
+  return staged.segments.map((segment) => {
     const columns = segment.columns.map((name) => {
       const column = table.columns.get(name)!;
       return `${quoteLiteral(name)}: ${quoteLiteral(duckdbType(column.type, column.hint))}`;
@@ -145,5 +158,4 @@ function readStaged(context: WriteContext, table: Table): string {
     columns.push(`${quoteLiteral(sequenceColumn)}: 'BIGINT'`);
     return `SELECT * FROM read_csv(${quoteLiteral(segment.file)}, header = true, auto_detect = false, columns = {${columns.join(", ")}}, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, max_line_size = ${maximum})`;
   });
-  return `(${reads.join(" UNION ALL BY NAME ")})`;
 }
