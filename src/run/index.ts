@@ -1,6 +1,7 @@
 // One run: every selected load unit extracted, normalised, staged, then committed in one DuckDB
 // transaction with its _rl_loads row; a failed unit rolls back alone and is recorded.
 import { randomUUID } from "node:crypto";
+import { rmSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Redactor } from "../config/redact.ts";
 import { openDatabase } from "../db/open.ts";
@@ -90,6 +91,8 @@ export async function runPipeline(runOptions: RunOptions): Promise<RunSummary> {
     const session = await Session.of(database);
     await ensureSystemTables(session, plan.dataset);
     await markAbandonedRuns(session, plan.dataset);
+    // Staged files left by a run that was killed: holding the lock, this run knows it is alone.
+    rmSync(`${plan.database}.stage`, { recursive: true, force: true });
     await insertRun(session, plan.dataset, { runId, pipeline: plan.pipeline, startedAt: started });
     statusFile = new StatusFile(`${plan.database}.status.json`, { runId, pipeline: plan.pipeline, startedAt: started }, options.redactor);
     statusFile.start();

@@ -119,7 +119,7 @@ async function readDatabase(path: string): Promise<DatabaseSnapshot> {
         `SELECT run_id, pipeline, strftime(started_at, '%Y-%m-%dT%H:%M:%SZ') AS started_at, strftime(finished_at, '%Y-%m-%dT%H:%M:%SZ') AS finished_at, status, exit_code,
                 coalesce(rows, 0) AS rows, coalesce(requests, 0) AS requests, coalesce(retries, 0) AS retries,
                 epoch(finished_at) - epoch(started_at) AS duration_s, error
-           FROM ${session.table(dataset, "_rl_runs")} ORDER BY started_at DESC LIMIT ${recentRuns}`,
+           FROM ${session.table(dataset, "_rl_runs")} AS r ORDER BY r.started_at DESC LIMIT ${recentRuns}`,
       )).map((row) => ({
         run_id: String(row.run_id),
         pipeline: String(row.pipeline),
@@ -139,7 +139,7 @@ async function readDatabase(path: string): Promise<DatabaseSnapshot> {
       const loads = await session.all(
         `SELECT load_id, run_id, unit, status, strftime(started_at, '%Y-%m-%dT%H:%M:%SZ') AS started_at, epoch(finished_at) - epoch(started_at) AS duration_s,
                 rows_by_table::VARCHAR AS rows_by_table, ${resources} AS resources, requests, retries, error
-           FROM ${session.table(dataset, "_rl_loads")} WHERE run_id IN (SELECT run_id FROM ${session.table(dataset, "_rl_runs")} ORDER BY started_at DESC LIMIT ${recentRuns}) ORDER BY started_at`,
+           FROM ${session.table(dataset, "_rl_loads")} AS l WHERE run_id IN (SELECT run_id FROM ${session.table(dataset, "_rl_runs")} ORDER BY started_at DESC LIMIT ${recentRuns}) ORDER BY l.started_at`,
       );
       const loadsByRun: Record<string, LoadRow[]> = {};
       for (const row of loads) {
@@ -163,7 +163,7 @@ async function readDatabase(path: string): Promise<DatabaseSnapshot> {
         tables.push({ table: String(row.table_name), rows: Number(count?.n ?? 0) });
       }
       const cursors = (await session.all(
-        `SELECT resource, parent_key, last_value, strftime(updated_at, '%Y-%m-%dT%H:%M:%SZ') AS updated_at FROM ${session.table(dataset, "_rl_state")} ORDER BY updated_at DESC LIMIT 50`,
+        `SELECT resource, parent_key, last_value, strftime(updated_at, '%Y-%m-%dT%H:%M:%SZ') AS updated_at FROM ${session.table(dataset, "_rl_state")} AS s ORDER BY s.updated_at DESC LIMIT 50`,
       )).map((row) => ({ resource: String(row.resource), parent_key: String(row.parent_key), last_value: String(row.last_value), updated_at: row.updated_at === null ? null : String(row.updated_at) }));
       const pipeline = runs[0]?.pipeline ?? dataset;
       pipelines.push({ pipeline, dataset, runs, loads_by_run: loadsByRun, last_success_at: success?.at === null || success?.at === undefined ? null : String(success.at), tables, cursors });

@@ -57,6 +57,7 @@ describe("kill -9 never loses or duplicates a row", () => {
       const rerun = await p.run();
       expect(rerun.code).toBe(0);
       await expectEqualsSource(p);
+      expect(existsSync(`${p.database}.stage`)).toBe(false);
       const runs = await p.query("select status, error from data._rl_runs order by started_at");
       expect(runs[0]).toEqual({ status: "interrupted", error: "the process ended before the run finished (killed or crashed)" });
       expect(runs[1]!.status).toBe("succeeded");
