@@ -1,7 +1,10 @@
 // `restload check <pipeline.toml>`: validate, resolve secrets (never print them), print the plan.
 import type { CAC } from "cac";
 import type { SecretReport } from "../config/secrets.ts";
-import { RestloadError } from "../errors.ts";
+import { existsSync } from "node:fs";
+import { isAbsolute, resolve } from "node:path";
+import { configError } from "../config/load.ts";
+import { type Problem, RestloadError } from "../errors.ts";
 import type { Plan, PlannedResource } from "../plan/index.ts";
 import { errorJson, toJson } from "./_format.ts";
 import type { Io } from "./_io.ts";
@@ -82,12 +85,34 @@ async function runCheck(rawIo: Io, file: string, flags: CheckFlags): Promise<num
   if (flags.probe && flags.skipSecrets) throw new RestloadError("E_USAGE", "--probe needs the secrets: it cannot be used with --skip-secrets");
   const prepared = await preparePipeline(rawIo, file, { secretsFile: flags.secrets, skipSecrets: flags.skipSecrets });
   const { io, plan: planned, secretReport } = prepared;
+  const missing = missingModules(planned, prepared.loaded.dir);
+  if (missing.length > 0) throw configError(planned.pipeline_file, missing);
   const probes = flags.probe ? await probe(prepared, rawIo.signal) : undefined;
   if (rawIo.signal?.aborted) return rawIo.signal.reason === "SIGINT" ? 130 : 143;
   const failed = probes?.some((result) => !result.ok) ?? false;
   if (flags.json) await io.stdout(toJson({ ...checkJson(planned, secretReport), ...(probes ? { ok: !failed, probe: probes } : {}) }, 2) + "\n");
   else await io.stdout(planText(planned, secretReport) + (probes ? probeText(probes) : ""));
   return failed ? 1 : 0;
+}
+
+/** Module hooks (processing steps, convert) whose file does not exist, as problems with their TOML path. */
+function missingModules(planned: Plan, dir: string): Problem[] {
+  const problems: Problem[] = [];
+  const visit = (value: unknown, path: string): void => {
+    if (value === null || typeof value !== "object") return;
+    const record = value as Record<string, unknown>;
+    if (typeof record.module === "string" && typeof record.export === "string") {
+      const file = isAbsolute(record.module) ? record.module : resolve(dir, record.module);
+      if (!existsSync(file)) problems.push({ path, message: `module "${record.module}" does not exist (looked for ${file}); module paths are relative to the pipeline file` });
+      return;
+    }
+    for (const [key, item] of Object.entries(record)) visit(item, Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`);
+  };
+  for (const resource of planned.resources) {
+    visit(resource.processing_steps, `resources[${resource.index}].processing_steps`);
+    if (resource.incremental) visit(resource.incremental.convert, `${resource.incremental.declared_at}.convert`);
+  }
+  return problems;
 }
 
 function planText(planned: Plan, secrets: readonly SecretReport[]): string {

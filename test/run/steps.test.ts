@@ -92,6 +92,14 @@ export function explode(record) { if (record.id === 3) throw new Error("cannot h
     expect(await p.query("select title from data.items order by id")).toEqual([{ title: "CRASH ON START" }, { title: "CRASH WHEN IDLE" }, { title: "FEATURE" }]);
   }, 300_000);
 
+  test("check reports a module file that does not exist, with its TOML path", async () => {
+    const p = withSteps('[{ filter = { field = "id", op = "gt", value = 0 } }, { map = { module = "./nope.ts", export = "x" } }]');
+    const { runMain } = await import("../helpers.ts");
+    const result = await runMain(["check", p.pipeline]);
+    expect(result.code).toBe(78);
+    expect(result.stderr).toContain('resources[0].processing_steps[1].map: module "./nope.ts" does not exist');
+  });
+
   test("a module that does not exist fails the unit naming the resource and the step", async () => {
     const p = withSteps('[{ filter = { field = "id", op = "gt", value = 0 } }, { map = { module = "./nope.ts", export = "x" } }]');
     const result = await p.run();
