@@ -1,4 +1,5 @@
 // Unit files for running a pipeline from a systemd timer, and its status page as a service.
+import { dirname } from "node:path";
 
 export interface UnitOptions {
   readonly name: string;
@@ -45,8 +46,10 @@ const hardening = [
   "# No MemoryDenyWriteExecute=: the JavaScript engine compiles code at run time.",
 ];
 
+/** An ExecStart= argument: `%` doubled (systemd specifiers), quoted when it has other characters. */
 function quote(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `"${arg.replace(/(["\\$])/g, "\\$1")}"`;
+  const escaped = arg.replace(/%/g, "%%");
+  return /^[\w@%+=:,./-]+$/.test(escaped) ? escaped : `"${escaped.replace(/(["\\$])/g, "\\$1")}"`;
 }
 
 export function serviceUnit(options: UnitOptions): string {
@@ -60,7 +63,9 @@ export function serviceUnit(options: UnitOptions): string {
     "[Service]",
     "Type=oneshot",
     `ExecStart=${[options.binary, "run", options.pipelineFile, "--lock-timeout", "120"].map(quote).join(" ")}`,
-    ...options.secrets.map((secret) => `LoadCredential=${secret}:${options.credentialsDir.replace(/\/$/, "")}/${secret}`),
+    ...options.secrets.map((secret) => `LoadCredential=${secret}:${options.credentialsDir.replace(/\/$/, "").replace(/%/g, "%%")}/${secret}`),
+    // ProtectSystem=strict leaves only the state directory writable: a database elsewhere needs its directory.
+    ...(options.database.startsWith("/var/lib/restload/") ? [] : [`ReadWritePaths=${dirname(options.database).replace(/%/g, "%%")}`]),
     "# A run that hangs is stopped (SIGTERM rolls back the open unit); the timer starts the next one.",
     "TimeoutStartSec=2h",
     "TimeoutStopSec=60",
@@ -91,7 +96,7 @@ export function serveUnit(options: UnitOptions): string {
   const args = [options.binary, "serve", "--database", options.database, "--host", "127.0.0.1", "--port", String(options.servePort), ...(options.maxAge ? ["--max-age", options.maxAge] : [])];
   return [
     "[Unit]",
-    "Description=restload status page",
+    `Description=restload status page of ${options.name}`,
     "After=network.target",
     "",
     "[Service]",

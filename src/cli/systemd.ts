@@ -7,6 +7,7 @@ import { RestloadError } from "../errors.ts";
 import { plan } from "../plan/index.ts";
 import type { Io } from "./_io.ts";
 import { serveUnit, serviceUnit, timerUnit } from "./_systemd-units.ts";
+import { parseDuration } from "./serve.ts";
 
 interface SystemdFlags {
   onCalendar?: string;
@@ -26,7 +27,7 @@ export function registerSystemd(cli: CAC, io: Io): void {
     .option("--on-calendar <spec>", "When to run (systemd OnCalendar=, default: hourly)")
     .option("--credentials-dir <dir>", "Where LoadCredential= reads the secrets from (default: /etc/restload/credentials)")
     .option("--binary <path>", "The restload executable (default: this one when compiled, else /usr/local/bin/restload)")
-    .option("--serve", "Also write restload-serve.service for the status page")
+    .option("--serve", "Also write restload-serve-<pipeline>.service for the status page")
     .option("--port <port>", "Port of the status page (default: 8484)")
     .option("--max-age <duration>", "The status page's /healthz max age")
     .option("--on-failure <unit>", "OnFailure= unit to start when a run fails")
@@ -53,10 +54,17 @@ async function runSystemd(io: Io, file: string, flags: SystemdFlags): Promise<nu
     servePort: flags.port === undefined ? 8484 : Number(flags.port),
     maxAge: flags.maxAge === undefined ? null : String(flags.maxAge),
   };
+  if (!Number.isInteger(options.servePort) || options.servePort < 1 || options.servePort > 65535) {
+    throw new RestloadError("E_USAGE", `--port expects a port number, got "${String(flags.port)}"`);
+  }
+  if (options.maxAge !== null) parseDuration(options.maxAge);
+  if (options.database.startsWith("/tmp/") || options.database.startsWith("/var/tmp/")) {
+    await io.stderr(`warning: the database ${options.database} is in a temporary directory, which PrivateTmp= gives each run afresh: set pipeline.database to a relative path (it then lives in /var/lib/restload)\n`);
+  }
   const files: [string, string][] = [
     [`restload-${options.name}.service`, serviceUnit(options)],
     [`restload-${options.name}.timer`, timerUnit(options)],
-    ...(flags.serve ? [["restload-serve.service", serveUnit(options)] as [string, string]] : []),
+    ...(flags.serve ? [[`restload-serve-${options.name}.service`, serveUnit(options)] as [string, string]] : []),
   ];
   const target = flags.install ? "/etc/systemd/system" : flags.output;
   if (target === undefined) {
@@ -73,7 +81,7 @@ async function runSystemd(io: Io, file: string, flags: SystemdFlags): Promise<nu
       ...files.map(([name]) => `wrote ${join(target, name)}`),
       "",
       `secrets: put ${options.secrets.length > 0 ? options.secrets.map((s) => `${options.credentialsDir}/${s}`).join(", ") : "nothing (the pipeline has none)"} (mode 600, owned by root)`,
-      `next: systemctl daemon-reload && systemctl enable --now restload-${options.name}.timer${flags.serve ? " restload-serve.service" : ""}`,
+      `next: systemctl daemon-reload && systemctl enable --now restload-${options.name}.timer${flags.serve ? ` restload-serve-${options.name}.service` : ""}`,
       `(the database will be ${options.database}; see the journal with journalctl -u restload-${options.name})`,
       "",
     ].join("\n"),

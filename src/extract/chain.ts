@@ -5,6 +5,7 @@ import type { Authenticator } from "./http/auth/index.ts";
 import type { FetchResult, HttpClient } from "./http/client.ts";
 import type { HttpRequest } from "./http/request.ts";
 import { type Page, type Paginator, type RequestState, createPaginator } from "./paginate/index.ts";
+import type { RemainingPages } from "./paginate/types.ts";
 import { selectRecords } from "./select.ts";
 
 export interface ChainPage {
@@ -88,25 +89,37 @@ export async function* walkChain(resource: PlannedResource, first: RequestState,
 const pagesAhead = 8;
 
 async function* fetchConcurrently(
-  requests: readonly RequestState[],
+  remaining: RemainingPages,
   fetchPage: (request: RequestState, number: number) => { request: RequestState; pending: Promise<FetchResult> },
   toPage: (request: RequestState, result: Extract<FetchResult, { kind: "page" }>, number: number) => ChainPage,
 ): AsyncGenerator<ChainPage> {
-  const inFlight: { request: RequestState; pending: Promise<FetchResult> }[] = [];
-  let issued = 0;
+  const inFlight: { request: RequestState; pending: Promise<FetchResult>; number: number }[] = [];
+  let number = 1;
+  let exhausted = false;
   const fill = () => {
-    while (inFlight.length < pagesAhead && issued < requests.length) {
-      inFlight.push(fetchPage(requests[issued]!, issued + 2));
-      issued++;
+    while (!exhausted && inFlight.length < pagesAhead) {
+      const request = remaining.next();
+      if (request === null) {
+        exhausted = true;
+        break;
+      }
+      number++;
+      inFlight.push({ ...fetchPage(request, number), number });
     }
   };
   fill();
-  for (let index = 0; index < requests.length; index++) {
-    const { request, pending } = inFlight.shift()!;
+  while (inFlight.length > 0) {
+    const { request, pending, number: at } = inFlight.shift()!;
     const result = await pending;
+    if (result.kind === "ignored") {
+      fill();
+      continue;
+    }
+    const page = toPage(request, result, at);
+    // An empty page ends the walk (as it would walking page by page); pages already requested still come.
+    if (remaining.stopAfterEmptyPage && page.records.length === 0) exhausted = true;
     fill();
-    if (result.kind === "ignored") continue;
-    yield toPage(request, result, index + 2);
+    yield page;
   }
 }
 

@@ -147,6 +147,14 @@ function tablesOf(resource: PlannedResource, plan: Plan, normalizers: ReadonlyMa
   return [...new Set([resource.table!, ...own, ...earlier])].filter((name) => !others.has(name) || own.has(name));
 }
 
+/** An AbortController that also aborts when `outer` does (the run being stopped). */
+function linkedAbort(outer: AbortSignal | undefined): AbortController {
+  const controller = new AbortController();
+  if (outer?.aborted) controller.abort(outer.reason);
+  else outer?.addEventListener("abort", () => controller.abort(outer.reason), { once: true });
+  return controller;
+}
+
 /** Counts pages, records and retries per resource, then passes events on. */
 function countResources(stats: Record<string, { pages: number; records: number; retries: number }>, next: (event: RunEvent) => void): (event: RunEvent) => void {
   return (event) => {
@@ -213,7 +221,7 @@ export async function dryRun(options: Omit<RunOptions, "lockTimeoutMs">): Promis
       for (const resource of resources) {
         if (resource.table !== null) normalizers.set(resource.name, new Normalizer(schema, shapeOf(resource), systemColumns(plan.system_prefix), "dry-run", idGenerator()));
       }
-      await extractResource(resources[0]!, undefined, { options, extractor, normalizers, stage: counter, unit: unit.name, resources, cursors: new Map(), cursorUpdates: [], baseDir: dirname(plan.pipeline_file), concurrency: plan.max_concurrency });
+      await extractResource(resources[0]!, undefined, { options, extractor, normalizers, stage: counter, unit: unit.name, resources, cursors: new Map(), cursorUpdates: [], baseDir: dirname(plan.pipeline_file), concurrency: plan.max_concurrency, unitAbort: linkedAbort(options.signal) });
     } catch (caught) {
       error = loadError(caught, plan);
       options.onEvent?.({ type: "unit_failed", unit: unit.name, error });
@@ -314,7 +322,8 @@ async function runUnit(
     const names = resources.map((resource) => resource.name);
     const cursors = options.fullRefresh ? new Map() : await readCursors(session, plan.dataset, plan.pipeline, names);
     const cursorUpdates: CursorUpdate[] = [];
-    await extractResource(root, undefined, { options, extractor, normalizers, stage, unit: unit.name, resources, cursors, cursorUpdates, baseDir: dirname(plan.pipeline_file), concurrency: plan.max_concurrency });
+    const unitAbort = linkedAbort(options.signal);
+    await extractResource(root, undefined, { options, extractor, normalizers, stage, unit: unit.name, resources, cursors, cursorUpdates, baseDir: dirname(plan.pipeline_file), concurrency: plan.max_concurrency, unitAbort });
     stage.closeAll();
     if (options.signal?.aborted) throw interruptedError(options.signal);
     crashPoint("before_commit", unit.name);

@@ -35,6 +35,8 @@ export interface UnitContext {
   readonly baseDir: string;
   /** How many child chains may run at once (`max_concurrency`). */
   readonly concurrency: number;
+  /** Stops every chain of the unit: aborted on the first failure (and when the run is stopped). */
+  readonly unitAbort: AbortController;
   readonly extractor: Extractor;
   readonly normalizers: ReadonlyMap<string, Normalizer>;
   readonly stage: RowSink;
@@ -46,7 +48,7 @@ export interface UnitContext {
 export async function extractResource(resource: PlannedResource, parent: unknown, context: UnitContext): Promise<void> {
   const children = context.resources.filter((candidate) => candidate.parent === resource.name);
   const normalizer = context.normalizers.get(resource.name);
-  const signal = context.options.signal;
+  const signal = context.unitAbort.signal;
   const parentKey = parent === undefined ? "" : parentKeyOf(resource, parent);
   const convert = resource.incremental?.convert;
   const hook = convert !== null && typeof convert === "object" ? await loadHook(convert, `the incremental convert of resource "${resource.name}"`, context.baseDir) : undefined;
@@ -70,13 +72,20 @@ export async function extractResource(resource: PlannedResource, parent: unknown
       // Child chains of different parent records run concurrently (the client's limiter caps the
       // requests in flight); the pool holds back the parent chain when too many wait.
       if (pool) for (const record of records) await pool.submit(async () => {
-        for (const child of children) await extractResource(child, record, context);
+        try {
+          for (const child of children) await extractResource(child, record, context);
+        } catch (error) {
+          // One child chain failed: the unit will roll back, the sibling chains stop requesting.
+          if (!context.unitAbort.signal.aborted) context.unitAbort.abort(error);
+          throw error;
+        }
       });
       // The records are ordered (row_order) and this page left the range: later pages would too.
       if (filtered.stop) break;
     }
   } catch (error) {
-    // Children already running finish (or fail) before the unit rolls back.
+    // Children already running stop, then the unit rolls back.
+    if (!context.unitAbort.signal.aborted) context.unitAbort.abort(error);
     await pool?.drain().catch(() => {});
     throw error;
   }

@@ -91,15 +91,15 @@ export function metrics(databases: readonly DatabaseSnapshot[]): string {
       lines.push(`${name}{${text}} ${value}`);
     }
   };
-  const pipelines = databases.flatMap((db) => db.pipelines.map((p) => ({ db, p })));
-  metric("restload_runs", "gauge", "Recent runs (up to 30) by final status.", pipelines.flatMap(({ p }) =>
-    ["succeeded", "failed", "interrupted"].map((status): [Record<string, string>, number] => [{ pipeline: p.pipeline, status }, p.runs.filter((run) => run.status === status).length]),
+  const pipelines = databases.flatMap((db) => db.pipelines.map((p) => ({ db, p, id: { database: db.database, dataset: p.dataset, pipeline: p.pipeline } })));
+  metric("restload_runs", "gauge", "Recent runs (up to 30) by final status.", pipelines.flatMap(({ p, id }) =>
+    ["succeeded", "failed", "interrupted"].map((status): [Record<string, string>, number] => [{ ...id, status }, p.runs.filter((run) => run.status === status).length]),
   ));
-  metric("restload_last_run_rows", "gauge", "Rows written by the last run.", pipelines.map(({ p }) => [{ pipeline: p.pipeline }, p.runs[0]?.rows ?? 0]));
-  metric("restload_last_run_duration_seconds", "gauge", "Duration of the last run.", pipelines.map(({ p }) => [{ pipeline: p.pipeline }, p.runs[0]?.duration_s ?? 0]));
-  metric("restload_last_run_failed", "gauge", "1 when the last run did not succeed.", pipelines.map(({ p }) => [{ pipeline: p.pipeline }, p.runs[0] && p.runs[0].status !== "succeeded" ? 1 : 0]));
-  metric("restload_last_success_timestamp_seconds", "gauge", "When a unit last committed (Unix time).", pipelines.map(({ p }) => [{ pipeline: p.pipeline }, p.last_success_at ? Date.parse(p.last_success_at) / 1000 : 0]));
-  metric("restload_table_rows", "gauge", "Rows per table.", pipelines.flatMap(({ p }) => p.tables.map((t): [Record<string, string>, number] => [{ pipeline: p.pipeline, table: t.table }, t.rows])));
+  metric("restload_last_run_rows", "gauge", "Rows written by the last run.", pipelines.map(({ p, id }) => [id, p.runs[0]?.rows ?? 0]));
+  metric("restload_last_run_duration_seconds", "gauge", "Duration of the last run.", pipelines.map(({ p, id }) => [id, p.runs[0]?.duration_s ?? 0]));
+  metric("restload_last_run_failed", "gauge", "1 when the last run did not succeed.", pipelines.map(({ p, id }) => [id, p.runs[0] && p.runs[0].status !== "succeeded" ? 1 : 0]));
+  metric("restload_last_success_timestamp_seconds", "gauge", "When a unit last committed (Unix time).", pipelines.map(({ p, id }) => [id, p.last_success_at ? Date.parse(p.last_success_at) / 1000 : 0]));
+  metric("restload_table_rows", "gauge", "Rows per table.", pipelines.flatMap(({ p, id }) => p.tables.map((t): [Record<string, string>, number] => [{ ...id, table: t.table }, t.rows])));
   metric("restload_running", "gauge", "1 while a run writes the database.", databases.map((db) => [{ database: db.database }, db.live ? 1 : 0]));
   return lines.join("\n") + "\n";
 }

@@ -9,7 +9,7 @@ const style = `body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#1d232
 h1{font-size:20px;margin:0 0 16px}h2{font-size:16px;margin:0 0 8px}a{color:#0b5cad}
 .card{background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:16px;margin:0 0 16px}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;color:#fff}
-.succeeded,.committed{background:#1f883d}.failed{background:#cf222e}.interrupted{background:#9a6700}.running{background:#0969da}
+.succeeded,.committed{background:#1f883d}.failed,.unfinished{background:#cf222e}.interrupted{background:#9a6700}.running{background:#0969da}
 table{border-collapse:collapse;margin:8px 0}td,th{padding:3px 10px 3px 0;text-align:left;vertical-align:top}th{color:#57606a;font-weight:600}
 .error{color:#cf222e;white-space:pre-wrap}.muted{color:#57606a}.num{text-align:right;font-variant-numeric:tabular-nums}`;
 
@@ -51,7 +51,8 @@ function chart(runs: readonly RunRow[]): string {
 function pipelineCard(db: DatabaseSnapshot, p: PipelineSnapshot, now: number, token: string | null): string {
   const last = p.runs[0];
   const liveHere = db.live && db.live.pipeline === p.pipeline ? db.live : null;
-  const status = liveHere ? "running" : (last?.status ?? "never run");
+  // A row still "running" with no live status file behind it is a run that was killed.
+  const status = liveHere ? "running" : last?.status === "running" ? "unfinished" : (last?.status ?? "never run");
   const runsRows = p.runs
     .slice(0, 10)
     .map((run) => `<tr><td><a href="${link(`/runs/${encodeURIComponent(run.run_id)}?db=${encodeURIComponent(db.database)}`, token)}">${escapeHtml(run.started_at)}</a></td><td><span class="badge ${escapeHtml(run.status)}">${escapeHtml(run.status)}</span></td><td class="num">${run.rows}</td><td class="num">${run.duration_s === null ? "" : run.duration_s.toFixed(1) + " s"}</td><td class="error">${escapeHtml(run.error ?? "")}</td></tr>`)

@@ -5,6 +5,7 @@ import { RestloadError } from "../errors.ts";
 import { openDatabase } from "../db/open.ts";
 import { Session } from "../db/session.ts";
 import type { RunStatusDocument } from "../state/status-file.ts";
+import { isoFromMs } from "../util/time.ts";
 
 export interface RunRow {
   readonly run_id: string;
@@ -90,7 +91,9 @@ function fileStamp(path: string): string {
 function readStatusFile(database: string): RunStatusDocument | null {
   try {
     const status = JSON.parse(readFileSync(`${database}.status.json`, "utf8")) as RunStatusDocument;
-    return status.state === "running" && alive(status.pid) ? status : null;
+    // The file is rewritten twice a second while a run lives: a stale one (killed run, reused pid) is not live.
+    const fresh = Date.now() - Date.parse(status.updated_at) < 10_000;
+    return status.state === "running" && fresh && alive(status.pid) ? status : null;
   } catch {
     return null;
   }
@@ -116,15 +119,15 @@ async function readDatabase(path: string): Promise<DatabaseSnapshot> {
     const pipelines: PipelineSnapshot[] = [];
     for (const dataset of datasets) {
       const runs = (await session.all(
-        `SELECT run_id, pipeline, strftime(started_at, '%Y-%m-%dT%H:%M:%SZ') AS started_at, strftime(finished_at, '%Y-%m-%dT%H:%M:%SZ') AS finished_at, status, exit_code,
+        `SELECT run_id, pipeline, epoch_ms(started_at) AS started_at, epoch_ms(finished_at) AS finished_at, status, exit_code,
                 coalesce(rows, 0) AS rows, coalesce(requests, 0) AS requests, coalesce(retries, 0) AS retries,
                 epoch(finished_at) - epoch(started_at) AS duration_s, error
            FROM ${session.table(dataset, "_rl_runs")} AS r ORDER BY r.started_at DESC LIMIT ${recentRuns}`,
       )).map((row) => ({
         run_id: String(row.run_id),
         pipeline: String(row.pipeline),
-        started_at: String(row.started_at),
-        finished_at: row.finished_at === null ? null : String(row.finished_at),
+        started_at: isoFromMs(row.started_at) ?? "",
+        finished_at: isoFromMs(row.finished_at),
         status: String(row.status),
         exit_code: row.exit_code === null ? null : Number(row.exit_code),
         rows: Number(row.rows),
@@ -137,7 +140,7 @@ async function readDatabase(path: string): Promise<DatabaseSnapshot> {
       const [resourcesColumn] = await session.all(`SELECT count(*) AS n FROM duckdb_columns() WHERE database_name = ? AND schema_name = ? AND table_name = '_rl_loads' AND column_name = 'resources'`, [session.catalog, dataset]);
       const resources = Number(resourcesColumn?.n) > 0 ? "resources::VARCHAR" : "NULL";
       const loads = await session.all(
-        `SELECT load_id, run_id, unit, status, strftime(started_at, '%Y-%m-%dT%H:%M:%SZ') AS started_at, epoch(finished_at) - epoch(started_at) AS duration_s,
+        `SELECT load_id, run_id, unit, status, epoch_ms(started_at) AS started_at, epoch(finished_at) - epoch(started_at) AS duration_s,
                 rows_by_table::VARCHAR AS rows_by_table, ${resources} AS resources, requests, retries, error
            FROM ${session.table(dataset, "_rl_loads")} AS l WHERE run_id IN (SELECT run_id FROM ${session.table(dataset, "_rl_runs")} ORDER BY started_at DESC LIMIT ${recentRuns}) ORDER BY l.started_at`,
       );
@@ -147,7 +150,7 @@ async function readDatabase(path: string): Promise<DatabaseSnapshot> {
           load_id: String(row.load_id),
           unit: String(row.unit),
           status: String(row.status),
-          started_at: String(row.started_at),
+          started_at: isoFromMs(row.started_at) ?? "",
           duration_s: row.duration_s === null ? null : Number(row.duration_s),
           rows_by_table: JSON.parse(String(row.rows_by_table ?? "{}")),
           resources: JSON.parse(String(row.resources ?? "{}")),
@@ -156,17 +159,17 @@ async function readDatabase(path: string): Promise<DatabaseSnapshot> {
           error: row.error === null ? null : String(row.error),
         });
       }
-      const [success] = await session.all(`SELECT strftime(max(finished_at), '%Y-%m-%dT%H:%M:%SZ') AS at FROM ${session.table(dataset, "_rl_loads")} WHERE status = 'committed'`);
+      const [success] = await session.all(`SELECT epoch_ms(max(finished_at)) AS at FROM ${session.table(dataset, "_rl_loads")} WHERE status = 'committed'`);
       const tables: { table: string; rows: number }[] = [];
       for (const row of await session.all(`SELECT table_name, estimated_size FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? AND table_name NOT LIKE '\\_rl\\_%' ESCAPE '\\' ORDER BY table_name`, [session.catalog, dataset])) {
         const [count] = await session.all(`SELECT count(*) AS n FROM ${session.table(dataset, String(row.table_name))}`);
         tables.push({ table: String(row.table_name), rows: Number(count?.n ?? 0) });
       }
       const cursors = (await session.all(
-        `SELECT resource, parent_key, last_value, strftime(updated_at, '%Y-%m-%dT%H:%M:%SZ') AS updated_at FROM ${session.table(dataset, "_rl_state")} AS s ORDER BY s.updated_at DESC LIMIT 50`,
-      )).map((row) => ({ resource: String(row.resource), parent_key: String(row.parent_key), last_value: String(row.last_value), updated_at: row.updated_at === null ? null : String(row.updated_at) }));
+        `SELECT resource, parent_key, last_value, epoch_ms(updated_at) AS updated_at FROM ${session.table(dataset, "_rl_state")} AS s ORDER BY s.updated_at DESC LIMIT 50`,
+      )).map((row) => ({ resource: String(row.resource), parent_key: String(row.parent_key), last_value: String(row.last_value), updated_at: isoFromMs(row.updated_at) }));
       const pipeline = runs[0]?.pipeline ?? dataset;
-      pipelines.push({ pipeline, dataset, runs, loads_by_run: loadsByRun, last_success_at: success?.at === null || success?.at === undefined ? null : String(success.at), tables, cursors });
+      pipelines.push({ pipeline, dataset, runs, loads_by_run: loadsByRun, last_success_at: isoFromMs(success?.at), tables, cursors });
     }
     return { database: path, read_at: new Date().toISOString(), pipelines, live: null, note: null };
   } finally {

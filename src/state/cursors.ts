@@ -4,6 +4,7 @@ import type { Session } from "../db/session.ts";
 import { loadCursor, storeCursor } from "../extract/cursor-values.ts";
 import type { StoredCursor } from "../extract/incremental.ts";
 import { toJson } from "../util/json.ts";
+import { isoFromMs } from "../util/time.ts";
 
 export interface CursorRow {
   readonly resource: string;
@@ -59,7 +60,7 @@ export async function deleteCursors(session: Session, dataset: string, pipeline:
 /** The stored cursors of a pipeline, for `restload state`. */
 export async function listCursors(session: Session, dataset: string, pipeline: string): Promise<CursorRow[]> {
   const rows = await session.all(
-    `SELECT resource, parent_key, cursor_path, last_value, value_type, json_array_length(boundary_keys) AS boundary_keys, load_id, strftime(updated_at, '%Y-%m-%dT%H:%M:%SZ') AS updated_at
+    `SELECT resource, parent_key, cursor_path, last_value, value_type, json_array_length(boundary_keys) AS boundary_keys, load_id, epoch_ms(updated_at) AS updated_at
        FROM ${session.table(dataset, "_rl_state")} WHERE pipeline = ? ORDER BY resource, parent_key`,
     [pipeline],
   );
@@ -71,6 +72,6 @@ export async function listCursors(session: Session, dataset: string, pipeline: s
     value_type: String(row.value_type),
     boundary_keys: Number(row.boundary_keys ?? 0),
     load_id: row.load_id === null ? null : String(row.load_id),
-    updated_at: row.updated_at === null ? null : String(row.updated_at),
+    updated_at: isoFromMs(row.updated_at),
   }));
 }

@@ -2,6 +2,7 @@
 import { openDatabase } from "../db/open.ts";
 import { Session } from "../db/session.ts";
 import { isSystemTable } from "./system-tables.ts";
+import { isoFromMs } from "../util/time.ts";
 
 export interface TableInfo {
   readonly table: string;
@@ -19,7 +20,7 @@ export async function listTables(path: string, dataset: string, lockTimeoutMs: n
       .map((row) => String(row.table_name));
     const loads = names.includes("_rl_loads")
       ? await session.all(
-          `SELECT key AS table_name, arg_max(load_id, finished_at) AS load_id, strftime(max(finished_at), '%Y-%m-%dT%H:%M:%SZ') AS finished_at
+          `SELECT key AS table_name, arg_max(load_id, finished_at) AS load_id, epoch_ms(max(finished_at)) AS finished_at
            FROM ${session.table(dataset, "_rl_loads")}, json_each(rows_by_table) WHERE status = 'committed' GROUP BY key`,
         )
       : [];
@@ -28,7 +29,7 @@ export async function listTables(path: string, dataset: string, lockTimeoutMs: n
     for (const name of names.filter((table) => !isSystemTable(table))) {
       const [count] = await session.all(`SELECT count(*) AS n FROM ${session.table(dataset, name)}`);
       const load = lastLoad.get(name);
-      out.push({ table: name, rows: Number(count?.n ?? 0), last_load_id: load ? String(load.load_id) : null, last_loaded_at: load ? String(load.finished_at) : null });
+      out.push({ table: name, rows: Number(count?.n ?? 0), last_load_id: load ? String(load.load_id) : null, last_loaded_at: load ? isoFromMs(load.finished_at) : null });
     }
     return out;
   } finally {

@@ -228,4 +228,16 @@ describe("concurrent pages", () => {
     expect((sequential.records.items as { page: number }[]).map((r) => r.page)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(server.concurrency.max).toBe(1);
   });
+
+  test("a total larger than the data stops at the first empty page, pages requested ahead aside", async () => {
+    const records = Array.from({ length: 30 }, (_, i) => ({ id: i }));
+    const server = startServer((request) => {
+      const offset = Number(request.url.searchParams.get("offset"));
+      return json({ total: 2000, items: records.slice(offset, offset + 10) });
+    });
+    servers.push(server);
+    const result = await extract(`${pipelineHead(server.url)}\n[[resources]]\nname = "items"\nendpoint.paginator = { type = "offset", limit = 10 }\n`);
+    expect(result.records.items).toEqual(records);
+    expect(server.requests.length).toBeLessThanOrEqual(4 + 8);
+  });
 });

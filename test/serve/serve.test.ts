@@ -60,8 +60,11 @@ describe("restload serve", () => {
     expect(await health.text()).toContain("broken: the last run failed: E_HTTP: Cannot fetch page 1 of resource \"broken\" as the server returned 410");
     const metrics = await (await fetch(`${base}metrics`)).text();
     for (const line of metrics.trim().split("\n")) expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+\{(\w+="[^"]*",?)*\} -?[\d.e+]+)$/);
-    expect(metrics).toContain('restload_last_run_failed{pipeline="broken"} 1');
-    expect(metrics).toContain('restload_table_rows{pipeline="healthy",table="items"} 2');
+    expect(metrics).toContain(`restload_last_run_failed{database="${broken.database}",dataset="data",pipeline="broken"} 1`);
+    expect(metrics).toContain(`restload_table_rows{database="${healthy.database}",dataset="data",pipeline="healthy",table="items"} 2`);
+    // One series per database and dataset: no duplicate samples when two files hold one pipeline.
+    const series = metrics.split("\n").filter((line) => !line.startsWith("#") && line !== "").map((line) => line.replace(/ [^ ]+$/, ""));
+    expect(new Set(series).size).toBe(series.length);
     const runId = pipelines[0]!.pipelines[0]!.runs[0] as unknown as { run_id: string };
     const detail = await (await fetch(`${base}runs/${runId.run_id}`)).text();
     expect(detail).toContain("unit items");
@@ -92,6 +95,7 @@ describe("restload serve", () => {
     expect(await health.text()).toContain("killed: the last run (started");
     const metrics = await (await fetch(`${base}metrics`)).text();
     expect(metrics).toContain(`restload_running{database="${killed.database}"} 0`);
+    expect(await (await fetch(base)).text()).toContain('class="badge unfinished">unfinished</span>');
   });
 
   test("a non-loopback bind without a token refuses to start; with one, requests without it get 401", async () => {

@@ -1,6 +1,6 @@
 // `restload systemd`: generated units pass systemd-analyze verify and carry what a timer job needs.
 import { describe, expect, test } from "bun:test";
-import { readFileSync, readdirSync } from "node:fs";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { bunBin, repoRoot, run, runMain, tempDir } from "../helpers.ts";
 
@@ -9,7 +9,7 @@ describe("restload systemd", () => {
     const dir = tempDir();
     const result = await runMain(["systemd", join(repoRoot, "configs", "github.toml"), "--serve", "--output", dir, "--binary", bunBin, "--on-calendar", "*:0/15", "--max-age", "2h"]);
     expect(result.code).toBe(0);
-    expect(readdirSync(dir).sort()).toEqual(["restload-rest-api-github.service", "restload-rest-api-github.timer", "restload-serve.service"]);
+    expect(readdirSync(dir).sort()).toEqual(["restload-rest-api-github.service", "restload-rest-api-github.timer", "restload-serve-rest-api-github.service"]);
     const verify = await run(["systemd-analyze", "verify", ...readdirSync(dir).map((name) => join(dir, name))]);
     expect(verify.stderr).toBe("");
     expect(verify.code).toBe(0);
@@ -22,9 +22,10 @@ describe("restload systemd", () => {
     expect(service).toContain("StateDirectory=restload\nCacheDirectory=restload");
     expect(service).toContain("TimeoutStartSec=2h");
     expect(service).not.toMatch(/^MemoryDenyWriteExecute=/m);
+    expect(service).not.toContain("ReadWritePaths=");
     const timer = readFileSync(join(dir, "restload-rest-api-github.timer"), "utf8");
     expect(timer).toContain("OnCalendar=*:0/15\nPersistent=true\nRandomizedDelaySec=120");
-    const serve = readFileSync(join(dir, "restload-serve.service"), "utf8");
+    const serve = readFileSync(join(dir, "restload-serve-rest-api-github.service"), "utf8");
     expect(serve).toContain(`serve --database /var/lib/restload/rest_api_github.duckdb --host 127.0.0.1 --port 8484 --max-age 2h`);
     expect(serve).toContain("User=restload");
   });
@@ -35,5 +36,19 @@ describe("restload systemd", () => {
     expect(result.stdout).toContain("# restload-pokeapi.service\n[Unit]");
     expect(result.stdout).toContain("# restload-pokeapi.timer\n[Unit]");
     expect(result.stdout).not.toContain("LoadCredential=");
+  });
+
+  test("a database outside the state directory gets ReadWritePaths=; % is escaped; a bad --port is refused", async () => {
+    const dir = tempDir();
+    const pipeline = join(dir, "p%1.toml");
+    writeFileSync(pipeline, '[pipeline]\nname = "elsewhere"\ndatabase = "/srv/data/elsewhere.duckdb"\n[client]\nbase_url = "https://api.example.com/"\n[[resources]]\nname = "items"\n');
+    const out = join(dir, "units");
+    expect((await runMain(["systemd", pipeline, "--output", out, "--binary", bunBin])).code).toBe(0);
+    const service = readFileSync(join(out, "restload-elsewhere.service"), "utf8");
+    expect(service).toContain("ReadWritePaths=/srv/data");
+    expect(service).toContain(`${join(dir, "p%%1.toml")}`);
+    const verify = await run(["systemd-analyze", "verify", join(out, "restload-elsewhere.service"), join(out, "restload-elsewhere.timer")]);
+    expect(verify.code).toBe(0);
+    expect((await runMain(["systemd", pipeline, "--serve", "--port", "x", "--binary", bunBin])).code).toBe(64);
   });
 });

@@ -133,12 +133,16 @@ export class HttpClient {
     // Credentials first: fetching an OAuth token is a request of its own and must not wait on
     // the slot this request would hold.
     const sent = verdict === "trusted" ? (context.auth ? await context.auth.apply(request, context.signal) : request) : this.withoutCredentials(request, context);
-    const slot = await this.deps.limiter?.acquire();
-    let release: () => void;
+    // The host gate first (a host's pause or budget must not hold a pipeline-wide slot), then the slot.
+    const release = await gate.acquire(request.url.host, context.signal);
+    let slot: (() => void) | undefined;
     try {
-      release = await gate.acquire(request.url.host, context.signal);
+      slot = await this.deps.limiter?.acquire();
+      // Stopped (SIGTERM) while waiting: nothing more is sent.
+      context.signal?.throwIfAborted();
     } catch (error) {
       slot?.();
+      release();
       throw error;
     }
     const controller = new AbortController();

@@ -54,12 +54,16 @@ export function rangePaginator(config: RangeConfig): Paginator {
       const found = numberAt(page.body, config.totalPath);
       if (found === undefined) return undefined;
       total = found;
-      const requests: RequestState[] = [];
-      for (let value = current + config.step; value < config.endFromTotal(found) && (config.maximum === null || value < config.maximum); value += config.step) {
-        current = value;
-        requests.push(set(page.request));
-      }
-      return requests;
+      // Produced one at a time: a huge or wrong total costs nothing until pages are requested.
+      return {
+        stopAfterEmptyPage: config.stopAfterEmptyPage,
+        next: () => {
+          const value = current + config.step;
+          if (value >= config.endFromTotal(found) || (config.maximum !== null && value >= config.maximum)) return null;
+          current = value;
+          return set(page.request);
+        },
+      };
     },
   };
 }

@@ -34,8 +34,15 @@ export interface Paginator {
   /** What is paginating now; for `auto`, what was detected (after the first page). */
   describe(): PlannedPaginator;
   /**
-   * When the first page tells how many there are (a total), the requests of every remaining
-   * page: they do not depend on each other and may be fetched concurrently.
+   * When the first page tells how many there are (a total), the remaining pages' requests, one
+   * at a time: they do not depend on each other and may be fetched concurrently.
    */
-  rest?(first: Page): RequestState[] | undefined;
+  rest?(first: Page): RemainingPages | undefined;
+}
+
+export interface RemainingPages {
+  /** The next page's request, or null when there is none. */
+  next(): RequestState | null;
+  /** Stop requesting further pages once one comes back empty. */
+  readonly stopAfterEmptyPage: boolean;
 }
