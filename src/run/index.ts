@@ -123,10 +123,12 @@ export async function runPipeline(runOptions: RunOptions): Promise<RunSummary> {
     });
     await session.run("CHECKPOINT");
     statusFile.finish(summary.status);
+    await statusFile.flushed();
     statusFile = undefined;
     return summary;
   } finally {
     statusFile?.finish("failed");
+    await statusFile?.flushed();
     database.close();
   }
 }

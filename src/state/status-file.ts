@@ -1,7 +1,7 @@
 // The live status file `<database>.status.json`: what a run is doing, rewritten atomically (temp
 // file + rename) at most twice a second while something changes and at least once a second, so
 // the status page can show a run that holds the database. It never holds secrets.
-import { renameSync, writeFileSync } from "node:fs";
+import { rename, writeFile } from "node:fs/promises";
 import type { Redactor } from "../config/redact.ts";
 
 export interface ResourceStatus {
@@ -27,6 +27,8 @@ export class StatusFile {
   private readonly document: RunStatusDocument;
   private timer: ReturnType<typeof setInterval> | undefined;
   private lastWrite = 0;
+  private writing: Promise<void> | undefined;
+  private again = false;
 
   constructor(
     readonly path: string,
@@ -69,15 +71,36 @@ export class StatusFile {
     this.write();
   }
 
+  /**
+   * Writes off the main thread: while DuckDB flushes a large commit, a rename can wait on the file
+   * system for a long time, and extraction must not wait with it. One write at a time; a change
+   * meanwhile is written right after.
+   */
   private write(): void {
     this.lastWrite = Date.now();
-    this.document.updated_at = new Date().toISOString();
-    const temp = `${this.path}.${process.pid}.tmp`;
-    try {
-      writeFileSync(temp, this.redactor.redact(JSON.stringify(this.document, null, 2)), { mode: 0o644 });
-      renameSync(temp, this.path);
-    } catch {
-      // The status file is informational: a full disk or a read-only directory must not fail the run.
+    if (this.writing) {
+      this.again = true;
+      return;
     }
+    this.writing = (async () => {
+      do {
+        this.again = false;
+        this.document.updated_at = new Date().toISOString();
+        const text = this.redactor.redact(JSON.stringify(this.document, null, 2));
+        const temp = `${this.path}.${process.pid}.tmp`;
+        try {
+          await writeFile(temp, text, { mode: 0o644 });
+          await rename(temp, this.path);
+        } catch {
+          // The status file is informational: a full disk or a read-only directory must not fail the run.
+        }
+      } while (this.again);
+      this.writing = undefined;
+    })();
+  }
+
+  /** Resolves once the writes started so far are on disk. */
+  async flushed(): Promise<void> {
+    while (this.writing) await this.writing;
   }
 }
