@@ -44,17 +44,23 @@ describe("per-parent cursors", () => {
 
 describe("append + cursor under kill -9", () => {
   const source = Array.from({ length: 60 }, (_, i) => ({ seq: i + 1, body: `event ${i + 1}` }));
+
+  /** An append + cursor pipeline over an API of `source` that honours `since`, pages of 20. */
+  function eventsProject(delayMs: number) {
+    const server = startServer(async (request) => {
+      if (delayMs > 0) await Bun.sleep(delayMs);
+      const since = Number(request.url.searchParams.get("since") ?? 0);
+      const page = Number(request.url.searchParams.get("page") ?? 0);
+      const rows = source.filter((row) => row.seq >= since);
+      const next = (page + 1) * 20 < rows.length ? { link: `<${request.url.origin}/events?since=${since}&page=${page + 1}>; rel="next"` } : {};
+      return json(rows.slice(page * 20, page * 20 + 20), { headers: next });
+    });
+    servers.push(server);
+    return project(`[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${server.url}"\n[[resources]]\nname = "events"\nwrite_disposition = "append"\nendpoint.incremental = { cursor_path = "seq", initial_value = 0, start_param = "since" }\n`);
+  }
   for (const point of ["page_2", "before_commit", "after_commit"]) {
     test(`killed at ${point}, then rerun: rows equal the source with no duplicates at the boundary`, async () => {
-      const server = startServer((request) => {
-        const since = Number(request.url.searchParams.get("since") ?? 0);
-        const page = Number(request.url.searchParams.get("page") ?? 0);
-        const rows = source.filter((row) => row.seq >= since);
-        const next = (page + 1) * 20 < rows.length ? { link: `<${request.url.origin}/events?since=${since}&page=${page + 1}>; rel="next"` } : {};
-        return json(rows.slice(page * 20, page * 20 + 20), { headers: next });
-      });
-      servers.push(server);
-      const p = project(`[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${server.url}"\n[[resources]]\nname = "events"\nwrite_disposition = "append"\nendpoint.incremental = { cursor_path = "seq", initial_value = 0, start_param = "since" }\n`);
+      const p = eventsProject(0);
       const crashed = Bun.spawn([bunBin, mainTs, "run", p.pipeline], { cwd: repoRoot, env: { ...process.env, RESTLOAD_CRASH_AT: `${point}:events` }, stdout: "ignore", stderr: "ignore" });
       await crashed.exited;
       expect(crashed.signalCode).toBe("SIGKILL");
@@ -66,16 +72,7 @@ describe("append + cursor under kill -9", () => {
   }
 
   test("killed at random moments three times, then rerun: rows equal the source with no duplicates", async () => {
-    const server = startServer(async (request) => {
-      await Bun.sleep(30);
-      const since = Number(request.url.searchParams.get("since") ?? 0);
-      const page = Number(request.url.searchParams.get("page") ?? 0);
-      const rows = source.filter((row) => row.seq >= since);
-      const next = (page + 1) * 20 < rows.length ? { link: `<${request.url.origin}/events?since=${since}&page=${page + 1}>; rel="next"` } : {};
-      return json(rows.slice(page * 20, page * 20 + 20), { headers: next });
-    });
-    servers.push(server);
-    const p = project(`[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${server.url}"\n[[resources]]\nname = "events"\nwrite_disposition = "append"\nendpoint.incremental = { cursor_path = "seq", initial_value = 0, start_param = "since" }\n`);
+    const p = eventsProject(30);
     for (const delay of [20 + Math.random() * 60, 60 + Math.random() * 120, 100 + Math.random() * 200]) {
       const proc = Bun.spawn([bunBin, mainTs, "run", p.pipeline], { cwd: repoRoot, stdout: "ignore", stderr: "ignore" });
       await Bun.sleep(delay);
