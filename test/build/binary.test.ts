@@ -142,6 +142,25 @@ describe("compiled binary", () => {
     expect(invalid.stderr).toContain("has 4 problems");
   });
 
+  test("serve works from the binary alone", async () => {
+    const env = scrubbed({ RESTLOAD_CACHE_DIR: tempDir() });
+    expect((await run([binary, "sql", "served.duckdb", "select 1"], { cwd: workDir, env })).code).toBe(0);
+    const proc = Bun.spawn([binary, "serve", "--database", "served.duckdb", "--port", "0"], { cwd: workDir, env, stdout: "pipe", stderr: "pipe" });
+    try {
+      const reader = proc.stdout.getReader();
+      let text = "";
+      while (!text.includes("\n")) text += new TextDecoder().decode((await reader.read()).value);
+      const base = /serving (\S+)/.exec(text)![1]!;
+      const health = await fetch(`${base}healthz`);
+      expect(health.status).toBe(503);
+      expect(await health.text()).toContain("no run recorded");
+      expect((await fetch(`${base}metrics`)).status).toBe(200);
+    } finally {
+      proc.kill();
+      await proc.exited;
+    }
+  });
+
   test("an unusable cache root falls back to the next one", async () => {
     const blocker = join(tempDir(), "file");
     writeFileSync(blocker, "");
