@@ -20,7 +20,7 @@ interface CheckFlags {
 
 export function registerCheck(cli: CAC, io: Io): void {
   cli
-    .command("check <pipeline>", "Validate a pipeline file and print its plan; touches neither network nor database")
+    .command("check <pipeline>", "Validate a pipeline file and print its plan (no network or database, unless --probe)")
     .option("--json", "Print the plan (or the problems) as JSON")
     .option("--probe", "Also fetch the first page of every root resource and show what was detected")
     .option("--skip-secrets", "Do not look up secrets (for checking a file away from its server)")

@@ -42,7 +42,10 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   const cli = cac("restload");
   for (const register of commands) register(cli, io);
   cli.help();
-  cli.usage("<command> [options]\n\n  Load any REST API into an embedded DuckDB file from a declarative TOML pipeline.");
+  cli.usage(
+    "<command> [options]\n\n  Load any REST API into an embedded DuckDB file from a declarative TOML pipeline.\n\n" +
+      "  Exit codes: 0 ok, 1 a unit (or probe) failed, 64 usage, 75 database locked, 78 configuration,\n  130/143 interrupted by SIGINT/SIGTERM.",
+  );
   cli.option("-v, --version", "Display the version");
   try {
     cli.parse(["restload", "restload", ...booleanFlagsCamelCased(cli, argv)], { run: false });
