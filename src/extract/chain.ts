@@ -67,7 +67,7 @@ export async function* walkChain(resource: PlannedResource, first: RequestState,
     const rest = number === 1 && options.maxPages === undefined && options.prefetch !== false ? paginator.rest?.(page) : undefined;
     if (rest) {
       yield { number, records: selected.records, status: result.status, url: result.url, selector: selected.selector, paginator: paginator.describe(), body: result.body };
-      yield* fetchConcurrently(rest, fetchPage, (request, fetched, at) => {
+      yield* fetchConcurrently(rest, fetchPage, (fetched, at) => {
         const records = selectRecords(fetched.body, selector).records;
         return { number: at, records, status: fetched.status, url: fetched.url, selector: selector ?? "$", paginator: paginator.describe(), body: fetched.body };
       });
@@ -91,7 +91,7 @@ const pagesAhead = 8;
 async function* fetchConcurrently(
   remaining: RemainingPages,
   fetchPage: (request: RequestState, number: number) => { request: RequestState; pending: Promise<FetchResult> },
-  toPage: (request: RequestState, result: Extract<FetchResult, { kind: "page" }>, number: number) => ChainPage,
+  toPage: (result: Extract<FetchResult, { kind: "page" }>, number: number) => ChainPage,
 ): AsyncGenerator<ChainPage> {
   const inFlight: { request: RequestState; pending: Promise<FetchResult>; number: number }[] = [];
   let number = 1;
@@ -109,13 +109,13 @@ async function* fetchConcurrently(
   };
   fill();
   while (inFlight.length > 0) {
-    const { request, pending, number: at } = inFlight.shift()!;
+    const { pending, number: at } = inFlight.shift()!;
     const result = await pending;
     if (result.kind === "ignored") {
       fill();
       continue;
     }
-    const page = toPage(request, result, at);
+    const page = toPage(result, at);
     // An empty page ends the walk (as it would walking page by page); pages already requested still come.
     if (remaining.stopAfterEmptyPage && page.records.length === 0) exhausted = true;
     fill();

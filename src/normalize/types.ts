@@ -94,8 +94,3 @@ export function fromDuckdbType(name: string): DataType | undefined {
   return undefined;
 }
 
-/** A value as written into a staged NDJSON row: huge integers as strings so they parse exactly. */
-export function stagedValue(type: DataType, value: unknown): unknown {
-  if (typeof value === "bigint" && (type === "hugeint" || type === "decimal" || type === "text")) return value.toString();
-  return value;
-}

@@ -49,11 +49,6 @@ export function parseTemplate(text: string): TemplatePart[] {
   return parts;
 }
 
-/** The placeholders of a template, in order. */
-export function placeholdersOf(text: string): Placeholder[] {
-  return parseTemplate(text).filter((part): part is Placeholder => typeof part !== "string");
-}
-
 /**
  * Renders a template. A template that is exactly one placeholder returns the value itself, so a
  * whole-value placeholder keeps its JSON type (a number stays a number in a JSON body).

@@ -33,8 +33,8 @@ export function createApp(options: ServeOptions): Hono {
   app.get("/runs/:runId", async (c) => {
     const found = find(await all(), c.req.query("db"), (p) => p.runs.find((run) => run.run_id === c.req.param("runId")));
     if (!found) return c.text("no such run\n", 404);
-    const { db, pipeline, value: run } = found;
-    return c.html(runPage(db, pipeline, run, pipeline.loads_by_run[run.run_id] ?? [], pageToken(c)));
+    const { pipeline, value: run } = found;
+    return c.html(runPage(pipeline, run, pipeline.loads_by_run[run.run_id] ?? [], pageToken(c)));
   });
 
   app.get("/cursors", async (c) => {

@@ -85,7 +85,7 @@ export function overviewPage(databases: readonly DatabaseSnapshot[], now: number
   return page("restload", `<h1>restload</h1>${cards || "<p>No database given.</p>"}`, running ? 2 : 10);
 }
 
-export function runPage(db: DatabaseSnapshot, pipeline: PipelineSnapshot, run: RunRow, loads: readonly LoadRow[], token: string | null): string {
+export function runPage(pipeline: PipelineSnapshot, run: RunRow, loads: readonly LoadRow[], token: string | null): string {
   const units = loads
     .map(
       (load) => `<section class="card unit"><h2>unit ${escapeHtml(load.unit)} <span class="badge ${escapeHtml(load.status)}">${escapeHtml(load.status)}</span></h2>

@@ -3,8 +3,6 @@
 import type { Session } from "../db/session.ts";
 import { quoteIdent } from "../db/session.ts";
 
-export const schemaVersion = 1;
-
 const migrations: readonly ((session: Session, dataset: string) => string[])[] = [
   // 1: the first layout.
   (session, dataset) => [

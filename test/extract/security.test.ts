@@ -80,7 +80,7 @@ describe("credentials never cross origins", () => {
 
   test("a canary key never appears in errors, raw or percent-encoded, even when the URL carries it", async () => {
     // The API echoes the key into its next link (some do), then fails on that page.
-    const api = startServer((request, i) =>
+    const api = startServer((_request, i) =>
       i === 0 ? json({ data: [{ id: 1 }], next: `/items?page=2&api_key=${encodeURIComponent(canary)}` }) : json({ message: `bad key ${canary}` }, { status: 500 }),
     );
     servers.push(api);

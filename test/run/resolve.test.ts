@@ -2,7 +2,7 @@
 // rate limits shared by all chains, failures confined to their unit.
 import { afterAll, describe, expect, test } from "bun:test";
 import { startDemoApi } from "../../scripts/demo-api.ts";
-import { json, startServer, type TestServer } from "../servers/server.ts";
+import { json, startServer } from "../servers/server.ts";
 import { project } from "./_helpers.ts";
 
 const stops: { stop(): Promise<void> }[] = [];

@@ -1,7 +1,7 @@
 // `[pipeline]` (names, database, limits) and `[client]` (base URL, auth, HTTP policy).
 import * as v from "valibot";
 import { AuthSchema } from "./auth.ts";
-import { nonEmptyText, positiveNumber, nonNegativeNumber, secretText, table, text, textList, wholeNumber } from "./_kit.ts";
+import { nonEmptyText, positiveNumber, nonNegativeNumber, secretText, table, text, wholeNumber } from "./_kit.ts";
 import { PaginatorSchema } from "./paginator.ts";
 import { describe } from "../references.ts";
 

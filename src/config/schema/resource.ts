@@ -1,6 +1,6 @@
 // `[[resources]]` and `[resource_defaults]`: what to extract and how its table is written.
 import * as v from "valibot";
-import { bool, byShape, keyList, nonEmptyText, oneOf, table, text, textList, wholeNumber } from "./_kit.ts";
+import { bool, byShape, keyList, nonEmptyText, oneOf, table, textList, wholeNumber } from "./_kit.ts";
 import { EndpointSchema } from "./endpoint.ts";
 import { StepSchema } from "./steps.ts";
 import { describe, isTable } from "../references.ts";
