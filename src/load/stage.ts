@@ -1,18 +1,21 @@
-// Staged rows: CSV files per table, written as pages arrive and read by DuckDB's read_csv at
-// commit (measured here: read_csv takes these rows about eight times faster than read_json).
-// Memory stays bounded however many rows a unit has.
+// Staged rows: CSV files per table, written as pages arrive. A segment file is handed to the
+// writer as soon as it is complete, so DuckDB loads it (on its own thread, inside the unit's open
+// transaction) while extraction goes on. Memory stays bounded however many rows a unit has.
+// (Measured here: read_csv takes these rows about eight times faster than read_json.)
 //
 // Encoding: every string is quoted (so "" is an empty string and an empty field is NULL), JSON
 // values are quoted JSON text, integers keep all their digits. A table's columns can grow while a
-// unit runs: a row with a new column starts a new segment file with a wider header. A last column
+// unit runs: a row with a new column starts a new segment with a wider header. A last column
 // `rl$seq` numbers the rows, so "last record wins" does not depend on read order.
 import { closeSync, mkdirSync, openSync, rmdirSync, rmSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { toJson } from "../util/json.ts";
 
-const flushBytes = 1 << 20;
-/** Rows per segment file: each segment is inserted by its own statement, which bounds DuckDB's working memory. */
+/** Buffered text written to the segment file at this size. */
+const flushChars = 1 << 20;
+/** A segment ends at this many rows or characters: each one is a statement, started while extraction goes on. */
 const segmentRows = 50_000;
+const segmentChars = 8 << 20;
 
 /** Not a name normalisation can produce (`$`), so no data column can take it. */
 export const sequenceColumn = "rl$seq";
@@ -20,75 +23,98 @@ export const sequenceColumn = "rl$seq";
 export interface Segment {
   readonly file: string;
   readonly columns: readonly string[];
+  /** Rows in the file. */
+  rows: number;
+  /** An upper bound of the longest line, in bytes (read_csv needs to know). */
+  longest: number;
 }
+
+/** Called with each complete segment, in order per table. */
+export type SegmentSink = (table: StagedTable, segment: Segment) => void;
 
 export class StagedTable {
   rows = 0;
-  /** An upper bound of the longest line written, in bytes (read_csv needs to know). */
-  longest = 0;
-  readonly segments: Segment[] = [];
+  /** The resource whose rows came first: its write disposition governs the table. */
+  readonly owner: string;
   private columns: string[] = [];
-  private known = new Set<string>();
-  private buffer: string[] = [];
-  private bufferedBytes = 0;
+  private readonly known = new Set<string>();
+  private segment: Segment | undefined;
+  private chars = 0;
+  private buffer = "";
   private fd: number | undefined;
-  private inSegment = 0;
+  private segmentCount = 0;
 
-  constructor(readonly table: string, private readonly prefix: string) {}
+  constructor(
+    readonly table: string,
+    owner: string,
+    private readonly prefix: string,
+    private readonly sink: SegmentSink,
+  ) {
+    this.owner = owner;
+  }
 
   add(values: Record<string, unknown>): void {
-    if (this.inSegment >= segmentRows) this.startSegment(values);
-    else {
-      for (const key in values) {
-        if (!this.known.has(key)) {
-          this.startSegment(values);
-          break;
-        }
-      }
-    }
-    this.inSegment++;
-    const fields = new Array<string>(this.columns.length + 1);
-    for (let i = 0; i < this.columns.length; i++) fields[i] = encode(values[this.columns[i]!]);
-    fields[this.columns.length] = String(++this.rows);
-    const line = fields.join(",");
-    this.buffer.push(line);
+    let segment = this.segment;
+    if (segment === undefined || segment.rows >= segmentRows || this.chars >= segmentChars || this.hasNewKey(values)) segment = this.startSegment(values);
+    const columns = this.columns;
+    let line = "";
+    for (let i = 0; i < columns.length; i++) line += encode(values[columns[i]!]) + ",";
+    line += `${++this.rows}\n`;
+    segment.rows++;
     // A UTF-8 character takes at most three bytes per UTF-16 unit: a bound, without encoding twice.
-    const bound = line.length * 3;
-    if (bound > this.longest) this.longest = bound;
-    this.bufferedBytes += line.length + 1;
-    if (this.bufferedBytes >= flushBytes) this.flush();
+    if (line.length * 3 > segment.longest) segment.longest = line.length * 3;
+    this.buffer += line;
+    this.chars += line.length;
+    if (this.buffer.length >= flushChars) this.flush();
   }
 
-  flush(): void {
-    if (this.buffer.length === 0 || this.fd === undefined) return;
-    const bytes = Buffer.from(this.buffer.join("\n") + "\n", "utf8");
-    for (let offset = 0; offset < bytes.length; ) offset += writeSync(this.fd, bytes, offset);
-    this.buffer = [];
-    this.bufferedBytes = 0;
-  }
-
+  /** Ends the current segment: its file is complete and goes to the sink. */
   close(): void {
+    const segment = this.segment;
+    if (segment === undefined) return;
     this.flush();
+    closeSync(this.fd!);
+    this.fd = undefined;
+    this.segment = undefined;
+    this.sink(this, segment);
+  }
+
+  /** Closes the current file without handing it on (the unit failed). */
+  abandon(): void {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
+    this.segment = undefined;
+    this.buffer = "";
   }
 
   // internal
 
-  private startSegment(values: Record<string, unknown>): void {
+  private hasNewKey(values: Record<string, unknown>): boolean {
+    for (const key in values) if (!this.known.has(key)) return true;
+    return false;
+  }
+
+  private flush(): void {
+    if (this.buffer.length === 0) return;
+    writeAll(this.fd!, this.buffer);
+    this.buffer = "";
+  }
+
+  private startSegment(values: Record<string, unknown>): Segment {
     this.close();
-    this.inSegment = 0;
     for (const key of Object.keys(values)) {
       if (!this.known.has(key)) {
         this.known.add(key);
         this.columns.push(key);
       }
     }
-    const file = `${this.prefix}-${this.segments.length}.csv`;
-    this.segments.push({ file, columns: [...this.columns] });
+    const file = `${this.prefix}-${this.segmentCount++}.csv`;
+    const segment: Segment = { file, columns: [...this.columns], rows: 0, longest: 0 };
     this.fd = openSync(file, "w", 0o600);
-    const header = Buffer.from(`${[...this.columns, sequenceColumn].map(encode).join(",")}\n`, "utf8");
-    for (let offset = 0; offset < header.length; ) offset += writeSync(this.fd, header, offset);
+    writeAll(this.fd, `${[...this.columns, sequenceColumn].map(encode).join(",")}\n`);
+    this.chars = 0;
+    this.segment = segment;
+    return segment;
   }
 }
 
@@ -96,25 +122,31 @@ export class StagedTable {
 export class Stage {
   readonly tables = new Map<string, StagedTable>();
 
-  constructor(readonly dir: string) {
+  constructor(
+    readonly dir: string,
+    private readonly sink: SegmentSink,
+  ) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
 
-  table(name: string): StagedTable {
+  /** The staged table `name`; `resource` becomes its owner when it is the first to stage rows there. */
+  table(name: string, resource: string): StagedTable {
     let staged = this.tables.get(name);
     if (!staged) {
-      staged = new StagedTable(name, join(this.dir, String(this.tables.size)));
+      staged = new StagedTable(name, resource, join(this.dir, String(this.tables.size)), this.sink);
       this.tables.set(name, staged);
     }
     return staged;
   }
 
+  /** Ends every table's current segment (each goes to the sink). */
   closeAll(): void {
     for (const staged of this.tables.values()) staged.close();
   }
 
+  /** Removes the staging directory; files still open are closed without going to the sink. */
   remove(): void {
-    this.closeAll();
+    for (const staged of this.tables.values()) staged.abandon();
     rmSync(this.dir, { recursive: true, force: true });
     try {
       rmdirSync(dirname(this.dir)); // `<database>.stage/` itself, once no unit uses it
@@ -126,10 +158,18 @@ export class Stage {
 
 // internal
 
+/** Writes text whole; the runtime encodes it (no intermediate buffer unless a write comes back short). */
+function writeAll(fd: number, text: string): void {
+  const written = writeSync(fd, text);
+  if (written === Buffer.byteLength(text)) return;
+  const bytes = Buffer.from(text, "utf8");
+  for (let offset = written; offset < bytes.length; ) offset += writeSync(fd, bytes, offset);
+}
+
 function encode(value: unknown): string {
   switch (typeof value) {
     case "string":
-      return `"${value.includes('"') ? value.replaceAll('"', '""') : value}"`;
+      return value.includes('"') ? `"${value.replaceAll('"', '""')}"` : `"${value}"`;
     case "number":
       return Number.isFinite(value) ? String(value) : "";
     case "bigint":

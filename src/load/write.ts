@@ -1,12 +1,15 @@
-// Loads a unit's staged rows inside its transaction: schema changes first, then each resource's
-// tables by its write disposition. Values only ever travel in staged files read by read_csv.
-import { RestloadError } from "../errors.ts";
+// Loads a unit's staged segments inside its open transaction, as each one completes, so DuckDB
+// works on its own thread while extraction goes on: schema changes first (CREATE / ALTER TABLE),
+// then the rows by the owning resource's write disposition. Values only ever travel in staged
+// files read by read_csv. Nothing is visible to others before the unit commits.
+import { rmSync } from "node:fs";
+import { RestloadError, messageOf } from "../errors.ts";
 import { type Session, quoteIdent, quoteLiteral } from "../db/session.ts";
 import type { KeyStats, SystemColumns } from "../normalize/flatten.ts";
 import type { Schema, Table } from "../normalize/schema.ts";
 import { duckdbType } from "../normalize/types.ts";
 import type { PlannedWriteDisposition } from "../plan/index.ts";
-import { type Stage, sequenceColumn } from "./stage.ts";
+import { type Segment, type StagedTable, sequenceColumn } from "./stage.ts";
 
 export interface TableGroup {
   readonly resource: string;
@@ -16,146 +19,260 @@ export interface TableGroup {
   /** Normalised column names. */
   readonly primaryKey: readonly string[];
   readonly mergeKey: readonly string[];
-  /** What normalisation saw of the primary keys (duplicates, missing values). */
+  /** What normalisation has seen of the primary keys so far (duplicates, missing values). */
   readonly keys: KeyStats;
-  /** The tables this resource writes: its own, and its child tables (this run's and earlier ones'). */
-  readonly tables: readonly string[];
 }
 
 export interface WriteContext {
   readonly session: Session;
   readonly dataset: string;
   readonly schema: Schema;
-  readonly stage: Stage;
   readonly system: SystemColumns;
+  readonly loadId: string;
+  /** The resource owning a table that existed before the unit (the one with the longest table-name prefix). */
+  readonly existingOwner: (table: string) => string | undefined;
 }
 
-/** CREATE TABLE for new tables, ALTER TABLE ADD COLUMN for new columns. */
-export async function applySchemaChanges(context: WriteContext): Promise<void> {
-  const { session, dataset, schema } = context;
-  for (const table of schema.tables.values()) {
-    const name = session.table(dataset, table.name);
-    if (table.isNew) {
-      if (table.columns.size === 0) continue;
-      const columns = [...table.columns.values()].map((column) => `${quoteIdent(column.name)} ${duckdbType(column.type, column.hint)}`);
-      await session.run(`CREATE TABLE IF NOT EXISTS ${name} (${columns.join(", ")})`);
-    } else {
-      for (const column of table.added) await session.run(`ALTER TABLE ${name} ADD COLUMN IF NOT EXISTS ${quoteIdent(column.name)} ${duckdbType(column.type, column.hint)}`);
+/**
+ * One unit's writes. `add` queues each complete segment (loaded one after another, in order);
+ * `finish` waits for them and applies what a disposition does once all rows are in.
+ *
+ * - append: segments are inserted as they come.
+ * - merge: a key that comes again in this load replaces the load's earlier row (and its child
+ *   rows) as its segment goes in, so the last record of a key wins; rows from earlier loads with
+ *   the keys of this load go at the end.
+ * - replace: the rows of earlier loads go at the end.
+ *
+ * Rows of earlier loads are deleted only after the last ALTER TABLE of the unit: DuckDB refuses to
+ * commit a transaction that deleted committed rows of a table and then altered it.
+ */
+export class UnitWriter {
+  private queue: Promise<void> = Promise.resolve();
+  private failure: { error: unknown } | undefined;
+  private readonly written: Record<string, number> = {};
+  /** The columns each table has in the database now (this transaction included). */
+  private readonly inDatabase = new Map<string, Set<string>>();
+  private readonly stagedOwner = new Map<string, string>();
+
+  constructor(
+    private readonly context: WriteContext,
+    private readonly groups: ReadonlyMap<string, TableGroup>,
+    /** Told of the first failure, so the unit stops extracting. */
+    private readonly onError: (error: unknown) => void,
+  ) {
+    for (const table of context.schema.tables.values()) {
+      if (!table.isNew) this.inDatabase.set(table.name, new Set([...table.columns.keys()].filter((name) => !table.added.some((column) => column.name === name))));
     }
   }
-}
 
-/** Writes one resource's tables; returns rows written per table. */
-export async function writeGroup(context: WriteContext, group: TableGroup): Promise<Record<string, number>> {
-  const { schema } = context;
-  const tables = group.tables.map((name) => schema.tables.get(name)).filter((table): table is Table => table !== undefined);
-  const written: Record<string, number> = {};
-  const keys = group.mergeKey.length > 0 ? group.mergeKey : group.primaryKey;
-  if (group.disposition.disposition === "merge" && keys.length > 0) {
-    await merge(context, group, tables, written);
-    return written;
+  /** The first error a write raised, if any. */
+  get error(): unknown {
+    return this.failure?.error;
   }
-  if (group.disposition.disposition === "replace") {
-    for (const table of tables) if (!table.isNew || staged(context, table)) await context.session.run(`DELETE FROM ${context.session.table(context.dataset, table.name)}`);
+
+  add(staged: StagedTable, segment: Segment): void {
+    this.stagedOwner.set(staged.table, staged.owner);
+    this.queue = this.queue.then(async () => {
+      try {
+        if (this.failure === undefined) await this.load(staged.table, staged.owner, segment);
+      } catch (caught) {
+        const error = new RestloadError("E_LOAD", `Cannot load the rows of resource "${staged.owner}" into table "${staged.table}": ${messageOf(caught).split("\n")[0]}`, {
+          hint: "A value that does not convert to its column's type can be kept as text with columns.<field> = { data_type = \"text\" }.",
+          context: { resource: staged.owner },
+          cause: caught,
+        });
+        this.failure = { error };
+        this.onError(error);
+      } finally {
+        rmSync(segment.file, { force: true });
+      }
+    });
   }
-  for (const table of tables) {
-    if (staged(context, table)) written[table.name] = await insertStaged(context, table);
+
+  /** Resolves once the queued segments are done (or skipped after a failure); never rejects. */
+  settled(): Promise<void> {
+    return this.queue;
   }
-  return written;
+
+  /** After the last segment: returns the rows this unit wrote per table. */
+  async finish(): Promise<Record<string, number>> {
+    await this.queue;
+    if (this.failure) throw this.failure.error;
+    // Every schema change first (tables and columns normalisation declared without staging rows
+    // there, after a discarded row): deletes of earlier rows must come after the last ALTER.
+    for (const table of this.context.schema.tables.values()) await this.materialize(table, [...table.columns.keys()]);
+    for (const group of this.groups.values()) {
+      if (group.disposition.disposition === "replace") await this.replaceEarlier(group);
+      else if (mergeKeys(group).length > 0) await this.mergeEarlier(group);
+    }
+    return this.written;
+  }
+
+  // internal
+
+  private async load(name: string, owner: string, segment: Segment): Promise<void> {
+    const { session, schema } = this.context;
+    const group = this.groups.get(owner)!;
+    const table = schema.tables.get(name)!;
+    await this.materialize(table, segment.columns);
+    const read = readSegment(table, segment);
+    // A primary key seen twice in this load: the earlier row of this load makes way.
+    const replacing =
+      group.disposition.disposition === "merge" &&
+      group.keys.duplicates &&
+      name === group.root &&
+      group.primaryKey.length > 0 &&
+      group.primaryKey.every((key) => segment.columns.includes(key));
+    const rows = replacing
+      ? await this.replaceLoaded(group, table, read)
+      : await session.changes(`INSERT INTO ${this.target(name)} BY NAME SELECT * EXCLUDE (${quoteIdent(sequenceColumn)}) FROM (${read})`);
+    this.written[name] = (this.written[name] ?? 0) + rows;
+  }
+
+  /** A root segment whose keys may repeat rows of this load: those rows (and their child rows) go, then the segment's last record per key comes in. */
+  private async replaceLoaded(group: TableGroup, root: Table, read: string): Promise<number> {
+    const { session, system } = this.context;
+    const keep = quoteIdent("_rl_keep");
+    const key = group.primaryKey.map(quoteIdent).join(", ");
+    await session.run(`CREATE OR REPLACE TEMP TABLE ${keep} AS SELECT * FROM (${read}) QUALIFY row_number() OVER (PARTITION BY ${key} ORDER BY ${quoteIdent(sequenceColumn)} DESC) = 1`);
+    const rootTable = this.target(root.name);
+    const matches = `t.${quoteIdent(system.loadId)} = ${quoteLiteral(this.context.loadId)} AND (${group.primaryKey.map((column) => `t.${quoteIdent(column)}`).join(", ")}) IN (SELECT ${key} FROM ${keep})`;
+    for (const child of this.childTables(group)) {
+      await session.run(`DELETE FROM ${this.target(child)} WHERE ${quoteIdent(system.rootId)} IN (SELECT t.${quoteIdent(system.id)} FROM ${rootTable} t WHERE ${matches})`);
+    }
+    await session.run(`DELETE FROM ${rootTable} t WHERE ${matches}`);
+    const rows = await session.changes(`INSERT INTO ${rootTable} BY NAME SELECT * EXCLUDE (${quoteIdent(sequenceColumn)}) FROM ${keep}`);
+    await session.run(`DROP TABLE ${keep}`);
+    return rows;
+  }
+
+  /** merge, at the end: rows of earlier loads with this load's keys go, with their child rows. */
+  private async mergeEarlier(group: TableGroup): Promise<void> {
+    const { session, schema, system } = this.context;
+    const root = schema.tables.get(group.root);
+    if (!root || this.written[root.name] === undefined) return;
+    for (const key of [...group.primaryKey, ...group.mergeKey]) {
+      if (!root.columns.has(key)) {
+        throw new RestloadError("E_LOAD", `Cannot merge resource "${group.resource}" as its key column "${key}" is in none of its records`, {
+          hint: "Check primary_key / merge_key: they name fields of the records.",
+          context: { resource: group.resource },
+        });
+      }
+    }
+    if (group.keys.missing > 0) {
+      throw new RestloadError("E_LOAD", `Cannot merge resource "${group.resource}" as ${group.keys.missing} of its records have no value for ${group.primaryKey.join(", ")}`, {
+        hint: "Records to merge need their key; check primary_key / merge_key.",
+        context: { resource: group.resource },
+      });
+    }
+    const keyColumns = mergeKeys(group);
+    const rootTable = this.target(root.name);
+    const thisLoad = `${quoteIdent(system.loadId)} = ${quoteLiteral(this.context.loadId)}`;
+    if (!root.isNew) {
+      if (keyColumns.some((key) => root.columns.get(key)?.type === "json")) {
+        throw new RestloadError("E_LOAD", `Cannot merge resource "${group.resource}" on a JSON key`, { context: { resource: group.resource } });
+      }
+      const keys = keyColumns.map(quoteIdent).join(", ");
+      const earlier = `NOT t.${thisLoad} AND (${keyColumns.map((key) => `t.${quoteIdent(key)}`).join(", ")}) IN (SELECT ${keys} FROM ${rootTable} WHERE ${thisLoad})`;
+      for (const child of this.childTables(group)) {
+        await session.run(`DELETE FROM ${this.target(child)} WHERE ${quoteIdent(system.rootId)} IN (SELECT t.${quoteIdent(system.id)} FROM ${rootTable} t WHERE ${earlier})`);
+      }
+      await session.run(`DELETE FROM ${rootTable} t WHERE ${earlier}`);
+    }
+    if (!group.keys.duplicates) return;
+    // Child rows of this load can have gone in before their root row made way for a later record.
+    const loadRows = `SELECT ${quoteIdent(system.id)} FROM ${rootTable} WHERE ${thisLoad}`;
+    for (const child of this.childTables(group)) {
+      await session.run(`DELETE FROM ${this.target(child)} c WHERE NOT EXISTS (SELECT 1 FROM ${rootTable} r WHERE r.${quoteIdent(system.id)} = c.${quoteIdent(system.rootId)})`);
+      if (this.written[child] !== undefined) this.written[child] = await this.count(`${this.target(child)} WHERE ${quoteIdent(system.rootId)} IN (${loadRows})`);
+    }
+    this.written[root.name] = await this.count(`${rootTable} WHERE ${thisLoad}`);
+  }
+
+  /**
+   * replace, at the end: the rows of earlier loads go. Root rows carry their load id; a child row's
+   * id starts with its root row's id (`<root id>.<tag><index>`).
+   */
+  private async replaceEarlier(group: TableGroup): Promise<void> {
+    const { session, schema, system } = this.context;
+    const rootTable = this.target(group.root);
+    const thisLoad = `${quoteIdent(system.loadId)} = ${quoteLiteral(this.context.loadId)}`;
+    const rootHasRows = this.written[group.root] !== undefined;
+    for (const name of this.ownedTables(group)) {
+      const table = schema.tables.get(name)!;
+      if (table.isNew) continue;
+      if (name === group.root || !rootHasRows) await session.run(`DELETE FROM ${this.target(name)}${rootHasRows ? ` WHERE NOT ${thisLoad}` : ""}`);
+      else await session.run(`DELETE FROM ${this.target(name)} WHERE split_part(${quoteIdent(system.id)}, '.', 1) NOT IN (SELECT ${quoteIdent(system.id)} FROM ${rootTable} WHERE ${thisLoad})`);
+    }
+  }
+
+  /** The group's child tables in the database that link rows to their root row. */
+  private childTables(group: TableGroup): string[] {
+    return this.ownedTables(group).filter((name) => name !== group.root && this.inDatabase.get(name)?.has(this.context.system.rootId));
+  }
+
+  /** CREATE TABLE for a new table, ALTER TABLE ADD COLUMN for columns the database lacks. */
+  private async materialize(table: Table, columns: readonly string[]): Promise<void> {
+    const { session } = this.context;
+    const present = this.inDatabase.get(table.name);
+    if (present === undefined) {
+      if (table.columns.size === 0) return;
+      const all = [...table.columns.values()];
+      await session.run(`CREATE TABLE IF NOT EXISTS ${this.target(table.name)} (${all.map((column) => `${quoteIdent(column.name)} ${duckdbType(column.type, column.hint)}`).join(", ")})`);
+      this.inDatabase.set(table.name, new Set(all.map((column) => column.name)));
+      return;
+    }
+    for (const name of columns) {
+      if (present.has(name)) continue;
+      const column = table.columns.get(name)!;
+      await session.run(`ALTER TABLE ${this.target(table.name)} ADD COLUMN IF NOT EXISTS ${quoteIdent(name)} ${duckdbType(column.type, column.hint)}`);
+      present.add(name);
+    }
+  }
+
+  /** The tables a group writes: those it staged rows in, and those it owned before the unit. */
+  private ownedTables(group: TableGroup): string[] {
+    const owned: string[] = [];
+    for (const table of this.context.schema.tables.values()) {
+      const staged = this.stagedOwner.get(table.name);
+      if (staged === group.resource || (staged === undefined && !table.isNew && this.context.existingOwner(table.name) === group.resource)) owned.push(table.name);
+    }
+    return owned;
+  }
+
+  private async count(from: string): Promise<number> {
+    const [row] = await this.context.session.all(`SELECT count(*) AS n FROM ${from}`);
+    return Number(row?.n ?? 0);
+  }
+
+  private target(table: string): string {
+    return this.context.session.table(this.context.dataset, table);
+  }
 }
 
 // internal
 
-/**
- * delete-insert (and upsert) by primary key or merge key: the last record of a key in this load
- * wins; existing rows with its key, and their child rows, are replaced.
- */
-async function merge(context: WriteContext, group: TableGroup, tables: Table[], written: Record<string, number>): Promise<void> {
-  const { session, system } = context;
-  const root = tables.find((table) => table.name === group.root);
-  if (!root || !staged(context, root)) return;
-  for (const key of [...group.primaryKey, ...group.mergeKey]) {
-    if (!root.columns.has(key)) {
-      throw new RestloadError("E_LOAD", `Cannot merge resource "${group.resource}" as its key column "${key}" is in none of its records`, {
-        hint: "Check primary_key / merge_key: they name fields of the records.",
-        context: { resource: group.resource },
-      });
-    }
-  }
-  const keyColumns = group.mergeKey.length > 0 ? group.mergeKey : group.primaryKey;
-  if (group.keys.missing > 0) {
-    throw new RestloadError("E_LOAD", `Cannot merge resource "${group.resource}" as ${group.keys.missing} of its records have no value for ${group.primaryKey.join(", ")}`, {
-      hint: "Records to merge need their key; check primary_key / merge_key.",
-      context: { resource: group.resource },
-    });
-  }
-  // Only when a key came twice in this load are the rows deduplicated (the last record wins) in a
-  // temporary table; otherwise the staged files are read directly.
-  const keep = quoteIdent(`_rl_keep_${group.root}`);
-  let source = `(SELECT * EXCLUDE (${quoteIdent(sequenceColumn)}) FROM ${readStaged(context, root)})`;
-  if (group.keys.duplicates) {
-    const partition = group.primaryKey.map(quoteIdent).join(", ");
-    await session.run(
-      `CREATE OR REPLACE TEMP TABLE ${keep} AS SELECT * EXCLUDE (${quoteIdent(sequenceColumn)}) FROM ${readStaged(context, root)} QUALIFY row_number() OVER (PARTITION BY ${partition} ORDER BY ${quoteIdent(sequenceColumn)} DESC) = 1`,
-    );
-    source = keep;
-  }
-  const rootTable = target(context, root);
-  if (!root.isNew) {
-    const keys = `(SELECT ${keyColumns.map(quoteIdent).join(", ")} FROM ${source})`;
-    const matches = `(${keyColumns.map((key) => `t.${quoteIdent(key)}`).join(", ")}) IN ${keys}`;
-    if (keyColumns.some((key) => root.columns.get(key)?.type === "json")) throw new RestloadError("E_LOAD", `Cannot merge resource "${group.resource}" on a JSON key`);
-    for (const child of tables) {
-      if (child === root || child.isNew || !child.columns.has(system.rootId)) continue;
-      await session.run(`DELETE FROM ${target(context, child)} WHERE ${quoteIdent(system.rootId)} IN (SELECT t.${quoteIdent(system.id)} FROM ${rootTable} t WHERE ${matches})`);
-    }
-    await session.run(`DELETE FROM ${rootTable} t WHERE ${matches}`);
-  }
-  written[root.name] = group.keys.duplicates ? await session.changes(`INSERT INTO ${rootTable} BY NAME SELECT * FROM ${source}`) : await insertStaged(context, root);
-  for (const child of tables) {
-    if (child === root || !staged(context, child)) continue;
-    const kept = group.keys.duplicates ? ` WHERE ${quoteIdent(system.rootId)} IN (SELECT ${quoteIdent(system.id)} FROM ${keep})` : "";
-    written[child.name] = await insertStaged(context, child, kept);
-  }
-  if (group.keys.duplicates) await session.run(`DROP TABLE IF EXISTS ${keep}`);
-}
-
-function staged(context: WriteContext, table: Table): boolean {
-  return (context.stage.tables.get(table.name)?.rows ?? 0) > 0;
-}
-
-function target(context: WriteContext, table: Table): string {
-  return context.session.table(context.dataset, table.name);
-}
-
-/** Inserts a table's staged rows segment by segment (one statement each: bounded memory). */
-async function insertStaged(context: WriteContext, table: Table, where = ""): Promise<number> {
-  let rows = 0;
-  for (const read of segmentReads(context, table)) {
-    rows += await context.session.changes(`INSERT INTO ${target(context, table)} BY NAME SELECT * EXCLUDE (${quoteIdent(sequenceColumn)}) FROM (${read})${where}`);
-  }
-  return rows;
+function mergeKeys(group: TableGroup): readonly string[] {
+  if (group.disposition.disposition !== "merge") return [];
+  return group.mergeKey.length > 0 ? group.mergeKey : group.primaryKey;
 }
 
 /**
- * A table's staged rows as one SQL source: its segments joined by name (a later segment may have
- * more columns). Includes the sequence column.
+ * read_csv over one segment file, every column typed; includes the sequence column. Timestamps
+ * are read as text and cast after: read_csv turns a TIMESTAMPTZ it cannot convert (30 February)
+ * into NULL, where a cast fails loudly.
  */
-function readStaged(context: WriteContext, table: Table): string {
-  return `(${segmentReads(context, table).join(" UNION ALL BY NAME ")})`;
-}
-
-/** read_csv over each segment file, every column typed. */
-function segmentReads(context: WriteContext, table: Table): string[] {
-  const staged = context.stage.tables.get(table.name)!;
+function readSegment(table: Table, segment: Segment): string {
   // DuckDB's default limit is 2 MiB per line; a larger record raises it just enough.
-  const maximum = Math.max(2 * 1024 * 1024, staged.longest + 1024);
-  return staged.segments.map((segment) => {
-    const columns = segment.columns.map((name) => {
-      const column = table.columns.get(name)!;
-      return `${quoteLiteral(name)}: ${quoteLiteral(duckdbType(column.type, column.hint))}`;
-    });
-    columns.push(`${quoteLiteral(sequenceColumn)}: 'BIGINT'`);
-    return `SELECT * FROM read_csv(${quoteLiteral(segment.file)}, header = true, auto_detect = false, columns = {${columns.join(", ")}}, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, max_line_size = ${maximum})`;
+  const maximum = Math.max(2 * 1024 * 1024, segment.longest + 1024);
+  const casts: string[] = [];
+  const columns = segment.columns.map((name) => {
+    const column = table.columns.get(name)!;
+    const type = duckdbType(column.type, column.hint);
+    if (column.type === "timestamp") casts.push(`CAST(${quoteIdent(name)} AS ${type}) AS ${quoteIdent(name)}`);
+    return `${quoteLiteral(name)}: ${quoteLiteral(column.type === "timestamp" ? "VARCHAR" : type)}`;
   });
+  columns.push(`${quoteLiteral(sequenceColumn)}: 'BIGINT'`);
+  const select = casts.length > 0 ? `SELECT * REPLACE (${casts.join(", ")})` : "SELECT *";
+  return `${select} FROM read_csv(${quoteLiteral(segment.file)}, header = true, auto_detect = false, columns = {${columns.join(", ")}}, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, max_line_size = ${maximum})`;
 }

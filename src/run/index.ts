@@ -12,7 +12,7 @@ import { type Extractor, createExtractor } from "../extract/index.ts";
 import type { RetryEvent } from "../extract/http/client.ts";
 import { readExistingSchema } from "../load/existing-schema.ts";
 import { Stage } from "../load/stage.ts";
-import { applySchemaChanges, writeGroup } from "../load/write.ts";
+import { type TableGroup, UnitWriter } from "../load/write.ts";
 import { Normalizer, systemColumns } from "../normalize/flatten.ts";
 import { Schema } from "../normalize/schema.ts";
 import type { LoadUnit, Plan, PlannedResource } from "../plan/index.ts";
@@ -131,22 +131,6 @@ export async function runPipeline(runOptions: RunOptions): Promise<RunSummary> {
     await statusFile?.flushed();
     database.close();
   }
-}
-
-/**
- * The tables a resource writes: those its rows went to in this unit, and child tables (`<table>__…`)
- * that exist from earlier runs — unless another resource of the pipeline owns them.
- */
-function tablesOf(resource: PlannedResource, plan: Plan, normalizers: ReadonlyMap<string, Normalizer>, schema: Schema): string[] {
-  const own = normalizers.get(resource.name)?.tables ?? new Set<string>();
-  const others = new Set<string>();
-  for (const other of plan.resources) {
-    if (other.name === resource.name) continue;
-    if (other.table !== null) others.add(other.table);
-    for (const table of normalizers.get(other.name)?.tables ?? []) others.add(table);
-  }
-  const earlier = [...schema.tables.keys()].filter((name) => name.startsWith(`${resource.table}__`) && !others.has(name));
-  return [...new Set([resource.table!, ...own, ...earlier])].filter((name) => !others.has(name) || own.has(name));
 }
 
 /** An AbortController that also aborts when `outer` does (the run being stopped). */
@@ -299,7 +283,6 @@ async function runUnit(
   const loadId = newLoadId();
   const started = new Date();
   const before = { ...extractor.counters };
-  const stage = new Stage(`${plan.database}.stage/${loadId}`);
   options.onEvent?.({ type: "unit_started", unit: unit.name, loadId });
   const resources = unit.resources.map((name) => plan.resources.find((resource) => resource.name === name)!);
   const finish = (status: "committed" | "failed", rows: Record<string, number>, error: RestloadError | null): UnitResult => ({
@@ -312,63 +295,71 @@ async function runUnit(
     duration_ms: Date.now() - started.getTime(),
     error: error ? { code: error.code, message: error.message, hint: error.hint ?? null } : null,
   });
+  let stage: Stage | undefined;
+  let writer: UnitWriter | undefined;
+  let open = false;
   try {
     const schema = new Schema(await readExistingSchema(session, plan.dataset));
     const system = systemColumns(plan.system_prefix);
     const normalizers = new Map<string, Normalizer>();
+    const groups = new Map<string, TableGroup>();
     for (const resource of resources) {
       if (resource.table === null) continue;
-      normalizers.set(resource.name, new Normalizer(schema, shapeOf(resource), system, loadId, idGenerator()));
+      const normalizer = new Normalizer(schema, shapeOf(resource), system, loadId, idGenerator());
+      normalizers.set(resource.name, normalizer);
+      const group = groupOf(resource, normalizer.keys);
+      // --full-refresh: the resource's tables are replaced, as its cursors start over.
+      groups.set(resource.name, options.fullRefresh ? { ...group, disposition: { disposition: "replace", strategy: null } } : group);
     }
     const root = resources[0]!;
     const names = resources.map((resource) => resource.name);
     const cursors = options.fullRefresh ? new Map() : await readCursors(session, plan.dataset, plan.pipeline, names);
     const cursorUpdates: CursorUpdate[] = [];
     const unitAbort = linkedAbort(options.signal);
+    // The unit's transaction is open while it extracts: each staged segment is loaded as soon as
+    // it is complete (DuckDB works on its own thread), and nothing is visible before COMMIT.
+    await session.run("BEGIN TRANSACTION");
+    open = true;
+    const unitWriter = new UnitWriter({ session, dataset: plan.dataset, schema, system, loadId, existingOwner: tableOwner(plan, unit) }, groups, (error) => {
+      if (!unitAbort.signal.aborted) unitAbort.abort(error);
+    });
+    writer = unitWriter;
+    stage = new Stage(`${plan.database}.stage/${loadId}`, (staged, segment) => unitWriter.add(staged, segment));
     await extractResource(root, undefined, { options, extractor, normalizers, stage, unit: unit.name, resources, cursors, cursorUpdates, baseDir: dirname(plan.pipeline_file), concurrency: plan.max_concurrency, unitAbort });
     stage.closeAll();
     if (options.signal?.aborted) throw interruptedError(options.signal);
-    crashPoint("before_commit", unit.name);
-    const rows = await session.transaction(async () => {
-      const context = { session, dataset: plan.dataset, schema, stage, system };
-      await applySchemaChanges(context);
-      const written: Record<string, number> = {};
-      // Each table is written once, by the first resource that owns it: two resources sharing a
-      // table_name must not insert its staged rows twice.
-      const claimed = new Set<string>();
-      for (const resource of resources) {
-        if (resource.table === null) continue;
-        const tables = tablesOf(resource, plan, normalizers, schema).filter((table) => !claimed.has(table));
-        for (const table of tables) claimed.add(table);
-        const group = { ...groupOf(resource, normalizers.get(resource.name)!.keys), tables };
-        // --full-refresh: the resource's tables are replaced, as its cursors start over.
-        Object.assign(written, await writeGroup(context, options.fullRefresh ? { ...group, disposition: { disposition: "replace", strategy: null } } : group));
-      }
-      // The cursors move with the rows they cover, in the same transaction.
-      if (options.fullRefresh) for (const name of names) await deleteCursors(session, plan.dataset, plan.pipeline, name);
-      for (const update of cursorUpdates) {
-        await writeCursor(session, plan.dataset, { pipeline: plan.pipeline, resource: update.resource, parentKey: update.parentKey, cursorPath: update.cursorPath, loadId, value: update.value });
-      }
-      await insertLoad(session, plan.dataset, {
-        loadId,
-        runId,
-        unit: unit.name,
-        status: "committed",
-        startedAt: started,
-        finishedAt: new Date(),
-        rowsByTable: written,
-        requests: extractor.counters.requests - before.requests,
-        retries: extractor.counters.retries - before.retries,
-        error: null,
-        resources: resourceStats,
-      });
-      return written;
+    const rows = await unitWriter.finish();
+    // The cursors move with the rows they cover, in the same transaction.
+    if (options.fullRefresh) for (const name of names) await deleteCursors(session, plan.dataset, plan.pipeline, name);
+    for (const update of cursorUpdates) {
+      await writeCursor(session, plan.dataset, { pipeline: plan.pipeline, resource: update.resource, parentKey: update.parentKey, cursorPath: update.cursorPath, loadId, value: update.value });
+    }
+    await insertLoad(session, plan.dataset, {
+      loadId,
+      runId,
+      unit: unit.name,
+      status: "committed",
+      startedAt: started,
+      finishedAt: new Date(),
+      rowsByTable: rows,
+      requests: extractor.counters.requests - before.requests,
+      retries: extractor.counters.retries - before.retries,
+      error: null,
+      resources: resourceStats,
     });
+    if (options.signal?.aborted) throw interruptedError(options.signal);
+    crashPoint("before_commit", unit.name);
+    await session.run("COMMIT");
+    open = false;
     crashPoint("after_commit", unit.name);
     options.onEvent?.({ type: "unit_committed", unit: unit.name, rows });
     return finish("committed", rows, null);
   } catch (caught) {
-    const error = options.signal?.aborted ? interruptedError(options.signal) : loadError(caught, plan);
+    // A failed write stops extraction: its error is the one to report.
+    const cause = writer?.error ?? caught;
+    const error = options.signal?.aborted ? interruptedError(options.signal) : loadError(cause, plan);
+    await writer?.settled();
+    if (open) await session.run("ROLLBACK").catch(() => {});
     // The unit's data rolled back with its transaction; its failure is recorded on its own.
     const result = finish("failed", {}, error);
     await insertLoad(session, plan.dataset, {
@@ -387,8 +378,24 @@ async function runUnit(
     options.onEvent?.({ type: "unit_failed", unit: unit.name, error });
     return result;
   } finally {
-    stage.remove();
+    stage?.remove();
   }
+}
+
+/**
+ * Which resource owns a table that existed before the unit: the one whose table name is its longest
+ * prefix (`issues__labels` belongs to `issues`), this unit's resources first.
+ */
+function tableOwner(plan: Plan, unit: LoadUnit): (table: string) => string | undefined {
+  const candidates = [...plan.resources].filter((resource) => resource.table !== null).sort((a, b) => Number(!unit.resources.includes(a.name)) - Number(!unit.resources.includes(b.name)));
+  return (table) => {
+    let best: PlannedResource | undefined;
+    for (const resource of candidates) {
+      const name = resource.table!;
+      if ((table === name || table.startsWith(`${name}__`)) && (best === undefined || name.length > best.table!.length)) best = resource;
+    }
+    return best?.name;
+  };
 }
 
 function interruptedError(signal: AbortSignal): RestloadError {

@@ -20,7 +20,7 @@ export function shapeOf(resource: PlannedResource): ResourceShape {
   };
 }
 
-export function groupOf(resource: PlannedResource, keys: KeyStats): Omit<TableGroup, "tables"> {
+export function groupOf(resource: PlannedResource, keys: KeyStats): TableGroup {
   return {
     resource: resource.name,
     root: resource.table!,
