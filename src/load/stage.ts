@@ -5,7 +5,8 @@
 //
 // Encoding: every string is quoted (so "" is an empty string and an empty field is NULL), JSON
 // values are quoted JSON text, integers keep all their digits. A table's columns can grow while a
-// unit runs: a row with a new column starts a new segment with a wider header. A last column
+// unit runs: a segment has the table's columns as they were when it started, and a row of a table
+// that has grown since starts a new segment with a wider header. A last column
 // `rl$seq` numbers the rows, so "last record wins" does not depend on read order.
 import { closeSync, mkdirSync, openSync, rmdirSync, rmSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -37,7 +38,6 @@ export class StagedTable {
   /** The resource whose rows came first: its write disposition governs the table. */
   readonly owner: string;
   private columns: string[] = [];
-  private readonly known = new Set<string>();
   private segment: Segment | undefined;
   private chars = 0;
   private buffer = "";
@@ -53,12 +53,16 @@ export class StagedTable {
     this.owner = owner;
   }
 
-  add(values: Record<string, unknown>): void {
+  /**
+   * Stages one row. `columns` are its table's columns, every key of `values` among them: a segment
+   * holds the table's columns as they were when it started, so a grown table starts a new one.
+   */
+  add(values: Record<string, unknown>, columns: ReadonlyMap<string, unknown>): void {
     let segment = this.segment;
-    if (segment === undefined || segment.rows >= segmentRows || this.chars >= segmentChars || this.hasNewKey(values)) segment = this.startSegment(values);
-    const columns = this.columns;
+    if (segment === undefined || segment.rows >= segmentRows || this.chars >= segmentChars || columns.size !== this.columns.length) segment = this.startSegment(columns);
+    const names = this.columns;
     let line = "";
-    for (let i = 0; i < columns.length; i++) line += encode(values[columns[i]!]) + ",";
+    for (let i = 0; i < names.length; i++) line += encode(values[names[i]!]) + ",";
     line += `${++this.rows}\n`;
     segment.rows++;
     // A UTF-8 character takes at most three bytes per UTF-16 unit: a bound, without encoding twice.
@@ -89,25 +93,15 @@ export class StagedTable {
 
   // internal
 
-  private hasNewKey(values: Record<string, unknown>): boolean {
-    for (const key in values) if (!this.known.has(key)) return true;
-    return false;
-  }
-
   private flush(): void {
     if (this.buffer.length === 0) return;
     writeAll(this.fd!, this.buffer);
     this.buffer = "";
   }
 
-  private startSegment(values: Record<string, unknown>): Segment {
+  private startSegment(columns: ReadonlyMap<string, unknown>): Segment {
     this.close();
-    for (const key of Object.keys(values)) {
-      if (!this.known.has(key)) {
-        this.known.add(key);
-        this.columns.push(key);
-      }
-    }
+    this.columns = [...columns.keys()];
     const file = `${this.prefix}-${this.segmentCount++}.csv`;
     const segment: Segment = { file, columns: [...this.columns], rows: 0, longest: 0 };
     this.fd = openSync(file, "w", 0o600);

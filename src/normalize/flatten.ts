@@ -39,6 +39,8 @@ export interface KeyStats {
 export interface Row {
   readonly table: string;
   readonly values: Record<string, unknown>;
+  /** The table's columns (live): every key of `values` is one of them. */
+  readonly columns: ReadonlyMap<string, unknown>;
 }
 
 /** System column names for a `system_prefix` (`_rl_` gives `_rl_id`, `_rl_load_id`, …). */
@@ -76,7 +78,7 @@ export class Normalizer {
       const table = this.table(this.shape.table, true);
       const id = this.newId();
       const values: Record<string, unknown> = { [this.system.loadId]: this.loadId, [this.system.id]: id };
-      out.push({ table: table.name, values });
+      out.push({ table: table.name, values, columns: table.columns });
       if (isPlainObject(record)) this.flatten(record, table, values, "", 0, out, id, id);
       else this.set(table, values, "value", record);
       if (this.shape.primaryKey.length > 0) this.trackKey(values);
@@ -157,7 +159,7 @@ export class Normalizer {
       const id = childId(parentId, tableName, index);
       const values: Record<string, unknown> = { [this.system.parentId]: parentId, [this.system.listIdx]: index, [this.system.id]: id };
       if (this.shape.rootIds) values[this.system.rootId] = rootId;
-      out.push({ table: table.name, values });
+      out.push({ table: table.name, values, columns: table.columns });
       if (isPlainObject(item)) this.flatten(item, table, values, "", depth, out, id, rootId);
       else if (item !== null && item !== undefined) this.set(table, values, "value", item);
     }

@@ -14,7 +14,7 @@ import type { RunOptions } from "./index.ts";
 
 /** Where normalised rows go: the unit's stage, or a counter for a dry run. */
 export interface RowSink {
-  table(name: string, resource: string): { add(values: Record<string, unknown>): void };
+  table(name: string, resource: string): { add(values: Record<string, unknown>, columns: ReadonlyMap<string, unknown>): void };
 }
 
 /** A cursor to store when the unit commits. */
@@ -65,7 +65,7 @@ export async function extractResource(resource: PlannedResource, parent: unknown
       for (const record of records) {
         if (normalizer) {
           const rows = normalizer.rows(record);
-          if (rows) for (const row of rows) context.stage.table(row.table, resource.name).add(row.values);
+          if (rows) for (const row of rows) context.stage.table(row.table, resource.name).add(row.values, row.columns);
         }
       }
       crashPoint(`page_${page.number}`, context.unit);

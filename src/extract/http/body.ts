@@ -7,11 +7,14 @@ export class BodyTooLarge extends Error {
 }
 
 export class BodyCutOff extends Error {
-  constructor(readonly received: number, readonly expected: number | undefined, cause?: unknown) {
+  /** `received` is undefined when the runtime read the body (it does not say how far it got). */
+  constructor(readonly received: number | undefined, readonly expected: number | undefined, cause?: unknown) {
     super(
-      expected !== undefined
-        ? `the body was cut off after ${received} of ${expected} bytes`
-        : `the body was cut off after ${received} bytes`,
+      received === undefined
+        ? `the body was cut off before its ${expected} bytes arrived`
+        : expected !== undefined
+          ? `the body was cut off after ${received} of ${expected} bytes`
+          : `the body was cut off after ${received} bytes`,
       cause === undefined ? undefined : { cause },
     );
   }
@@ -29,6 +32,16 @@ export async function readBody(response: Response, limit: number): Promise<strin
     throw new BodyTooLarge(limit);
   }
   if (!response.body) return "";
+  // A declared, unencoded length within the cap: the runtime reads and decodes the body natively
+  // (measured: about a third of the client's CPU per page less than streaming it here).
+  if (expected !== undefined && !response.headers.get("content-encoding")) {
+    try {
+      return await response.text();
+    } catch (error) {
+      if (error instanceof Error && (error.name === "AbortError" || error.name === "TimeoutError")) throw error;
+      throw new BodyCutOff(undefined, expected, error);
+    }
+  }
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
   let received = 0;
