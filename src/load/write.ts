@@ -31,6 +31,8 @@ export interface WriteContext {
   readonly loadId: string;
   /** The resource owning a table that existed before the unit (the one with the longest table-name prefix). */
   readonly existingOwner: (table: string) => string | undefined;
+  /** The unit's stop signal. */
+  readonly signal: AbortSignal;
 }
 
 /**
@@ -74,7 +76,8 @@ export class UnitWriter {
     this.stagedOwner.set(staged.table, staged.owner);
     this.queue = this.queue.then(async () => {
       try {
-        if (this.failure === undefined) await this.load(staged.table, staged.owner, segment);
+        // A unit that stopped (a failure, a signal) loads nothing more: it is about to roll back.
+        if (this.failure === undefined && !this.context.signal.aborted) await this.load(staged.table, staged.owner, segment);
       } catch (caught) {
         const error = new RestloadError("E_LOAD", `Cannot load the rows of resource "${staged.owner}" into table "${staged.table}": ${messageOf(caught).split("\n")[0]}`, {
           hint: "A value that does not convert to its column's type can be kept as text with columns.<field> = { data_type = \"text\" }.",
@@ -173,7 +176,8 @@ export class UnitWriter {
         throw new RestloadError("E_LOAD", `Cannot merge resource "${group.resource}" on a JSON key`, { context: { resource: group.resource } });
       }
       const keys = keyColumns.map(quoteIdent).join(", ");
-      const earlier = `NOT t.${thisLoad} AND (${keyColumns.map((key) => `t.${quoteIdent(key)}`).join(", ")}) IN (SELECT ${keys} FROM ${rootTable} WHERE ${thisLoad})`;
+      // IS DISTINCT FROM: rows written before a system_prefix change have no value in this column.
+      const earlier = `t.${quoteIdent(system.loadId)} IS DISTINCT FROM ${quoteLiteral(this.context.loadId)} AND (${keyColumns.map((key) => `t.${quoteIdent(key)}`).join(", ")}) IN (SELECT ${keys} FROM ${rootTable} WHERE ${thisLoad})`;
       for (const child of this.childTables(group)) {
         await session.run(`DELETE FROM ${this.target(child)} WHERE ${quoteIdent(system.rootId)} IN (SELECT t.${quoteIdent(system.id)} FROM ${rootTable} t WHERE ${earlier})`);
       }
@@ -201,8 +205,12 @@ export class UnitWriter {
     for (const name of this.ownedTables(group)) {
       const table = schema.tables.get(name)!;
       if (table.isNew) continue;
-      if (name === group.root || !rootHasRows) await session.run(`DELETE FROM ${this.target(name)}${rootHasRows ? ` WHERE NOT ${thisLoad}` : ""}`);
-      else await session.run(`DELETE FROM ${this.target(name)} WHERE split_part(${quoteIdent(system.id)}, '.', 1) NOT IN (SELECT ${quoteIdent(system.id)} FROM ${rootTable} WHERE ${thisLoad})`);
+      // IS DISTINCT FROM and coalesce: rows written before a system_prefix change have no value in these columns.
+      if (name === group.root || !rootHasRows) {
+        await session.run(`DELETE FROM ${this.target(name)}${rootHasRows ? ` WHERE ${quoteIdent(system.loadId)} IS DISTINCT FROM ${quoteLiteral(this.context.loadId)}` : ""}`);
+      } else {
+        await session.run(`DELETE FROM ${this.target(name)} WHERE coalesce(split_part(${quoteIdent(system.id)}, '.', 1), '') NOT IN (SELECT ${quoteIdent(system.id)} FROM ${rootTable} WHERE ${thisLoad})`);
+      }
     }
   }
 

@@ -320,7 +320,7 @@ async function runUnit(
     // it is complete (DuckDB works on its own thread), and nothing is visible before COMMIT.
     await session.run("BEGIN TRANSACTION");
     open = true;
-    const unitWriter = new UnitWriter({ session, dataset: plan.dataset, schema, system, loadId, existingOwner: tableOwner(plan, unit) }, groups, (error) => {
+    const unitWriter = new UnitWriter({ session, dataset: plan.dataset, schema, system, loadId, existingOwner: tableOwner(plan, unit), signal: unitAbort.signal }, groups, (error) => {
       if (!unitAbort.signal.aborted) unitAbort.abort(error);
     });
     writer = unitWriter;

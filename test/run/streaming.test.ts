@@ -2,7 +2,7 @@
 // column starts a new segment, so these tests split one load into several segments with a handful
 // of records and check that merge, replace and failures still behave as one load.
 import { afterAll, describe, expect, test } from "bun:test";
-import { readdirSync } from "node:fs";
+import { readdirSync, writeFileSync } from "node:fs";
 import { json, startServer, type TestServer } from "../servers/server.ts";
 import { project } from "./_helpers.ts";
 
@@ -85,6 +85,18 @@ describe("segments load while extracting", () => {
       { id: 2, v: "second" },
     ]);
     expect(await p.query("select name from data.items__tags order by name")).toEqual([{ name: "p" }, { name: "x" }, { name: "y" }, { name: "z" }]);
+  });
+
+  test("replace after a system_prefix change still removes every earlier row, child rows included", async () => {
+    const { server, state } = mutable([{ id: 7, v: "gone", tags: [{ name: "old" }] }]);
+    const resource = `\n[[resources]]\nname = "items"\nwrite_disposition = "replace"\n`;
+    const p = project(`${head(server.url)}${resource}`);
+    expect((await p.run()).code).toBe(0);
+    writeFileSync(p.pipeline, `${head(server.url).replace('dataset = "data"', 'dataset = "data"\nsystem_prefix = "_x_"')}${resource}`);
+    state.records = [{ id: 1, v: "new", tags: [{ name: "fresh" }] }];
+    expect((await p.run()).code).toBe(0);
+    expect(await p.query("select id, v from data.items")).toEqual([{ id: 1, v: "new" }]);
+    expect(await p.query("select name from data.items__tags")).toEqual([{ name: "fresh" }]);
   });
 
   test("a segment DuckDB rejects stops the extraction, rolls the unit back and names the unit", async () => {
