@@ -25,7 +25,7 @@ process.on("exit", () => rmSync(work, { recursive: true, force: true }));
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 /** Starts the demo API in its own process; resolves with its base URL. */
-async function startApi(issues: number): Promise<{ url: string; stop: () => void }> {
+async function startApi(issues: number): Promise<{ url: string; stop: () => void; cpuMs: () => number }> {
   const proc = Bun.spawn([bun, join(root, "scripts", "demo-api.ts"), "--issues", String(issues)], { stdout: "pipe", stderr: "inherit" });
   const reader = proc.stdout.getReader();
   let text = "";
@@ -34,11 +34,17 @@ async function startApi(issues: number): Promise<{ url: string; stop: () => void
     if (done) throw new Error("demo API did not start");
     text += new TextDecoder().decode(value);
   }
-  return { url: text.trim(), stop: () => proc.kill() };
+  return { url: text.trim(), stop: () => proc.kill(), cpuMs: () => processCpuMs(proc.pid) };
 }
 
-/** Runs a command; returns wall time, stdout and the peak RSS seen in /proc (Linux). */
-async function measure(cmd: string[], env: Record<string, string> = {}): Promise<{ ms: number; stdout: string; peakRssMb: number }> {
+/** CPU time (user + system) a running process has used so far, from /proc (Linux; clock ticks of 10 ms). */
+function processCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** Runs a command; returns wall time, CPU time, stdout and the peak RSS seen in /proc (Linux). */
+async function measure(cmd: string[], env: Record<string, string> = {}): Promise<{ ms: number; cpuMs: number; stdout: string; peakRssMb: number }> {
   const started = performance.now();
   const proc = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } });
   let peak = 0;
@@ -55,7 +61,7 @@ async function measure(cmd: string[], env: Record<string, string> = {}): Promise
   clearInterval(poll);
   const ms = performance.now() - started;
   if (code !== 0) throw new Error(`${cmd.join(" ")} exited ${code}\n${stderr.slice(-2000)}`);
-  return { ms, stdout, peakRssMb: peak / 1024 };
+  return { ms, cpuMs: Number(proc.resourceUsage()?.cpuTime.total ?? 0) / 1000, stdout, peakRssMb: peak / 1024 };
 }
 
 function pipelineFor(url: string, name: string): string {
@@ -67,12 +73,12 @@ function pipelineFor(url: string, name: string): string {
   return file;
 }
 
-async function fullRun(url: string, name: string): Promise<{ records: number; rows: number; ms: number; peakRssMb: number }> {
+async function fullRun(url: string, name: string): Promise<{ records: number; rows: number; ms: number; cpuMs: number; peakRssMb: number }> {
   const file = pipelineFor(url, name);
   rmSync(join(work, `${name}.duckdb`), { force: true });
   const result = await measure([binary, "run", file, "--json"], { RESTLOAD_CACHE_DIR: join(work, "cache") });
   const summary = JSON.parse(result.stdout);
-  return { records: summary.units[0].rows_by_table.issues, rows: summary.rows, ms: result.ms, peakRssMb: result.peakRssMb };
+  return { records: summary.units[0].rows_by_table.issues, rows: summary.rows, ms: result.ms, cpuMs: result.cpuMs, peakRssMb: result.peakRssMb };
 }
 
 // 1. Throughput
@@ -83,13 +89,21 @@ await measure([binary, "--version"], { RESTLOAD_CACHE_DIR: join(work, "cache") }
 await fullRun(api.url, "warmup");
 const loop: number[] = [];
 const run: number[] = [];
+/** CPU milliseconds per round: the loop, the run, and the API while serving each. */
+const cpu = { loop: [] as number[], run: [] as number[], apiLoop: [] as number[], apiRun: [] as number[] };
 let rowsPerRun = 0;
 for (let round = 0; round < Number(args.rounds); round++) {
+  let apiBefore = api.cpuMs();
   const bare = await measure([bun, join(root, "scripts", "bench-fetch-loop.ts"), firstPage]);
+  cpu.apiLoop.push(api.cpuMs() - apiBefore);
+  cpu.loop.push(bare.cpuMs);
   const count = Number(bare.stdout.trim());
   if (count !== records) throw new Error(`the fetch loop read ${count} records, expected ${records}`);
   loop.push(count / (bare.ms / 1000));
+  apiBefore = api.cpuMs();
   const full = await fullRun(api.url, `round${round}`);
+  cpu.apiRun.push(api.cpuMs() - apiBefore);
+  cpu.run.push(full.cpuMs);
   if (full.records !== records) throw new Error(`the run loaded ${full.records} records, expected ${records}`);
   run.push(full.records / (full.ms / 1000));
   rowsPerRun = full.rows;
@@ -100,6 +114,9 @@ console.log(`throughput (${records} records, ${rowsPerRun} rows with child table
 console.log(`  bare fetch + JSON.parse loop   ${median(loop).toFixed(0).padStart(8)} records/s`);
 console.log(`  dist/restload run (full)       ${median(run).toFixed(0).padStart(8)} records/s`);
 console.log(`  ratio                          ${ratio.toFixed(2).padStart(8)}x   (target >= 0.60x: ${ratio >= 0.6 ? "met" : "NOT met"})`);
+console.log(`  CPU time (user + system, medians; the machine's cores are shared with the API)`);
+console.log(`    fetch loop ${median(cpu.loop).toFixed(0)} ms, API while it ran ${median(cpu.apiLoop).toFixed(0)} ms`);
+console.log(`    full run   ${median(cpu.run).toFixed(0)} ms, API while it ran ${median(cpu.apiRun).toFixed(0)} ms`);
 
 // 2. Memory
 const rssRecords = Number(args["rss-records"]);

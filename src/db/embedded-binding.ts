@@ -2,10 +2,13 @@
 //
 // `duckdb.node` finds `libduckdb.so` through RUNPATH $ORIGIN, so both files must sit side by side
 // on a real file system before `process.dlopen`. They are copied once into a per-version cache
-// directory, checked by SHA-256 at every start (a flipped byte is caught, not only a wrong size),
-// and replaced by atomic rename when missing or damaged, so processes starting together are safe.
+// directory, checked by SHA-256 (a flipped byte is caught, not only a wrong size), and replaced by
+// atomic rename when missing or damaged, so processes starting together are safe. Hashing the
+// 70 MB library costs ~70 ms, so a verified file gets a stamp of its identity (device, inode,
+// size, mtime and ctime in nanoseconds): while the stamp matches, the file has not been written
+// since it was hashed (any write moves ctime, which no user can set back), and the hash is skipped.
 import { createHash, randomBytes } from "node:crypto";
-import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { RestloadError, messageOf } from "../errors.ts";
@@ -28,6 +31,11 @@ export interface EmbeddedBinding {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+export interface StampOptions {
+  /** A verified file is stamped once its ctime is this old (default 2 s); tests pass 0. */
+  readonly stampAfterMs?: number;
+}
+
 /** Extracts (if needed), verifies and loads the binding; returns the addon's exports. */
 export function loadEmbeddedBinding(binding: EmbeddedBinding, env: Env = process.env): unknown {
   const dir = prepareBindingDirectory(binding, env);
@@ -41,14 +49,14 @@ export function loadEmbeddedBinding(binding: EmbeddedBinding, env: Env = process
  * Tries the cache roots in order ($RESTLOAD_CACHE_DIR, $CACHE_DIRECTORY, $XDG_CACHE_HOME or
  * ~/.cache, the temp directory) and uses the first one it can write.
  */
-export function prepareBindingDirectory(binding: EmbeddedBinding, env: Env = process.env): string {
+export function prepareBindingDirectory(binding: EmbeddedBinding, env: Env = process.env, options: StampOptions = {}): string {
   const entry = `duckdb-${binding.version}-${entryHash(binding)}`;
   const failures: string[] = [];
   for (const root of cacheRoots(env)) {
     const dir = join(root, entry);
     try {
       ensureDirectory(dir);
-      for (const file of binding.files) ensureFile(dir, file);
+      for (const file of binding.files) ensureFile(dir, file, options.stampAfterMs ?? 2000);
       return dir;
     } catch (error) {
       failures.push(`${dir}: ${messageOf(error)}`);
@@ -102,9 +110,9 @@ function ensureDirectory(dir: string): void {
   if ((stat.mode & 0o022) !== 0) throw new Error("writable by group or others");
 }
 
-function ensureFile(dir: string, file: EmbeddedFile): void {
+function ensureFile(dir: string, file: EmbeddedFile, stampAfterMs: number): void {
   const target = join(dir, file.name);
-  if (matches(target, file.sha256)) return;
+  if (verified(target, file.sha256, stampAfterMs)) return;
   const bytes = readFileSync(file.source);
   if (sha256(bytes) !== file.sha256) {
     throw new Error(`the embedded ${file.name} does not match its build checksum; the binary is damaged`);
@@ -124,6 +132,38 @@ function ensureFile(dir: string, file: EmbeddedFile): void {
     rmSync(temp, { force: true });
   }
   if (!matches(target, file.sha256)) throw new Error(`${file.name} does not verify after writing`);
+}
+
+/** The file is there with the expected hash: by its stamp, or hashed (and stamped) now. */
+function verified(path: string, expected: string, stampAfterMs: number): boolean {
+  let stat;
+  try {
+    stat = statSync(path, { bigint: true });
+  } catch {
+    return false;
+  }
+  const identity = `${expected}:${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`;
+  const stamp = `${path}.verified`;
+  try {
+    if (readFileSync(stamp, "utf8") === identity) return true;
+  } catch {
+    // No stamp yet.
+  }
+  if (!matches(path, expected)) return false;
+  // Stamped only once the file is a little old: a later write then gets a later ctime even on a
+  // file system with coarse timestamps.
+  if (Date.now() - Number(stat.ctimeMs) >= stampAfterMs) {
+    const temp = `${stamp}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+    try {
+      writeFileSync(temp, identity, { mode: 0o600 });
+      renameSync(temp, stamp);
+    } catch {
+      // Without a stamp the next start hashes again.
+    } finally {
+      rmSync(temp, { force: true });
+    }
+  }
+  return true;
 }
 
 /** SHA-256 of a file read in 1 MiB chunks: checking the 70 MB library must not cost 70 MB of memory. */

@@ -22,7 +22,7 @@ function fakeBinding(): { binding: EmbeddedBinding; contents: Map<string, Uint8A
 
 function expectIntact(dir: string, contents: Map<string, Uint8Array>): void {
   for (const [name, bytes] of contents) expect(sha256(readFileSync(join(dir, name)))).toBe(sha256(bytes));
-  expect(readdirSync(dir).sort()).toEqual([...contents.keys()].sort());
+  expect(readdirSync(dir).filter((name) => !name.endsWith(".verified")).sort()).toEqual([...contents.keys()].sort());
 }
 
 describe("embedded DuckDB binding cache", () => {
@@ -63,6 +63,48 @@ describe("embedded DuckDB binding cache", () => {
     writeFileSync(path, damaged);
     expect(statSync(path).size).toBe(64 * 1024);
     prepareBindingDirectory(binding, { RESTLOAD_CACHE_DIR: root });
+    expectIntact(dir, contents);
+  });
+
+  test("a verified file is stamped; a matching stamp is trusted without hashing again", () => {
+    const { binding } = fakeBinding();
+    const root = tempDir();
+    const dir = prepareBindingDirectory(binding, { RESTLOAD_CACHE_DIR: root }, { stampAfterMs: 0 });
+    const path = join(dir, "libduckdb.so");
+    // Extracted now: checked after writing, stamped by the next start that hashes it.
+    expect(existsSync(`${path}.verified`)).toBe(false);
+    prepareBindingDirectory(binding, { RESTLOAD_CACHE_DIR: root }, { stampAfterMs: 0 });
+    expect(readFileSync(`${path}.verified`, "utf8")).toStartWith(`${binding.files[1]!.sha256}:`);
+    // Rewriting the stamp for a damaged file is what only someone able to write this private
+    // directory could do: the stamp, matching, is believed (that is what saves the hash).
+    const damaged = readFileSync(path);
+    damaged[100] = damaged[100]! ^ 0x01;
+    writeFileSync(path, damaged);
+    const stat = statSync(path, { bigint: true });
+    writeFileSync(`${path}.verified`, `${binding.files[1]!.sha256}:${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`);
+    prepareBindingDirectory(binding, { RESTLOAD_CACHE_DIR: root }, { stampAfterMs: 0 });
+    expect(readFileSync(path)[100]).toBe(damaged[100]!);
+  });
+
+  test("a write to a stamped file is caught even with its size and mtime put back", () => {
+    const { binding, contents } = fakeBinding();
+    const root = tempDir();
+    const dir = prepareBindingDirectory(binding, { RESTLOAD_CACHE_DIR: root }, { stampAfterMs: 0 });
+    prepareBindingDirectory(binding, { RESTLOAD_CACHE_DIR: root }, { stampAfterMs: 0 });
+    const path = join(dir, "duckdb.node");
+    expect(existsSync(`${path}.verified`)).toBe(true);
+    const before = statSync(path, { bigint: true });
+    const reference = join(root, "reference");
+    writeFileSync(reference, "");
+    expect(Bun.spawnSync(["touch", "-r", path, reference]).exitCode).toBe(0);
+    const damaged = readFileSync(path);
+    damaged[40_000] = damaged[40_000]! ^ 0x01;
+    writeFileSync(path, damaged);
+    // touch -r copies the timestamps to the nanosecond: only ctime tells the write.
+    expect(Bun.spawnSync(["touch", "-m", "-r", reference, path]).exitCode).toBe(0);
+    const after = statSync(path, { bigint: true });
+    expect([after.mtimeNs, after.size, after.ino]).toEqual([before.mtimeNs, before.size, before.ino]);
+    prepareBindingDirectory(binding, { RESTLOAD_CACHE_DIR: root }, { stampAfterMs: 0 });
     expectIntact(dir, contents);
   });
 
