@@ -79,8 +79,11 @@ export class UnitWriter {
         // A unit that stopped (a failure, a signal) loads nothing more: it is about to roll back.
         if (this.failure === undefined && !this.context.signal.aborted) await this.load(staged.table, staged.owner, segment);
       } catch (caught) {
-        const error = new RestloadError("E_LOAD", `Cannot load the rows of resource "${staged.owner}" into table "${staged.table}": ${messageOf(caught).split("\n")[0]}`, {
-          hint: "A value that does not convert to its column's type can be kept as text with columns.<field> = { data_type = \"text\" }.",
+        const message = messageOf(caught).split("\n")[0]!;
+        const error = new RestloadError("E_LOAD", `Cannot load the rows of resource "${staged.owner}" into table "${staged.table}": ${message}`, {
+          hint: /Conversion Error/.test(message)
+            ? "A value that does not convert to its column's type can be kept as text with columns.<field> = { data_type = \"text\" }."
+            : "The unit rolled back; the next run loads it again.",
           context: { resource: staged.owner },
           cause: caught,
         });

@@ -58,7 +58,7 @@ describe("hostile data", () => {
     const small = load([record, record]);
     const failed = await small.run();
     expect(failed.code).toBe(1);
-    expect(failed.stdout).toContain("DuckDB ran out of memory while loading (duckdb_memory_limit = 256MB)");
+    expect(failed.stdout).toContain("DuckDB ran out of memory while loading (duckdb_memory_limit = 128MB)");
     expect(failed.stdout).toContain("Raise pipeline.duckdb_memory_limit");
     const server = startServer(() => json([record, record]));
     servers.push(server);

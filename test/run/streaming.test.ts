@@ -119,7 +119,9 @@ describe("segments load while extracting", () => {
     expect(result.code).toBe(1);
     const unit = JSON.parse(result.stdout).units[0];
     expect(unit.status).toBe("failed");
+    expect(unit.error.message).toContain('Cannot load the rows of resource "items" into table "items"');
     expect(unit.error.message).toContain("2024-02-30");
+    expect(unit.error.hint).toContain('data_type = "text"');
     // Extraction stopped well before the last page.
     expect(server.requests.length).toBeLessThan(pages);
     expect(await p.query("select count(*) as n from information_schema.tables where table_name = 'items'")).toEqual([{ n: 0 }]);

@@ -29,7 +29,7 @@ export const PipelineSectionSchema = table({
   max_table_nesting: v.optional(wholeNumber(0)),
   system_prefix: v.optional(v.pipe(text, v.regex(/^[a-z_][a-z0-9_]*$/, "expected lower-case letters, digits and _, e.g. \"_rl_\" or \"_dlt_\"")), "_rl_"),
   secrets_section: v.optional(nonEmptyText),
-  duckdb_memory_limit: v.optional(memorySize, "256MB"),
+  duckdb_memory_limit: v.optional(memorySize, "128MB"),
 });
 export type PipelineSection = v.InferOutput<typeof PipelineSectionSchema>;
 
