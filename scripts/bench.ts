@@ -16,7 +16,7 @@ const root = resolve(import.meta.dir, "..");
 const binary = join(root, "dist", "restload");
 const bun = join(root, "node_modules", ".bin", "bun");
 const { values: args } = parseArgs({
-  options: { records: { type: "string", default: "50000" }, "rss-records": { type: "string", default: "500000" }, rounds: { type: "string", default: "3" } },
+  options: { records: { type: "string", default: "50000" }, "rss-records": { type: "string", default: "500000" }, rounds: { type: "string", default: "5" } },
 });
 if (!existsSync(binary)) throw new Error(`${binary} is missing: run npm run build first`);
 const work = mkdtempSync(join(tmpdir(), "restload-bench-"));

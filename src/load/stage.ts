@@ -35,8 +35,10 @@ export type SegmentSink = (table: StagedTable, segment: Segment) => void;
 
 export class StagedTable {
   rows = 0;
-  /** The resource whose rows came first: its write disposition governs the table. */
+  /** The resource whose write disposition governs the table. */
   readonly owner: string;
+  /** The resources whose rows were staged here (usually one). */
+  readonly resources = new Set<string>();
   private columns: string[] = [];
   private segment: Segment | undefined;
   private chars = 0;
@@ -119,17 +121,20 @@ export class Stage {
   constructor(
     readonly dir: string,
     private readonly sink: SegmentSink,
+    /** Which resource's write disposition governs a table (decided by the plan, not by which rows come first). */
+    private readonly owner: (table: string) => string | undefined,
   ) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
 
-  /** The staged table `name`; `resource` becomes its owner when it is the first to stage rows there. */
+  /** The staged table `name`, for rows of `resource`. */
   table(name: string, resource: string): StagedTable {
     let staged = this.tables.get(name);
     if (!staged) {
-      staged = new StagedTable(name, resource, join(this.dir, String(this.tables.size)), this.sink);
+      staged = new StagedTable(name, this.owner(name) ?? resource, join(this.dir, String(this.tables.size)), this.sink);
       this.tables.set(name, staged);
     }
+    staged.resources.add(resource);
     return staged;
   }
 

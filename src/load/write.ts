@@ -80,7 +80,8 @@ export class UnitWriter {
         if (this.failure === undefined && !this.context.signal.aborted) await this.load(staged.table, staged.owner, segment);
       } catch (caught) {
         const message = messageOf(caught).split("\n")[0]!;
-        const error = new RestloadError("E_LOAD", `Cannot load the rows of resource "${staged.owner}" into table "${staged.table}": ${message}`, {
+        const from = [...staged.resources].map((name) => `"${name}"`).join(", ");
+        const error = new RestloadError("E_LOAD", `Cannot load the rows of ${staged.resources.size > 1 ? "resources" : "resource"} ${from} into table "${staged.table}": ${message}`, {
           hint: /Conversion Error/.test(message)
             ? "A value that does not convert to its column's type can be kept as text with columns.<field> = { data_type = \"text\" }."
             : "The unit rolled back; the next run loads it again.",
@@ -190,7 +191,11 @@ export class UnitWriter {
     // Child rows of this load can have gone in before their root row made way for a later record.
     const loadRows = `SELECT ${quoteIdent(system.id)} FROM ${rootTable} WHERE ${thisLoad}`;
     for (const child of this.childTables(group)) {
-      await session.run(`DELETE FROM ${this.target(child)} c WHERE NOT EXISTS (SELECT 1 FROM ${rootTable} r WHERE r.${quoteIdent(system.id)} = c.${quoteIdent(system.rootId)})`);
+      // Rows without a root id (written before the table was a merge table, or under another
+      // system_prefix) are not this load's: they stay.
+      await session.run(
+        `DELETE FROM ${this.target(child)} c WHERE c.${quoteIdent(system.rootId)} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${rootTable} r WHERE r.${quoteIdent(system.id)} = c.${quoteIdent(system.rootId)})`,
+      );
       if (this.written[child] !== undefined) this.written[child] = await this.count(`${this.target(child)} WHERE ${quoteIdent(system.rootId)} IN (${loadRows})`);
     }
     this.written[root.name] = await this.count(`${rootTable} WHERE ${thisLoad}`);

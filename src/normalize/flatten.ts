@@ -5,7 +5,7 @@ import type { ColumnHint } from "../config/schema/resource.ts";
 import { RestloadError } from "../errors.ts";
 import { normalizeIdentifier, shorten } from "./naming.ts";
 import { type Contract, DiscardRow, type Schema, type Table } from "./schema.ts";
-import { type DataType, fits, inferType } from "./types.ts";
+import { type DataType, canonicalTimestamp, fits, inferType } from "./types.ts";
 
 export interface SystemColumns {
   readonly loadId: string;
@@ -197,7 +197,7 @@ export class Normalizer {
       const placed = schema.place(table, column, type, shape.contract, shape.resource, false, hint);
       if ("dropped" in placed) return;
     }
-    values[target] = stored;
+    values[target] = type === "timestamp" && typeof stored === "string" ? canonicalTimestamp(stored) : stored;
   }
 
   /** Normalised names of an object's keys; keys that collide after normalisation are kept apart. */

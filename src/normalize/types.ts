@@ -13,6 +13,16 @@ const int128Min = -(2n ** 127n);
 const isoTimestamp = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?$/i;
 const isoDate = /^\d{4}-\d{2}-\d{2}$/;
 
+/**
+ * A timestamp written the way DuckDB's cast reads it, same instant: `T` and `Z` upper case (RFC
+ * 3339 allows both cases) and seconds present (`10:00Z` → `10:00:00Z`).
+ */
+export function canonicalTimestamp(value: string): string {
+  let text = /[tz]/.test(value) ? value.toUpperCase() : value;
+  if (text.length > 16 && text[16] !== ":") text = `${text.slice(0, 16)}:00${text.slice(16)}`;
+  return text;
+}
+
 /** The type a value suggests for a new column; undefined for null. */
 export function inferType(value: unknown): DataType | undefined {
   switch (typeof value) {

@@ -320,11 +320,17 @@ async function runUnit(
     // it is complete (DuckDB works on its own thread), and nothing is visible before COMMIT.
     await session.run("BEGIN TRANSACTION");
     open = true;
-    const unitWriter = new UnitWriter({ session, dataset: plan.dataset, schema, system, loadId, existingOwner: tableOwner(plan, unit), signal: unitAbort.signal }, groups, (error) => {
+    const owner = tableOwner(plan, unit);
+    const unitWriter = new UnitWriter({ session, dataset: plan.dataset, schema, system, loadId, existingOwner: owner, signal: unitAbort.signal }, groups, (error) => {
       if (!unitAbort.signal.aborted) unitAbort.abort(error);
     });
     writer = unitWriter;
-    stage = new Stage(`${plan.database}.stage/${loadId}`, (staged, segment) => unitWriter.add(staged, segment));
+    // A table this unit stages rows in is governed by one of its own resources.
+    const stagedOwner = (table: string) => {
+      const name = owner(table);
+      return name !== undefined && unit.resources.includes(name) ? name : undefined;
+    };
+    stage = new Stage(`${plan.database}.stage/${loadId}`, (staged, segment) => unitWriter.add(staged, segment), stagedOwner);
     await extractResource(root, undefined, { options, extractor, normalizers, stage, unit: unit.name, resources, cursors, cursorUpdates, baseDir: dirname(plan.pipeline_file), concurrency: plan.max_concurrency, unitAbort });
     stage.closeAll();
     if (options.signal?.aborted) throw interruptedError(options.signal);
@@ -383,11 +389,13 @@ async function runUnit(
 }
 
 /**
- * Which resource owns a table that existed before the unit: the one whose table name is its longest
- * prefix (`issues__labels` belongs to `issues`), this unit's resources first.
+ * Which resource's write disposition governs a table: the resource whose table name is the table's
+ * longest prefix (`issues__labels` belongs to `issues`, unless a resource loads `issues__labels`
+ * itself); between resources of the same table name, this unit's first, in unit order.
  */
 function tableOwner(plan: Plan, unit: LoadUnit): (table: string) => string | undefined {
-  const candidates = [...plan.resources].filter((resource) => resource.table !== null).sort((a, b) => Number(!unit.resources.includes(a.name)) - Number(!unit.resources.includes(b.name)));
+  const ours = unit.resources.map((name) => plan.resources.find((resource) => resource.name === name)!);
+  const candidates = [...ours, ...plan.resources.filter((resource) => !unit.resources.includes(resource.name))].filter((resource) => resource.table !== null);
   return (table) => {
     let best: PlannedResource | undefined;
     for (const resource of candidates) {

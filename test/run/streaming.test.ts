@@ -99,6 +99,63 @@ describe("segments load while extracting", () => {
     expect(await p.query("select name from data.items__tags")).toEqual([{ name: "fresh" }]);
   });
 
+  test("merge with a key repeated in the load keeps the child rows of earlier loads that carry no root id", async () => {
+    // Loaded as append first: its child rows have no _rl_root_id.
+    const { server, state } = mutable([
+      { id: 1, tags: [{ n: "a" }] },
+      { id: 2, tags: [{ n: "b" }] },
+    ]);
+    const p = project(`${head(server.url)}\n[[resources]]\nname = "items"\n`);
+    expect((await p.run()).code).toBe(0);
+    writeFileSync(p.pipeline, `${head(server.url)}${merge}`);
+    state.records = [
+      { id: 4, tags: [{ n: "d" }] },
+      { id: 4, tags: [{ n: "e" }] },
+    ];
+    const result = await p.run(["--json"]);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout).units[0].rows_by_table).toEqual({ items: 1, items__tags: 1 });
+    expect(await p.query("select n from data.items__tags order by n")).toEqual([{ n: "a" }, { n: "b" }, { n: "e" }]);
+  });
+
+  test("a table two resources of a unit write follows the first resource's disposition, whichever rows come first", async () => {
+    // items (replace) and its child resource subs share table_name "items". In the second run the
+    // child's list rows reach items__l before the parent's (the parent's second page is slow).
+    const state = { pages: [[{ id: 1, l: [1] }]] as unknown[][], subs: { "1": [{ id: 100, l: [9] }] } as Record<string, unknown[]> };
+    const server = startServer(async (request) => {
+      const child = /^\/items\/(\d+)\/subs$/.exec(request.url.pathname);
+      if (child) return json(state.subs[child[1]!] ?? []);
+      const page = Number(request.url.searchParams.get("page") ?? 0);
+      if (page > 0) await Bun.sleep(300);
+      const next = page + 1 < state.pages.length ? { link: `<${server.origin}/items?page=${page + 1}>; rel="next"` } : undefined;
+      return json(state.pages[page], next ? { headers: next } : {});
+    });
+    servers.push(server);
+    const p = project(
+      `${head(server.url)}\n[[resources]]\nname = "items"\nwrite_disposition = "replace"\nendpoint.paginator = "header_link"\n[[resources]]\nname = "subs"\ntable_name = "items"\nendpoint.path = "items/{resources.items.id}/subs"\n`,
+    );
+    expect((await p.run()).code).toBe(0);
+    state.pages = [[{ id: 2 }], [{ id: 3, l: [3] }]];
+    state.subs = { "2": [{ id: 200, l: [8] }] };
+    expect((await p.run()).code).toBe(0);
+    expect(await p.query("select id from data.items order by id")).toEqual([{ id: 2 }, { id: 3 }, { id: 200 }]);
+    expect(await p.query("select value from data.items__l order by value")).toEqual([{ value: 3 }, { value: 8 }]);
+  });
+
+  test("timestamps in any RFC 3339 spelling load as the same instant (lower-case t/z, no seconds)", async () => {
+    const { server } = mutable([
+      { id: 1, at: "2024-01-01T10:00:00Z" },
+      { id: 2, at: "2024-01-01t10:00:00z" },
+      { id: 3, at: "2024-01-01T10:00Z" },
+      { id: 4, at: "2024-01-01 15:30+05:30" },
+    ]);
+    const p = project(`${head(server.url)}\n[[resources]]\nname = "items"\n`);
+    expect((await p.run()).code).toBe(0);
+    expect(await p.query('select id, epoch("at") as seconds, typeof("at") as type from data.items order by id')).toEqual(
+      [1, 2, 3, 4].map((id) => ({ id, seconds: 1704103200, type: "TIMESTAMP WITH TIME ZONE" })),
+    );
+  });
+
   test("a segment DuckDB rejects stops the extraction, rolls the unit back and names the unit", async () => {
     // Page 1 holds a timestamp that looks valid but is not a date (30 February); page 2 brings a new
     // column, so page 1's segment is loaded (and rejected) while later, slow pages are still coming.
