@@ -79,11 +79,14 @@ export class UnitWriter {
         // A unit that stopped (a failure, a signal) loads nothing more: it is about to roll back.
         if (this.failure === undefined && !this.context.signal.aborted) await this.load(staged.table, staged.owner, segment);
       } catch (caught) {
-        const message = messageOf(caught).split("\n")[0]!;
+        // DuckDB's first line, and for a CSV error the line naming the column and the value.
+        const full = messageOf(caught);
+        const detail = /^Error when converting column .*$/m.exec(full)?.[0];
+        const message = [full.split("\n")[0]!, ...(detail ? [detail] : [])].join(": ");
         const from = [...staged.resources].map((name) => `"${name}"`).join(", ");
         const error = new RestloadError("E_LOAD", `Cannot load the rows of ${staged.resources.size > 1 ? "resources" : "resource"} ${from} into table "${staged.table}": ${message}`, {
           hint: /Conversion Error/.test(message)
-            ? "A value that does not convert to its column's type can be kept as text with columns.<field> = { data_type = \"text\" }."
+            ? "A value does not convert to its column's type: check the field's columns hint (data_type, precision), or keep it as text with columns.<field> = { data_type = \"text\" }."
             : "The unit rolled back; the next run loads it again.",
           context: { resource: staged.owner },
           cause: caught,

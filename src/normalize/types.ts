@@ -10,8 +10,38 @@ const int128Max = 2n ** 127n - 1n;
 const int128Min = -(2n ** 127n);
 
 /** ISO 8601 / RFC 3339 timestamps with a time of day (a date alone stays text). */
-const isoTimestamp = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?$/i;
-const isoDate = /^\d{4}-\d{2}-\d{2}$/;
+const isoTimestamp = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2})(?::?(\d{2}))?)?$/i;
+const isoDate = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/** A real calendar day: `2024-02-30` is shaped like a date but is none. */
+function validDay(year: string, month: string, day: string): boolean {
+  const m = Number(month);
+  const d = Number(day);
+  const y = Number(year);
+  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+  const days = m === 2 ? (leap ? 29 : 28) : m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31;
+  return m >= 1 && m <= 12 && d >= 1 && d <= days;
+}
+
+/** A timestamp that names a real moment: a real day, hours 0–23, minutes and seconds 0–59. */
+function isTimestamp(value: string): boolean {
+  const match = isoTimestamp.exec(value);
+  if (!match) return false;
+  const [, year, month, day, hour, minute, second, offsetHours, offsetMinutes] = match;
+  return (
+    validDay(year!, month!, day!) &&
+    Number(hour) <= 23 &&
+    Number(minute) <= 59 &&
+    (second === undefined || Number(second) <= 59) &&
+    (offsetHours === undefined || Number(offsetHours) <= 23) &&
+    (offsetMinutes === undefined || Number(offsetMinutes) <= 59)
+  );
+}
+
+function isDate(value: string): boolean {
+  const match = isoDate.exec(value);
+  return match !== null && validDay(match[1]!, match[2]!, match[3]!);
+}
 
 /**
  * A timestamp written the way DuckDB's cast reads it, same instant: `T` and `Z` upper case (RFC
@@ -33,7 +63,7 @@ export function inferType(value: unknown): DataType | undefined {
     case "bigint":
       return value >= int64Min && value <= int64Max ? "bigint" : value >= int128Min && value <= int128Max ? "hugeint" : "text";
     case "string":
-      return isoTimestamp.test(value) && !Number.isNaN(Date.parse(value.replace(" ", "T"))) ? "timestamp" : "text";
+      return isTimestamp(value) ? "timestamp" : "text";
     case "object":
       return value === null ? undefined : "json";
     default:
@@ -57,9 +87,9 @@ export function fits(type: DataType, value: unknown): boolean {
     case "double":
       return typeof value === "number";
     case "timestamp":
-      return typeof value === "string" && isoTimestamp.test(value);
+      return typeof value === "string" && isTimestamp(value);
     case "date":
-      return typeof value === "string" && isoDate.test(value);
+      return typeof value === "string" && isDate(value);
     case "decimal":
       return (typeof value === "number" && Number.isFinite(value)) || (typeof value === "string" && /^-?\d+(\.\d+)?$/.test(value)) || typeof value === "bigint";
   }

@@ -156,34 +156,46 @@ describe("segments load while extracting", () => {
     );
   });
 
-  test("a segment DuckDB rejects stops the extraction, rolls the unit back and names the unit", async () => {
-    // Page 1 holds a timestamp that looks valid but is not a date (30 February); page 2 brings a new
-    // column, so page 1's segment is loaded (and rejected) while later, slow pages are still coming.
+  test("a segment DuckDB rejects stops the extraction, rolls the unit back and names the resource", async () => {
+    // Page 1 holds an amount too wide for the declared DECIMAL(4,2); page 2 brings a new column, so
+    // page 1's segment is loaded (and rejected) while later, slow pages are still coming.
     const pages = 20;
     const server = startServer(async (request) => {
       const page = Number(request.url.searchParams.get("page") ?? 1);
       if (page > 2) await Bun.sleep(100);
-      const records =
-        page === 1
-          ? [{ id: 1, at: "2024-02-01T10:00:00Z" }, { id: 2, at: "2024-02-30T10:00:00Z" }]
-          : [{ id: page * 10, at: "2024-03-01T10:00:00Z", [`field${page}`]: page }];
+      const records = page === 1 ? [{ id: 1, amount: 1.5 }, { id: 2, amount: 123456.78 }] : [{ id: page * 10, amount: 2.25, [`field${page}`]: page }];
       const next = page < pages ? { link: `<${server.origin}/items?page=${page + 1}>; rel="next"` } : undefined;
       return json(records, next ? { headers: next } : {});
     });
     servers.push(server);
-    const p = project(`${head(server.url)}\n[[resources]]\nname = "items"\nendpoint.paginator = "header_link"\n`);
+    const p = project(`${head(server.url)}\n[[resources]]\nname = "items"\nendpoint.paginator = "header_link"\ncolumns.amount = { data_type = "decimal", precision = 4, scale = 2 }\n`);
     const result = await p.run(["--json"]);
     expect(result.code).toBe(1);
     const unit = JSON.parse(result.stdout).units[0];
     expect(unit.status).toBe("failed");
     expect(unit.error.message).toContain('Cannot load the rows of resource "items" into table "items"');
-    expect(unit.error.message).toContain("2024-02-30");
-    expect(unit.error.hint).toContain('data_type = "text"');
+    expect(unit.error.message).toContain("123456.78");
+    expect(unit.error.hint).toContain("columns.<field>");
     // Extraction stopped well before the last page.
     expect(server.requests.length).toBeLessThan(pages);
     expect(await p.query("select count(*) as n from information_schema.tables where table_name = 'items'")).toEqual([{ n: 0 }]);
     expect(await p.query("select status from data._rl_loads")).toEqual([{ status: "failed" }]);
     // The staged files are gone.
     expect(readdirSync(p.dir).filter((name) => name.endsWith(".stage"))).toEqual([]);
+  });
+
+  test("a value shaped like a timestamp that names no real moment goes to a variant column, kept as text", async () => {
+    const { server } = mutable([
+      { id: 1, at: "2024-02-01T10:00:00Z" },
+      { id: 2, at: "2024-02-30T10:00:00Z" },
+      { id: 3, at: "2024-06-30T23:59:60Z" },
+    ]);
+    const p = project(`${head(server.url)}\n[[resources]]\nname = "items"\n`);
+    expect((await p.run()).code).toBe(0);
+    expect(await p.query('select id, epoch("at") as seconds, at__v_text as text from data.items order by id')).toEqual([
+      { id: 1, seconds: 1706781600, text: null },
+      { id: 2, seconds: null, text: "2024-02-30T10:00:00Z" },
+      { id: 3, seconds: null, text: "2024-06-30T23:59:60Z" },
+    ]);
   });
 });
