@@ -2,7 +2,8 @@
 // column starts a new segment, so these tests split one load into several segments with a handful
 // of records and check that merge, replace and failures still behave as one load.
 import { afterAll, describe, expect, test } from "bun:test";
-import { readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import { bunBin, mainTs, repoRoot } from "../helpers.ts";
 import { json, startServer, type TestServer } from "../servers/server.ts";
 import { project } from "./_helpers.ts";
 
@@ -154,6 +155,39 @@ describe("segments load while extracting", () => {
     expect(await p.query('select id, epoch("at") as seconds, typeof("at") as type from data.items order by id')).toEqual(
       [1, 2, 3, 4].map((id) => ({ id, seconds: 1704103200, type: "TIMESTAMP WITH TIME ZONE" })),
     );
+  });
+
+  test("kill -9 after segments went in (new columns on an existing table, uncommitted): the database is as before, a rerun completes it", async () => {
+    // Each page of the second load brings a new column, so every page ends a segment that is
+    // loaded (with its ALTER TABLE) while the next page is on its way; the process dies on page 4.
+    const state = { second: false };
+    const pageOf = (page: number) =>
+      Array.from({ length: 10 }, (_, i) => {
+        const id = page * 10 + i + 1;
+        return state.second ? { id, title: `new ${id}`, [`f${page}`]: page, tags: [{ n: `x${id}` }] } : { id, title: `old ${id}`, tags: [{ n: `o${id}` }] };
+      });
+    const server = startServer(async (request) => {
+      const page = Number(request.url.searchParams.get("page") ?? 0);
+      await Bun.sleep(50);
+      const next = page + 1 < 6 ? { link: `<${request.url.origin}/items?page=${page + 1}>; rel="next"` } : undefined;
+      return json(pageOf(page), next ? { headers: next } : {});
+    });
+    servers.push(server);
+    const p = project(`${head(server.url)}${merge}endpoint.paginator = "header_link"\n`);
+    expect((await p.run()).code).toBe(0);
+    const before = await p.query("select id, title from data.items order by id");
+    expect(before).toHaveLength(60);
+    state.second = true;
+    const crashed = Bun.spawn([bunBin, mainTs, "run", p.pipeline], { cwd: repoRoot, env: { ...process.env, RESTLOAD_CRASH_AT: "page_4:items" }, stdout: "pipe", stderr: "pipe" });
+    await crashed.exited;
+    expect(crashed.signalCode).toBe("SIGKILL");
+    expect(await p.query("select id, title from data.items order by id")).toEqual(before);
+    expect(await p.query("select count(*) as n from duckdb_columns() where schema_name = 'data' and table_name = 'items' and column_name like 'f%'")).toEqual([{ n: 0 }]);
+    expect(await p.query("select count(*) as n from data.items__tags")).toEqual([{ n: 60 }]);
+    expect((await p.run()).code).toBe(0);
+    expect(await p.query("select count(*) as n, count(*) filter (where title like 'new %') as new from data.items")).toEqual([{ n: 60, new: 60 }]);
+    expect(await p.query("select count(*) as n, count(*) filter (where n like 'x%') as new from data.items__tags")).toEqual([{ n: 60, new: 60 }]);
+    expect(existsSync(`${p.database}.stage`)).toBe(false);
   });
 
   test("a segment DuckDB rejects stops the extraction, rolls the unit back and names the resource", async () => {
