@@ -422,9 +422,18 @@ async function markAbandonedRuns(session: Session, dataset: string): Promise<voi
   );
 }
 
-/** The error recorded for a failed unit; DuckDB running out of memory gets a hint on what to raise. */
-function loadError(caught: unknown, plan: Plan): RestloadError {
+/**
+ * The error recorded for a failed unit; DuckDB running out of memory, and a full disk, get a hint
+ * on what to do.
+ */
+export function loadError(caught: unknown, plan: Pick<Plan, "database" | "duckdb_memory_limit">): RestloadError {
   const message = messageOf(caught);
+  if (/No space left on device|ENOSPC/.test(message)) {
+    return new RestloadError("E_LOAD", `The disk holding ${plan.database} is full: ${message.split("\n")[0]}`, {
+      hint: "Free space on that disk (staged files and DuckDB's temporary files are written beside the database); the unit rolled back and the next run loads it again.",
+      cause: caught,
+    });
+  }
   if (/Out of Memory Error/.test(message)) {
     return new RestloadError("E_LOAD", `DuckDB ran out of memory while loading (duckdb_memory_limit = ${plan.duckdb_memory_limit}): ${message.split("\n")[0]}`, {
       hint: "Raise pipeline.duckdb_memory_limit (very wide tables need about 100 KB per column), or store wide objects whole with columns.<field> = { data_type = \"json\" }.",

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { bunBin, mainTs, repoRoot } from "../helpers.ts";
 import { json, startServer, type TestServer } from "../servers/server.ts";
+import { loadError } from "../../src/run/index.ts";
 import { project } from "./_helpers.ts";
 
 const servers: TestServer[] = [];
@@ -231,5 +232,16 @@ describe("segments load while extracting", () => {
       { id: 2, seconds: null, text: "2024-02-30T10:00:00Z" },
       { id: 3, seconds: null, text: "2024-06-30T23:59:60Z" },
     ]);
+  });
+
+  test("a full disk fails the unit with a hint naming the database (DuckDB's own wording, as seen on a full tmpfs)", () => {
+    const error = loadError(new Error('TransactionContext Error: Failed to commit: Could not write file "/srv/x.duckdb.wal": No space left on device (in: COMMIT)'), {
+      database: "/srv/x.duckdb",
+      duckdb_memory_limit: "128MB",
+    });
+    expect(error.code).toBe("E_LOAD");
+    expect(error.message).toStartWith("The disk holding /srv/x.duckdb is full: ");
+    expect(error.hint).toContain("Free space on that disk");
+    expect(loadError(new Error("ENOSPC: no space left on device, write"), { database: "/srv/x.duckdb", duckdb_memory_limit: "128MB" }).hint).toContain("Free space");
   });
 });
