@@ -62,9 +62,8 @@ export class UnitWriter {
     /** Told of the first failure, so the unit stops extracting. */
     private readonly onError: (error: unknown) => void,
   ) {
-    for (const table of context.schema.tables.values()) {
-      if (!table.isNew) this.inDatabase.set(table.name, new Set([...table.columns.keys()].filter((name) => !table.added.some((column) => column.name === name))));
-    }
+    // Built before the unit normalises anything: an existing table's columns are the database's.
+    for (const table of context.schema.tables.values()) if (!table.isNew) this.inDatabase.set(table.name, new Set(table.columns.keys()));
   }
 
   /** The first error a write raised, if any. */

@@ -326,11 +326,11 @@ async function runUnit(
     });
     writer = unitWriter;
     // A table this unit stages rows in is governed by one of its own resources.
-    const stagedOwner = (table: string) => {
+    const unitOwner = (table: string) => {
       const name = owner(table);
       return name !== undefined && unit.resources.includes(name) ? name : undefined;
     };
-    stage = new Stage(`${plan.database}.stage/${loadId}`, (staged, segment) => unitWriter.add(staged, segment), stagedOwner);
+    stage = new Stage(`${plan.database}.stage/${loadId}`, (staged, segment) => unitWriter.add(staged, segment), unitOwner);
     await extractResource(root, undefined, { options, extractor, normalizers, stage, unit: unit.name, resources, cursors, cursorUpdates, baseDir: dirname(plan.pipeline_file), concurrency: plan.max_concurrency, unitAbort });
     stage.closeAll();
     if (options.signal?.aborted) throw interruptedError(options.signal);

@@ -2,6 +2,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Ran, runMain, tempDir } from "../helpers.ts";
+import { json, startServer, type TestServer } from "../servers/server.ts";
 
 export interface Project {
   readonly dir: string;
@@ -30,3 +31,14 @@ export function project(toml: string, name = "test"): Project {
     },
   };
 }
+
+/** An API answering every request with `state.records`, which a test changes between runs; added to `servers` to be stopped. */
+export function mutableApi(servers: TestServer[], initial: unknown[]): { server: TestServer; state: { records: unknown[] } } {
+  const state = { records: initial };
+  const server = startServer(() => json(state.records));
+  servers.push(server);
+  return { server, state };
+}
+
+/** The [pipeline] (name "test", dataset "data") and [client] tables of a test pipeline. */
+export const testHead = (url: string) => `[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${url}"\n`;

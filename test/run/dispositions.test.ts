@@ -1,28 +1,21 @@
 // append, replace and merge (delete-insert, upsert, merge_key) across runs, child rows included.
 import { afterAll, describe, expect, test } from "bun:test";
-import { json, startServer, type TestServer } from "../servers/server.ts";
-import { project } from "./_helpers.ts";
+import type { TestServer } from "../servers/server.ts";
+import { mutableApi, project, testHead } from "./_helpers.ts";
 
 const servers: TestServer[] = [];
 afterAll(async () => {
   for (const server of servers) await server.stop();
 });
 
-/** A server whose records the test changes between runs. */
-function mutable(initial: unknown[]) {
-  const state = { records: initial };
-  const server = startServer(() => json(state.records));
-  servers.push(server);
-  return { server, state };
-}
+const mutable = (initial: unknown[]) => mutableApi(servers, initial);
 
-const head = (url: string) => `[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${url}"\n`;
 const issues = (n: number, label = "bug") => Array.from({ length: n }, (_, i) => ({ id: i + 1, title: `t${i + 1}`, labels: [{ name: label }, { name: `${label}-2` }] }));
 
 describe("write dispositions", () => {
   test("append adds every run's rows", async () => {
     const { server } = mutable(issues(3));
-    const p = project(`${head(server.url)}\n[[resources]]\nname = "items"\n`);
+    const p = project(`${testHead(server.url)}\n[[resources]]\nname = "items"\n`);
     await p.run();
     await p.run();
     expect(await p.query("select count(*) as n from data.items")).toEqual([{ n: 6 }]);
@@ -31,7 +24,7 @@ describe("write dispositions", () => {
 
   test("merge run twice loads no duplicates, for rows and child rows", async () => {
     const { server } = mutable(issues(5));
-    const p = project(`${head(server.url)}\n[[resources]]\nname = "items"\nprimary_key = "id"\nwrite_disposition = "merge"\n`);
+    const p = project(`${testHead(server.url)}\n[[resources]]\nname = "items"\nprimary_key = "id"\nwrite_disposition = "merge"\n`);
     expect((await p.run()).code).toBe(0);
     expect((await p.run()).code).toBe(0);
     expect(await p.query("select count(*) as n, count(distinct id) as ids from data.items")).toEqual([{ n: 5, ids: 5 }]);
@@ -40,7 +33,7 @@ describe("write dispositions", () => {
 
   test("merge: a changed record replaces its row and its child rows; untouched rows stay", async () => {
     const { server, state } = mutable(issues(3));
-    const p = project(`${head(server.url)}\n[[resources]]\nname = "items"\nprimary_key = "id"\nwrite_disposition = "merge"\n`);
+    const p = project(`${testHead(server.url)}\n[[resources]]\nname = "items"\nprimary_key = "id"\nwrite_disposition = "merge"\n`);
     await p.run();
     const [before] = await p.query("select _rl_id from data.items where id = 1");
     state.records = [{ id: 2, title: "changed", labels: [{ name: "feature" }] }];
@@ -66,7 +59,7 @@ describe("write dispositions", () => {
       { id: 1, v: "old", tags: ["x"] },
       { id: 1, v: "new", tags: ["y", "z"] },
     ]);
-    const p = project(`${head(server.url)}\n[[resources]]\nname = "items"\nprimary_key = "id"\nwrite_disposition = "merge"\n`);
+    const p = project(`${testHead(server.url)}\n[[resources]]\nname = "items"\nprimary_key = "id"\nwrite_disposition = "merge"\n`);
     expect((await p.run()).code).toBe(0);
     expect(await p.query("select id, v from data.items")).toEqual([{ id: 1, v: "new" }]);
     expect(await p.query("select value from data.items__tags order by _rl_list_idx")).toEqual([{ value: "y" }, { value: "z" }]);
@@ -74,7 +67,7 @@ describe("write dispositions", () => {
 
   test("upsert strategy keeps one row per key across runs", async () => {
     const { server, state } = mutable(issues(2));
-    const p = project(`${head(server.url)}\n[[resources]]\nname = "items"\nprimary_key = "id"\nwrite_disposition = { disposition = "merge", strategy = "upsert" }\n`);
+    const p = project(`${testHead(server.url)}\n[[resources]]\nname = "items"\nprimary_key = "id"\nwrite_disposition = { disposition = "merge", strategy = "upsert" }\n`);
     await p.run();
     state.records = [{ id: 2, title: "upserted", labels: [] }, { id: 3, title: "new", labels: [] }];
     await p.run();
@@ -92,7 +85,7 @@ describe("write dispositions", () => {
       { day: "d1", n: 2 },
       { day: "d2", n: 3 },
     ]);
-    const p = project(`${head(server.url)}\n[[resources]]\nname = "items"\nmerge_key = "day"\nwrite_disposition = "merge"\n`);
+    const p = project(`${testHead(server.url)}\n[[resources]]\nname = "items"\nmerge_key = "day"\nwrite_disposition = "merge"\n`);
     await p.run();
     state.records = [{ day: "d1", n: 9 }];
     await p.run();
@@ -104,7 +97,7 @@ describe("write dispositions", () => {
 
   test("replace leaves exactly the last run's rows, child tables included", async () => {
     const { server, state } = mutable(issues(4));
-    const p = project(`${head(server.url)}\n[[resources]]\nname = "items"\nwrite_disposition = "replace"\n`);
+    const p = project(`${testHead(server.url)}\n[[resources]]\nname = "items"\nwrite_disposition = "replace"\n`);
     await p.run();
     state.records = [{ id: 9, title: "only", labels: [{ name: "solo" }] }];
     await p.run();
@@ -114,7 +107,7 @@ describe("write dispositions", () => {
 
   test("merge with a missing primary key value fails the unit and leaves the table as it was", async () => {
     const { server, state } = mutable(issues(2));
-    const p = project(`${head(server.url)}\n[[resources]]\nname = "items"\nprimary_key = "id"\nwrite_disposition = "merge"\n`);
+    const p = project(`${testHead(server.url)}\n[[resources]]\nname = "items"\nprimary_key = "id"\nwrite_disposition = "merge"\n`);
     await p.run();
     state.records = [{ id: 1, title: "x" }, { title: "no id" }];
     const result = await p.run();

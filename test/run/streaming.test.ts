@@ -6,21 +6,15 @@ import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { bunBin, mainTs, repoRoot } from "../helpers.ts";
 import { json, startServer, type TestServer } from "../servers/server.ts";
 import { loadError } from "../../src/run/index.ts";
-import { project } from "./_helpers.ts";
+import { mutableApi, project, testHead } from "./_helpers.ts";
 
 const servers: TestServer[] = [];
 afterAll(async () => {
   for (const server of servers) await server.stop();
 });
 
-function mutable(initial: unknown[]) {
-  const state = { records: initial };
-  const server = startServer(() => json(state.records));
-  servers.push(server);
-  return { server, state };
-}
+const mutable = (initial: unknown[]) => mutableApi(servers, initial);
 
-const head = (url: string) => `[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${url}"\n`;
 const merge = `\n[[resources]]\nname = "items"\nprimary_key = "id"\nwrite_disposition = "merge"\n`;
 
 /** Record 2 and 3 each bring a new root column and a new child column: three root segments, two child segments. */
@@ -33,7 +27,7 @@ const splitLoad = [
 describe("segments load while extracting", () => {
   test("merge into a new table: a key repeated in a later segment keeps only its last record and that record's child rows", async () => {
     const { server } = mutable(splitLoad);
-    const p = project(`${head(server.url)}${merge}`);
+    const p = project(`${testHead(server.url)}${merge}`);
     const result = await p.run(["--json"]);
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout).units[0].rows_by_table).toEqual({ items: 2, items__tags: 3 });
@@ -55,7 +49,7 @@ describe("segments load while extracting", () => {
       { id: 2, v: "old2", tags: [{ name: "b" }] },
       { id: 3, v: "old3", tags: [{ name: "c" }] },
     ]);
-    const p = project(`${head(server.url)}${merge}`);
+    const p = project(`${testHead(server.url)}${merge}`);
     expect((await p.run()).code).toBe(0);
     state.records = splitLoad;
     const result = await p.run(["--json"]);
@@ -77,7 +71,7 @@ describe("segments load while extracting", () => {
 
   test("replace across segments leaves exactly this load's rows, child tables included", async () => {
     const { server, state } = mutable([{ id: 7, v: "gone", tags: [{ name: "old" }] }]);
-    const p = project(`${head(server.url)}\n[[resources]]\nname = "items"\nwrite_disposition = "replace"\n`);
+    const p = project(`${testHead(server.url)}\n[[resources]]\nname = "items"\nwrite_disposition = "replace"\n`);
     expect((await p.run()).code).toBe(0);
     state.records = splitLoad;
     expect((await p.run()).code).toBe(0);
@@ -92,9 +86,9 @@ describe("segments load while extracting", () => {
   test("replace after a system_prefix change still removes every earlier row, child rows included", async () => {
     const { server, state } = mutable([{ id: 7, v: "gone", tags: [{ name: "old" }] }]);
     const resource = `\n[[resources]]\nname = "items"\nwrite_disposition = "replace"\n`;
-    const p = project(`${head(server.url)}${resource}`);
+    const p = project(`${testHead(server.url)}${resource}`);
     expect((await p.run()).code).toBe(0);
-    writeFileSync(p.pipeline, `${head(server.url).replace('dataset = "data"', 'dataset = "data"\nsystem_prefix = "_x_"')}${resource}`);
+    writeFileSync(p.pipeline, `${testHead(server.url).replace('dataset = "data"', 'dataset = "data"\nsystem_prefix = "_x_"')}${resource}`);
     state.records = [{ id: 1, v: "new", tags: [{ name: "fresh" }] }];
     expect((await p.run()).code).toBe(0);
     expect(await p.query("select id, v from data.items")).toEqual([{ id: 1, v: "new" }]);
@@ -107,9 +101,9 @@ describe("segments load while extracting", () => {
       { id: 1, tags: [{ n: "a" }] },
       { id: 2, tags: [{ n: "b" }] },
     ]);
-    const p = project(`${head(server.url)}\n[[resources]]\nname = "items"\n`);
+    const p = project(`${testHead(server.url)}\n[[resources]]\nname = "items"\n`);
     expect((await p.run()).code).toBe(0);
-    writeFileSync(p.pipeline, `${head(server.url)}${merge}`);
+    writeFileSync(p.pipeline, `${testHead(server.url)}${merge}`);
     state.records = [
       { id: 4, tags: [{ n: "d" }] },
       { id: 4, tags: [{ n: "e" }] },
@@ -134,7 +128,7 @@ describe("segments load while extracting", () => {
     });
     servers.push(server);
     const p = project(
-      `${head(server.url)}\n[[resources]]\nname = "items"\nwrite_disposition = "replace"\nendpoint.paginator = "header_link"\n[[resources]]\nname = "subs"\ntable_name = "items"\nendpoint.path = "items/{resources.items.id}/subs"\n`,
+      `${testHead(server.url)}\n[[resources]]\nname = "items"\nwrite_disposition = "replace"\nendpoint.paginator = "header_link"\n[[resources]]\nname = "subs"\ntable_name = "items"\nendpoint.path = "items/{resources.items.id}/subs"\n`,
     );
     expect((await p.run()).code).toBe(0);
     state.pages = [[{ id: 2 }], [{ id: 3, l: [3] }]];
@@ -151,7 +145,7 @@ describe("segments load while extracting", () => {
       { id: 3, at: "2024-01-01T10:00Z" },
       { id: 4, at: "2024-01-01 15:30+05:30" },
     ]);
-    const p = project(`${head(server.url)}\n[[resources]]\nname = "items"\n`);
+    const p = project(`${testHead(server.url)}\n[[resources]]\nname = "items"\n`);
     expect((await p.run()).code).toBe(0);
     expect(await p.query('select id, epoch("at") as seconds, typeof("at") as type from data.items order by id')).toEqual(
       [1, 2, 3, 4].map((id) => ({ id, seconds: 1704103200, type: "TIMESTAMP WITH TIME ZONE" })),
@@ -174,7 +168,7 @@ describe("segments load while extracting", () => {
       return json(pageOf(page), next ? { headers: next } : {});
     });
     servers.push(server);
-    const p = project(`${head(server.url)}${merge}endpoint.paginator = "header_link"\n`);
+    const p = project(`${testHead(server.url)}${merge}endpoint.paginator = "header_link"\n`);
     expect((await p.run()).code).toBe(0);
     const before = await p.query("select id, title from data.items order by id");
     expect(before).toHaveLength(60);
@@ -203,7 +197,7 @@ describe("segments load while extracting", () => {
       return json(records, next ? { headers: next } : {});
     });
     servers.push(server);
-    const p = project(`${head(server.url)}\n[[resources]]\nname = "items"\nendpoint.paginator = "header_link"\ncolumns.amount = { data_type = "decimal", precision = 4, scale = 2 }\n`);
+    const p = project(`${testHead(server.url)}\n[[resources]]\nname = "items"\nendpoint.paginator = "header_link"\ncolumns.amount = { data_type = "decimal", precision = 4, scale = 2 }\n`);
     const result = await p.run(["--json"]);
     expect(result.code).toBe(1);
     const unit = JSON.parse(result.stdout).units[0];
@@ -225,7 +219,7 @@ describe("segments load while extracting", () => {
       { id: 2, at: "2024-02-30T10:00:00Z" },
       { id: 3, at: "2024-06-30T23:59:60Z" },
     ]);
-    const p = project(`${head(server.url)}\n[[resources]]\nname = "items"\n`);
+    const p = project(`${testHead(server.url)}\n[[resources]]\nname = "items"\n`);
     expect((await p.run()).code).toBe(0);
     expect(await p.query('select id, epoch("at") as seconds, at__v_text as text from data.items order by id')).toEqual([
       { id: 1, seconds: 1706781600, text: null },
