@@ -3,12 +3,16 @@
 // 1. Throughput: records/s of a full `dist/restload run` (extract, normalise, child tables,
 //    commit) against records/s of a bare fetch + JSON.parse loop over the same pages of the demo
 //    API, alternating, median of the rounds. Target: at least 0.6x.
-// 2. Memory: peak RSS of a run loading 500,000 records. Target: under 300 MB.
+//    Beside it, the storage floor: DuckDB alone storing the rows of the same records (read from CSV
+//    files, with a run's settings, in one transaction), timed as a process like the others: no
+//    loader that stores these rows in DuckDB on this machine can be faster.
+// 2. Memory: peak RSS of a run loading 500,000 records. Target: under 300 MB. And the peak RSS of
+//    DuckDB alone storing the same rows (the floor again).
 // 3. Startup: `dist/restload --version` against a bare process start. Target: under 100 ms. A
 //    run of a one-page pipeline. Target: under 1 s.
 // 4. Fan-out: 2,000 parents x one child request each, 20 ms server latency, max_concurrency = 16:
 //    elapsed / ideal (2,000 x 20 ms / 16). Target: at most 1.3x.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -65,6 +69,22 @@ async function measure(cmd: string[], env: Record<string, string> = {}): Promise
   return { ms, cpuMs: Number(proc.resourceUsage()?.cpuTime.total ?? 0) / 1000, stdout, peakRssMb: peak / 1024 };
 }
 
+/** Exports the data tables a run loaded into `<work>/<name>-rows/`; returns that directory. */
+async function exportRows(name: string): Promise<string> {
+  const dir = join(work, `${name}-rows`);
+  mkdirSync(dir);
+  await measure([bun, join(root, "scripts", "bench-duckdb-alone.ts"), "export", join(work, `${name}.duckdb`), "github", dir]);
+  return dir;
+}
+
+/** DuckDB alone storing exported rows in a new database; returns the rows of each table, wall time and peak RSS. */
+async function duckdbAlone(dir: string): Promise<{ stored: Record<string, number>; ms: number; peakRssMb: number }> {
+  const file = join(work, "alone.duckdb");
+  rmSync(file, { force: true });
+  const result = await measure([bun, join(root, "scripts", "bench-duckdb-alone.ts"), "load", dir, file, "128MB"]);
+  return { stored: JSON.parse(result.stdout), ms: result.ms, peakRssMb: result.peakRssMb };
+}
+
 function pipelineFor(url: string, name: string): string {
   const file = join(work, `${name}.toml`);
   writeFileSync(
@@ -110,11 +130,20 @@ for (let round = 0; round < Number(args.rounds); round++) {
   rowsPerRun = full.rows;
 }
 api.stop();
+// The floor: DuckDB alone storing the rows of the last round, as many times as there were rounds.
+const rowsDir = await exportRows(`round${Number(args.rounds) - 1}`);
+const alone: number[] = [];
+for (let round = 0; round < Number(args.rounds); round++) {
+  const result = await duckdbAlone(rowsDir);
+  if (result.stored.issues !== records) throw new Error(`DuckDB alone stored ${result.stored.issues} records, expected ${records}`);
+  alone.push(records / (result.ms / 1000));
+}
 const ratio = median(run) / median(loop);
 console.log(`throughput (${records} records, ${rowsPerRun} rows with child tables, ${args.rounds} alternating rounds, medians)`);
 console.log(`  bare fetch + JSON.parse loop   ${median(loop).toFixed(0).padStart(8)} records/s`);
 console.log(`  dist/restload run (full)       ${median(run).toFixed(0).padStart(8)} records/s`);
 console.log(`  ratio                          ${ratio.toFixed(2).padStart(8)}x   (target >= 0.60x: ${ratio >= 0.6 ? "met" : "NOT met"})`);
+console.log(`  DuckDB alone, same rows        ${median(alone).toFixed(0).padStart(8)} records/s = ${(median(alone) / median(loop)).toFixed(2)}x the loop (the storage floor); the run reaches ${(median(run) / median(alone)).toFixed(2)}x of it`);
 console.log(`  CPU time (user + system, medians; the machine's cores are shared with the API)`);
 console.log(`    fetch loop ${median(cpu.loop).toFixed(0)} ms, API while it ran ${median(cpu.apiLoop).toFixed(0)} ms`);
 console.log(`    full run   ${median(cpu.run).toFixed(0)} ms, API while it ran ${median(cpu.apiRun).toFixed(0)} ms`);
@@ -124,9 +153,11 @@ const rssRecords = Number(args["rss-records"]);
 const big = await startApi(rssRecords);
 const memory = await fullRun(big.url, "memory");
 big.stop();
+const memoryAlone = await duckdbAlone(await exportRows("memory"));
 console.log(`memory (${rssRecords} records, ${memory.rows} rows)`);
 console.log(`  peak RSS of dist/restload run  ${memory.peakRssMb.toFixed(0).padStart(8)} MB   (target < 300 MB: ${memory.peakRssMb < 300 ? "met" : "NOT met"})`);
 console.log(`  throughput                     ${(memory.records / (memory.ms / 1000)).toFixed(0).padStart(8)} records/s`);
+console.log(`  DuckDB alone, same rows        ${memoryAlone.peakRssMb.toFixed(0).padStart(8)} MB peak RSS (the floor), ${(rssRecords / (memoryAlone.ms / 1000)).toFixed(0)} records/s`);
 
 // 3. Startup
 async function startupMs(cmd: string[], runs: number): Promise<number> {

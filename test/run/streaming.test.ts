@@ -152,9 +152,12 @@ describe("segments load while extracting", () => {
     );
   });
 
-  test("kill -9 after segments went in (new columns on an existing table, uncommitted): the database is as before, a rerun completes it", async () => {
-    // Each page of the second load brings a new column, so every page ends a segment that is
-    // loaded (with its ALTER TABLE) while the next page is on its way; the process dies on page 4.
+  /**
+   * A table of 60 records over six slow pages, loaded once. For the second load, every page brings
+   * a new column, so every page ends a segment that is loaded (with its ALTER TABLE) while the next
+   * page is on its way. Returns the project, the server and the rows after the first load.
+   */
+  async function growingLoad() {
     const state = { second: false };
     const pageOf = (page: number) =>
       Array.from({ length: 10 }, (_, i) => {
@@ -173,9 +176,11 @@ describe("segments load while extracting", () => {
     const before = await p.query("select id, title from data.items order by id");
     expect(before).toHaveLength(60);
     state.second = true;
-    const crashed = Bun.spawn([bunBin, mainTs, "run", p.pipeline], { cwd: repoRoot, env: { ...process.env, RESTLOAD_CRASH_AT: "page_4:items" }, stdout: "pipe", stderr: "pipe" });
-    await crashed.exited;
-    expect(crashed.signalCode).toBe("SIGKILL");
+    return { p, server, before };
+  }
+
+  /** The database holds the first load only: no new column, no new row, no staged file; a rerun then completes the second load. */
+  async function expectFirstLoadThenRerun({ p, before }: Awaited<ReturnType<typeof growingLoad>>): Promise<void> {
     expect(await p.query("select id, title from data.items order by id")).toEqual(before);
     expect(await p.query("select count(*) as n from duckdb_columns() where schema_name = 'data' and table_name = 'items' and column_name like 'f%'")).toEqual([{ n: 0 }]);
     expect(await p.query("select count(*) as n from data.items__tags")).toEqual([{ n: 60 }]);
@@ -183,6 +188,31 @@ describe("segments load while extracting", () => {
     expect(await p.query("select count(*) as n, count(*) filter (where title like 'new %') as new from data.items")).toEqual([{ n: 60, new: 60 }]);
     expect(await p.query("select count(*) as n, count(*) filter (where n like 'x%') as new from data.items__tags")).toEqual([{ n: 60, new: 60 }]);
     expect(existsSync(`${p.database}.stage`)).toBe(false);
+  }
+
+  test("kill -9 after segments went in (new columns on an existing table, uncommitted): the database is as before, a rerun completes it", async () => {
+    const load = await growingLoad();
+    const crashed = Bun.spawn([bunBin, mainTs, "run", load.p.pipeline], { cwd: repoRoot, env: { ...process.env, RESTLOAD_CRASH_AT: "page_4:items" }, stdout: "pipe", stderr: "pipe" });
+    await crashed.exited;
+    expect(crashed.signalCode).toBe("SIGKILL");
+    await expectFirstLoadThenRerun(load);
+  });
+
+  test("SIGTERM while segments are loading: exit 143, the database as before, the run interrupted, no staged file left; a rerun completes it", async () => {
+    const load = await growingLoad();
+    const requestsBefore = load.server.requests.length;
+    const proc = Bun.spawn([bunBin, mainTs, "run", load.p.pipeline], { cwd: repoRoot, stdout: "pipe", stderr: "pipe" });
+    // Pages 0-2 are in (their segments loaded or queued) and page 3 is being served.
+    while (load.server.requests.length < requestsBefore + 4) await Bun.sleep(5);
+    proc.kill("SIGTERM");
+    expect(await proc.exited).toBe(143);
+    expect(existsSync(`${load.p.database}.stage`)).toBe(false);
+    expect(await load.p.query("select status, error from data._rl_runs order by started_at")).toEqual([
+      { status: "succeeded", error: null },
+      { status: "interrupted", error: "interrupted by SIGTERM" },
+    ]);
+    expect(await load.p.query("select status from data._rl_loads order by started_at")).toEqual([{ status: "committed" }, { status: "failed" }]);
+    await expectFirstLoadThenRerun(load);
   });
 
   test("a segment DuckDB rejects stops the extraction, rolls the unit back and names the resource", async () => {
