@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import type { ColumnHint } from "../config/schema/resource.ts";
 import { RestloadError } from "../errors.ts";
+import { KeySet } from "./key-set.ts";
 import { normalizeIdentifier, shorten } from "./naming.ts";
 import { type Contract, DiscardRow, type Schema, type Table } from "./schema.ts";
 import { type DataType, canonicalTimestamp, fits, inferType } from "./types.ts";
@@ -55,12 +56,13 @@ export function systemColumns(prefix: string): SystemColumns {
 export class Normalizer {
   private readonly names = new Map<string, string>();
   private readonly joined = new Map<string, Map<string, string>>();
-  private readonly seenKeys = new Set<unknown>();
+  private readonly seenKeys = new KeySet();
   /** The tables this resource's rows went to (its own table and its child tables). */
   readonly tables = new Set<string>();
   private readonly lastNames = new Map<string, { keys: readonly string[]; names: string[] }>();
   readonly keys: KeyStats = { duplicates: false, missing: 0 };
   private readonly reserved: Set<string>;
+  private readonly rootContract: Contract;
 
   constructor(
     private readonly schema: Schema,
@@ -70,6 +72,8 @@ export class Normalizer {
     private readonly newId: () => string,
   ) {
     this.reserved = new Set(Object.values(system));
+    // The root table is declared by the pipeline itself: the table contract governs the tables data adds.
+    this.rootContract = { ...shape.contract, tables: "evolve" };
   }
 
   rows(record: unknown): Row[] | null {
@@ -98,8 +102,7 @@ export class Normalizer {
       return;
     }
     const key = parts.length === 1 ? parts[0] : JSON.stringify(parts, (_k, v) => (typeof v === "bigint" ? `${v}n` : v));
-    if (this.seenKeys.has(key)) this.keys.duplicates = true;
-    else this.seenKeys.add(key);
+    if (this.seenKeys.seen(key)) this.keys.duplicates = true;
   }
 
   /** `parent__child`, shortened past 63 characters; cached, as the same paths come in every record. */
@@ -115,9 +118,7 @@ export class Normalizer {
   }
 
   private table(name: string, root: boolean): Table {
-    // The root table is declared by the pipeline itself: the table contract governs the tables data adds.
-    const contract = root ? { ...this.shape.contract, tables: "evolve" as const } : this.shape.contract;
-    const table = this.schema.table(name, contract, this.shape.resource);
+    const table = this.schema.table(name, root ? this.rootContract : this.shape.contract, this.shape.resource);
     this.tables.add(name);
     const text = { type: "text" as DataType };
     if (root) {
