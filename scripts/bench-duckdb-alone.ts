@@ -14,8 +14,8 @@
 //       The tables are loaded one after the other (a run interleaves them as pages come).
 import { DuckDBInstance } from "@duckdb/node-api";
 import { readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { duckdbSettings } from "../src/db/open.ts";
+import { join } from "node:path";
+import { openDatabase, runRowGroupSize } from "../src/db/open.ts";
 
 interface TableSpec {
   readonly name: string;
@@ -60,9 +60,9 @@ if (command === "export") {
   const [dir, database, memoryLimit] = rest;
   if (!dir || !database || !memoryLimit) throw new Error("usage: load <dir> <new database> <memory limit>");
   const tables = JSON.parse(readFileSync(join(dir, "tables.json"), "utf8")) as TableSpec[];
-  // The settings a run opens its database with (src/run/index.ts).
-  const instance = await DuckDBInstance.create(database, duckdbSettings(resolve(database), { memoryLimit, threads: 1 }));
-  const connection = await instance.connect();
+  // Opened as a run opens its database (src/run/index.ts).
+  const opened = await openDatabase(database, { create: true, lockTimeoutMs: 0, memoryLimit, threads: 1, rowGroupSize: runRowGroupSize });
+  const connection = opened.connection;
   for (const table of tables) await connection.run(`CREATE TABLE ${ident(table.name)} (${table.columns.map((column) => `${ident(column.name)} ${column.type}`).join(", ")})`);
   await connection.run("BEGIN TRANSACTION");
   const stored: Record<string, number> = {};
@@ -76,8 +76,7 @@ if (command === "export") {
     }
   }
   await connection.run("COMMIT");
-  connection.closeSync();
-  instance.closeSync();
+  opened.close();
   console.log(JSON.stringify(stored));
 } else {
   throw new Error("usage: bench-duckdb-alone.ts export|load …");

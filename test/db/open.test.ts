@@ -1,0 +1,45 @@
+// Opening with a row group size: the file is attached to an in-memory instance and is the default catalog.
+import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { openDatabase } from "../../src/db/open.ts";
+import { Session } from "../../src/db/session.ts";
+import { tempDir } from "../helpers.ts";
+
+async function rowGroupsAfterInsert(file: string, rowGroupSize: number | undefined): Promise<{ catalog: string; rowGroups: number }> {
+  const database = await openDatabase(file, { create: true, lockTimeoutMs: 0, ...(rowGroupSize === undefined ? {} : { rowGroupSize }) });
+  try {
+    const session = await Session.of(database);
+    await session.run("CREATE TABLE t AS SELECT range AS id, 'row ' || range AS name FROM range(40000)");
+    const [row] = await session.all("SELECT count(DISTINCT row_group_id) AS n FROM pragma_storage_info('t')");
+    return { catalog: session.catalog, rowGroups: Number(row!.n) };
+  } finally {
+    database.close();
+  }
+}
+
+describe("openDatabase with a row group size", () => {
+  test("40,000 rows take two row groups of at most 32,768 rows (one with DuckDB's default); the data is in the file", async () => {
+    const dir = tempDir();
+    expect(await rowGroupsAfterInsert(join(dir, "small.duckdb"), 32_768)).toEqual({ catalog: "small", rowGroups: 2 });
+    expect(await rowGroupsAfterInsert(join(dir, "default.duckdb"), undefined)).toEqual({ catalog: "default", rowGroups: 1 });
+    const reopened = await openDatabase(join(dir, "small.duckdb"), { create: false, lockTimeoutMs: 0, readOnly: true });
+    try {
+      const [row] = await (await Session.of(reopened)).all("SELECT count(*) AS n, max(id) AS top FROM t");
+      expect(row).toEqual({ n: "40000", top: "39999" });
+    } finally {
+      reopened.close();
+    }
+  });
+
+  test("a file named like a built-in catalog (memory.duckdb) opens under another catalog name", async () => {
+    const dir = tempDir();
+    expect(await rowGroupsAfterInsert(join(dir, "memory.duckdb"), 32_768)).toEqual({ catalog: "memory_file", rowGroups: 2 });
+  });
+
+  test("a file that is not a DuckDB database is refused and left unchanged", async () => {
+    const file = join(tempDir(), "notes.duckdb");
+    await Bun.write(file, "not a database");
+    await expect(openDatabase(file, { create: true, lockTimeoutMs: 0, rowGroupSize: 32_768 })).rejects.toThrow(/is not a DuckDB database file/);
+    expect(await Bun.file(file).text()).toBe("not a database");
+  });
+});
