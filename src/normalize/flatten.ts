@@ -206,7 +206,7 @@ export class Normalizer {
     // Records of one API share their key lists: the names of a list seen before are reused.
     const cacheKey = top ? "\u0001" : "";
     const cached = this.lastNames.get(cacheKey + keys[0]);
-    if (cached && cached.keys.length === keys.length && cached.keys.every((key, i) => key === keys[i])) return cached.names;
+    if (cached && sameKeys(cached.keys, keys)) return cached.names;
     const names = this.resolveNames(keys, top);
     this.lastNames.set(cacheKey + keys[0], { keys, names });
     return names;
@@ -242,6 +242,12 @@ export class Normalizer {
 }
 
 // internal
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 function rank(key: string, name: string): string {
   return `${key === name ? "0" : "1"}${key}`;
