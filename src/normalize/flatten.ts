@@ -37,6 +37,26 @@ export interface KeyStats {
   missing: number;
 }
 
+/**
+ * The primary keys one table has received in a load so far. Resources of a unit that write the
+ * same table share one, so a key repeated across them is caught too.
+ */
+export class TableKeys implements KeyStats {
+  duplicates = false;
+  missing = 0;
+  private readonly seen = new KeySet();
+
+  /** Counts one record's key, given as the values of its key columns. */
+  track(parts: readonly unknown[]): void {
+    if (parts.some((part) => part === null || part === undefined)) {
+      this.missing++;
+      return;
+    }
+    const key = parts.length === 1 ? parts[0] : JSON.stringify(parts, (_k, v) => (typeof v === "bigint" ? `${v}n` : v));
+    if (this.seen.seen(key)) this.duplicates = true;
+  }
+}
+
 export interface Row {
   readonly table: string;
   readonly values: Record<string, unknown>;
@@ -56,11 +76,9 @@ export function systemColumns(prefix: string): SystemColumns {
 export class Normalizer {
   private readonly names = new Map<string, string>();
   private readonly joined = new Map<string, Map<string, string>>();
-  private readonly seenKeys = new KeySet();
   /** The tables this resource's rows went to (its own table and its child tables). */
   readonly tables = new Set<string>();
   private readonly lastNames = new Map<string, { keys: readonly string[]; names: string[] }>();
-  readonly keys: KeyStats = { duplicates: false, missing: 0 };
   private readonly reserved: Set<string>;
   private readonly rootContract: Contract;
 
@@ -70,6 +88,8 @@ export class Normalizer {
     private readonly system: SystemColumns,
     private readonly loadId: string,
     private readonly newId: () => string,
+    /** The keys of the resource's table in this load (shared with other resources writing it). */
+    readonly keys: TableKeys = new TableKeys(),
   ) {
     this.reserved = new Set(Object.values(system));
     // The root table is declared by the pipeline itself: the table contract governs the tables data adds.
@@ -85,7 +105,7 @@ export class Normalizer {
       out.push({ table: table.name, values, columns: table.columns });
       if (isPlainObject(record)) this.flatten(record, table, values, "", 0, out, id, id);
       else this.set(table, values, "value", record);
-      if (this.shape.primaryKey.length > 0) this.trackKey(values);
+      if (this.shape.primaryKey.length > 0) this.keys.track(this.shape.primaryKey.map((column) => values[column]));
       return out;
     } catch (error) {
       if (error instanceof DiscardRow) return null;
@@ -95,15 +115,6 @@ export class Normalizer {
 
   // internal
 
-  private trackKey(values: Record<string, unknown>): void {
-    const parts = this.shape.primaryKey.map((column) => values[column]);
-    if (parts.some((part) => part === null || part === undefined)) {
-      this.keys.missing++;
-      return;
-    }
-    const key = parts.length === 1 ? parts[0] : JSON.stringify(parts, (_k, v) => (typeof v === "bigint" ? `${v}n` : v));
-    if (this.seenKeys.seen(key)) this.keys.duplicates = true;
-  }
 
   /** `parent__child`, shortened past 63 characters; cached, as the same paths come in every record. */
   private join(prefix: string, name: string): string {

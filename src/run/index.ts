@@ -13,7 +13,7 @@ import type { RetryEvent } from "../extract/http/client.ts";
 import { readExistingSchema } from "../load/existing-schema.ts";
 import { Stage } from "../load/stage.ts";
 import { type TableGroup, UnitWriter } from "../load/write.ts";
-import { Normalizer, systemColumns } from "../normalize/flatten.ts";
+import { Normalizer, TableKeys, systemColumns } from "../normalize/flatten.ts";
 import { Schema } from "../normalize/schema.ts";
 import type { LoadUnit, Plan, PlannedResource } from "../plan/index.ts";
 import { deleteCursors, readCursors, writeCursor } from "../state/cursors.ts";
@@ -303,9 +303,12 @@ async function runUnit(
     const system = systemColumns(plan.system_prefix);
     const normalizers = new Map<string, Normalizer>();
     const groups = new Map<string, TableGroup>();
+    const keysByTable = new Map<string, TableKeys>();
     for (const resource of resources) {
       if (resource.table === null) continue;
-      const normalizer = new Normalizer(schema, shapeOf(resource), system, loadId, idGenerator());
+      const keys = keysByTable.get(resource.table) ?? new TableKeys();
+      keysByTable.set(resource.table, keys);
+      const normalizer = new Normalizer(schema, shapeOf(resource), system, loadId, idGenerator(), keys);
       normalizers.set(resource.name, normalizer);
       const group = groupOf(resource, normalizer.keys);
       // --full-refresh: the resource's tables are replaced, as its cursors start over.

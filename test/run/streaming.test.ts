@@ -138,6 +138,30 @@ describe("segments load while extracting", () => {
     expect(await p.query("select value from data.items__l order by value")).toEqual([{ value: 3 }, { value: 8 }]);
   });
 
+  test("merge: a key a child resource repeats in its parent's table (list, then details) keeps one row, the last record's", async () => {
+    // items lists summaries; details fetches each item in full into the same table, later in the unit.
+    const list = [{ id: 1, title: "one" }, { id: 2, title: "two" }];
+    const server = startServer(async (request) => {
+      const detail = /^\/items\/(\d+)$/.exec(request.url.pathname);
+      if (detail) return json({ id: Number(detail[1]), title: `item ${detail[1]}`, body: `full text ${detail[1]}`, tags: [`t${detail[1]}`] });
+      return json(list);
+    });
+    servers.push(server);
+    const p = project(
+      `${testHead(server.url)}\n[resource_defaults]\nprimary_key = "id"\nwrite_disposition = "merge"\n[[resources]]\nname = "items"\n[[resources]]\nname = "details"\ntable_name = "items"\nendpoint.path = "items/{resources.items.id}"\nendpoint.paginator = "single_page"\nendpoint.data_selector = "$"\n`,
+    );
+    for (let run = 0; run < 2; run++) {
+      const ran = await p.run();
+      expect(ran.stderr + ran.stdout).not.toContain("error");
+      expect(ran.code).toBe(0);
+      expect(await p.query("select id, title, body from data.items order by id")).toEqual([
+        { id: 1, title: "item 1", body: "full text 1" },
+        { id: 2, title: "item 2", body: "full text 2" },
+      ]);
+      expect(await p.query("select value from data.items__tags order by value")).toEqual([{ value: "t1" }, { value: "t2" }]);
+    }
+  });
+
   test("timestamps in any RFC 3339 spelling load as the same instant (lower-case t/z, no seconds)", async () => {
     const { server } = mutable([
       { id: 1, at: "2024-01-01T10:00:00Z" },
