@@ -9,11 +9,13 @@ export const denoBin = join(repoRoot, "node_modules", ".bin", "deno");
 export const mainTs = join(repoRoot, "src", "main.ts");
 
 const made: string[] = [];
-process.on("exit", () => {
-  for (const dir of made) rmSync(dir, { recursive: true, force: true });
-});
 
-/** A fresh temp directory, removed when the test process exits. */
+/** Removes every directory tempDir made (test/setup.ts calls it once all tests are done). */
+export function removeTempDirs(): void {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+/** A fresh temp directory, removed once all tests are done. */
 export function tempDir(prefix = "restload-test-"): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   made.push(dir);
