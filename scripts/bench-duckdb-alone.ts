@@ -49,7 +49,7 @@ if (command === "export") {
     const count = Number((await connection.runAndReadAll(`SELECT count(*) FROM ${source}`)).getRows()[0]![0]);
     for (let offset = 0; offset < count; offset += segmentRows) {
       const file = join(dir, `${table.name}-${table.files.length}.csv`);
-      await connection.run(`COPY (SELECT * FROM ${source} LIMIT ${segmentRows} OFFSET ${offset}) TO ${literal(file)} (HEADER, DELIMITER ',')`);
+      await connection.run(`COPY (SELECT * FROM ${source} ORDER BY rowid LIMIT ${segmentRows} OFFSET ${offset}) TO ${literal(file)} (HEADER, DELIMITER ',')`);
       table.files.push(file);
     }
   }
@@ -70,7 +70,7 @@ if (command === "export") {
     const columns = table.columns.map((column) => `${literal(column.name)}: ${literal(column.type)}`).join(", ");
     for (const file of table.files) {
       const result = await connection.run(
-        `INSERT INTO ${ident(table.name)} SELECT * FROM read_csv(${literal(file)}, header = true, auto_detect = false, columns = {${columns}}, delim = ',', quote = '"', escape = '"')`,
+        `INSERT INTO ${ident(table.name)} SELECT * FROM read_csv(${literal(file)}, header = true, auto_detect = false, columns = {${columns}}, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false)`,
       );
       stored[table.name] = (stored[table.name] ?? 0) + Number(result.rowsChanged);
     }

@@ -120,10 +120,10 @@ function checkPath(file: string, create: boolean): void {
   }
 }
 
-/** DuckDB's own name for a file's catalog (its name without extension), unless that name is taken by an in-memory instance. */
+/** The catalog name of an attached file: its name up to the first dot, as DuckDB names a file it opens; a name the instance reserves gets `_db`. */
 function catalogName(file: string): string {
-  const stem = basename(file).replace(/\.[^.]*$/, "") || "database";
-  return ["memory", "system", "temp"].includes(stem.toLowerCase()) ? `${stem}_file` : stem;
+  const stem = basename(file).split(".")[0] || "database";
+  return ["main", "memory", "system", "temp"].includes(stem.toLowerCase()) ? `${stem}_db` : stem;
 }
 
 /** Opens the file, or (with a row group size) attaches it to an in-memory instance and makes it the default catalog. */
@@ -135,9 +135,13 @@ async function openOnce(file: string, settings: Record<string, string>, options:
   try {
     const connection = await instance.connect();
     if (attach) {
-      const catalog = `"${catalogName(file).replaceAll('"', '""')}"`;
+      const name = catalogName(file);
+      const catalog = `"${name.replaceAll('"', '""')}"`;
       await connection.run(`ATTACH '${file.replaceAll("'", "''")}' AS ${catalog} (${options.readOnly ? "READ_ONLY, " : ""}ROW_GROUP_SIZE ${options.rowGroupSize})`);
-      await connection.run(`USE ${catalog}`);
+      // Catalog and schema both named: a one-part name could mean a schema of the in-memory catalog (pg_catalog).
+      await connection.run(`USE ${catalog}.main`);
+      const current = (await connection.runAndReadAll("SELECT current_database()")).getRows()[0]?.[0];
+      if (current !== name) throw new Error(`the attached file is not the default catalog (${String(current)} instead of ${name})`);
     }
     return { instance, connection };
   } catch (error) {

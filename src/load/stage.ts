@@ -14,11 +14,11 @@ import { collectGarbage } from "../runtime/gc.ts";
 import { toJson } from "../util/json.ts";
 
 /** Encoded rows are written to the segment file once this many bytes are buffered. */
-const flushBytes = 256 << 10;
+const flushBytes = 128 << 10;
 /**
  * A segment ends at this many rows or characters: each one is a statement, started while
  * extraction goes on. Smaller segments keep DuckDB's reading buffers small: over 500,000 records,
- * 4 MB segments (with 256 KB writes) peaked at 284–289 MB, 8 MB segments (1 MB writes) at 290–310 MB.
+ * 4 MB segments (with 128–256 KB writes) peaked at 281–289 MB, 8 MB segments (1 MB writes) at 290–310 MB.
  */
 const segmentRows = 50_000;
 const segmentChars = 4 << 20;
@@ -53,7 +53,7 @@ export class StagedTable {
   private columns: string[] = [];
   private segment: Segment | undefined;
   private chars = 0;
-  /** Rows encoded as UTF-8, not yet written (cheaper than concatenated text); grows up to 512 KB. */
+  /** Rows encoded as UTF-8, not yet written (cheaper than concatenated text); grows up to 256 KB, or one long row. */
   private bytes = Buffer.allocUnsafe(16 * 1024);
   private used = 0;
   private fd: number | undefined;
@@ -98,6 +98,8 @@ export class StagedTable {
     closeSync(this.fd!);
     this.fd = undefined;
     this.segment = undefined;
+    // A buffer grown for one long row is not kept for the rest of the unit.
+    if (this.bytes.length > 2 * flushBytes) this.bytes = Buffer.allocUnsafe(16 * 1024);
     this.sink(this, segment);
   }
 
@@ -113,7 +115,11 @@ export class StagedTable {
 
   private flush(): void {
     if (this.used === 0) return;
-    for (let offset = 0; offset < this.used; ) offset += writeSync(this.fd!, this.bytes, offset, this.used - offset);
+    for (let offset = 0; offset < this.used; ) {
+      const written = writeSync(this.fd!, this.bytes, offset, this.used - offset);
+      if (written <= 0) throw new Error(`Cannot write the staged rows of table "${this.table}": the file system took no bytes`);
+      offset += written;
+    }
     this.wrote(this.used);
     this.used = 0;
   }

@@ -168,8 +168,9 @@ export class UnitWriter {
         });
       }
     }
-    if (group.keys.missing > 0) {
-      throw new RestloadError("E_LOAD", `Cannot merge resource "${group.resource}" as ${group.keys.missing} of its records have no value for ${group.primaryKey.join(", ")}`, {
+    const missing = group.keys.missing;
+    if (missing > 0) {
+      throw new RestloadError("E_LOAD", `Cannot merge resource "${group.resource}" as ${missing === 1 ? "1 record" : `${missing} records`} for its table "${group.root}" ${missing === 1 ? "has" : "have"} no value for ${group.primaryKey.join(", ")}`, {
         hint: "Records to merge need their key; check primary_key / merge_key.",
         context: { resource: group.resource },
       });

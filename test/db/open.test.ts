@@ -31,9 +31,19 @@ describe("openDatabase with a row group size", () => {
     }
   });
 
-  test("a file named like a built-in catalog (memory.duckdb) opens under another catalog name", async () => {
-    const dir = tempDir();
-    expect(await rowGroupsAfterInsert(join(dir, "memory.duckdb"), 32_768)).toEqual({ catalog: "memory_file", rowGroups: 2 });
+  test("files named like built-in catalogs or schemas (any case) keep their data in the file", async () => {
+    const names = { "memory.duckdb": "memory_db", "main.duckdb": "main_db", "Main.duckdb": "Main_db", "pg_catalog.duckdb": "pg_catalog", "information_schema.duckdb": "information_schema", "my.data.duckdb": "my" };
+    for (const [file, catalog] of Object.entries(names)) {
+      const dir = tempDir();
+      expect(await rowGroupsAfterInsert(join(dir, file), 32_768)).toEqual({ catalog, rowGroups: 2 });
+      // Opened directly (DuckDB names the catalog itself), the file holds the table.
+      const direct = await openDatabase(join(dir, file), { create: false, lockTimeoutMs: 0, readOnly: true });
+      try {
+        expect(await (await Session.of(direct)).all("SELECT count(*) AS n FROM t")).toEqual([{ n: "40000" }]);
+      } finally {
+        direct.close();
+      }
+    }
   });
 
   test("a file that is not a DuckDB database is refused and left unchanged", async () => {

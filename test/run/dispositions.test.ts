@@ -112,7 +112,7 @@ describe("write dispositions", () => {
     state.records = [{ id: 1, title: "x" }, { title: "no id" }];
     const result = await p.run();
     expect(result.code).toBe(1);
-    expect(result.stdout).toContain("1 of its records have no value for id");
+    expect(result.stdout).toContain(`1 record for its table "items" has no value for id`);
     expect(await p.query("select id, title from data.items order by id")).toEqual([
       { id: 1, title: "t1" },
       { id: 2, title: "t2" },
