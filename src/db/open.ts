@@ -16,10 +16,7 @@ export interface OpenOptions {
   threads?: number;
   /** DuckDB `memory_limit`, e.g. "256MB". */
   memoryLimit?: string;
-  /**
-   * Rows per row group of the data written through this connection (DuckDB's ROW_GROUP_SIZE; its
-   * default is 122,880). A file only: it is attached to an in-memory instance with this option.
-   */
+  /** Rows per row group of the data written through this connection (DuckDB's ROW_GROUP_SIZE; its default is 122,880). A file only. */
   rowGroupSize?: number;
   /** Injected for tests; defaults to real time. */
   sleep?: (ms: number) => Promise<void>;
@@ -120,24 +117,32 @@ function checkPath(file: string, create: boolean): void {
   }
 }
 
-/** The catalog name of an attached file: its name up to the first dot, as DuckDB names a file it opens; a name the instance reserves gets `_db`. */
+/**
+ * The catalog name of an attached file: its name up to the first dot, as DuckDB names a file it
+ * opens itself; a built-in catalog's name, in any case, gets `_db` (DuckDB itself fails on
+ * `System.duckdb` or `Temp.duckdb`).
+ */
 function catalogName(file: string): string {
   const stem = basename(file).split(".")[0] || "database";
   return ["main", "memory", "system", "temp"].includes(stem.toLowerCase()) ? `${stem}_db` : stem;
 }
 
-/** Opens the file, or (with a row group size) attaches it to an in-memory instance and makes it the default catalog. */
+/**
+ * A file is attached to an in-memory instance and made the default catalog: one way of opening
+ * for every command, whatever the file is called, with room for attach options (ROW_GROUP_SIZE).
+ */
 async function openOnce(file: string, settings: Record<string, string>, options: OpenOptions): Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> {
-  const attach = options.rowGroupSize !== undefined && file !== ":memory:";
-  // The in-memory instance itself is writable; READ_ONLY then goes to the attached file.
+  const attach = file !== ":memory:";
+  // The in-memory instance itself is writable; READ_ONLY goes to the attached file.
   const { access_mode: _readOnly, ...memorySettings } = settings;
-  const instance = await DuckDBInstance.create(attach ? ":memory:" : file, attach ? memorySettings : settings);
+  const instance = await DuckDBInstance.create(":memory:", attach ? memorySettings : settings);
   try {
     const connection = await instance.connect();
     if (attach) {
       const name = catalogName(file);
       const catalog = `"${name.replaceAll('"', '""')}"`;
-      await connection.run(`ATTACH '${file.replaceAll("'", "''")}' AS ${catalog} (${options.readOnly ? "READ_ONLY, " : ""}ROW_GROUP_SIZE ${options.rowGroupSize})`);
+      const attachOptions = [...(options.readOnly ? ["READ_ONLY"] : []), ...(options.rowGroupSize !== undefined ? [`ROW_GROUP_SIZE ${options.rowGroupSize}`] : [])];
+      await connection.run(`ATTACH '${file.replaceAll("'", "''")}' AS ${catalog}${attachOptions.length > 0 ? ` (${attachOptions.join(", ")})` : ""}`);
       // Catalog and schema both named: a one-part name could mean a schema of the in-memory catalog (pg_catalog).
       await connection.run(`USE ${catalog}.main`);
       const current = (await connection.runAndReadAll("SELECT current_database()")).getRows()[0]?.[0];

@@ -1,4 +1,4 @@
-// Opening with a row group size: the file is attached to an in-memory instance and is the default catalog.
+// Opening a file: it is attached to an in-memory instance (with a row group size, for runs) and is the default catalog.
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { openDatabase } from "../../src/db/open.ts";
@@ -17,7 +17,7 @@ async function rowGroupsAfterInsert(file: string, rowGroupSize: number | undefin
   }
 }
 
-describe("openDatabase with a row group size", () => {
+describe("openDatabase", () => {
   test("40,000 rows take two row groups of at most 32,768 rows (one with DuckDB's default); the data is in the file", async () => {
     const dir = tempDir();
     expect(await rowGroupsAfterInsert(join(dir, "small.duckdb"), 32_768)).toEqual({ catalog: "small", rowGroups: 2 });
@@ -32,11 +32,21 @@ describe("openDatabase with a row group size", () => {
   });
 
   test("files named like built-in catalogs or schemas (any case) keep their data in the file", async () => {
-    const names = { "memory.duckdb": "memory_db", "main.duckdb": "main_db", "Main.duckdb": "Main_db", "pg_catalog.duckdb": "pg_catalog", "information_schema.duckdb": "information_schema", "my.data.duckdb": "my" };
+    // DuckDB opening System.duckdb or TEMP.duckdb itself fails; attached under another name they work.
+    const names = {
+      "memory.duckdb": "memory_db",
+      "main.duckdb": "main_db",
+      "Main.duckdb": "Main_db",
+      "System.duckdb": "System_db",
+      "TEMP.duckdb": "TEMP_db",
+      "pg_catalog.duckdb": "pg_catalog",
+      "information_schema.duckdb": "information_schema",
+      "my.data.duckdb": "my",
+    };
     for (const [file, catalog] of Object.entries(names)) {
       const dir = tempDir();
       expect(await rowGroupsAfterInsert(join(dir, file), 32_768)).toEqual({ catalog, rowGroups: 2 });
-      // Opened directly (DuckDB names the catalog itself), the file holds the table.
+      // Opened again (read-only, DuckDB's row group size), the file holds the table.
       const direct = await openDatabase(join(dir, file), { create: false, lockTimeoutMs: 0, readOnly: true });
       try {
         expect(await (await Session.of(direct)).all("SELECT count(*) AS n FROM t")).toEqual([{ n: "40000" }]);
