@@ -304,11 +304,14 @@ async function runUnit(
     const normalizers = new Map<string, Normalizer>();
     const groups = new Map<string, TableGroup>();
     const keysByTable = new Map<string, TableKeys>();
+    const owner = tableOwner(plan, unit);
     for (const resource of resources) {
       if (resource.table === null) continue;
       const keys = keysByTable.get(resource.table) ?? new TableKeys();
       keysByTable.set(resource.table, keys);
-      const normalizer = new Normalizer(schema, shapeOf(resource), system, loadId, idGenerator(), keys);
+      // Rows go by the disposition of the resource governing their table, which may be another of the unit's.
+      const governing = resources.find((candidate) => candidate.name === owner(resource.table!)) ?? resource;
+      const normalizer = new Normalizer(schema, shapeOf(resource, governing), system, loadId, idGenerator(), keys);
       normalizers.set(resource.name, normalizer);
       const group = groupOf(resource, normalizer.keys);
       // --full-refresh: the resource's tables are replaced, as its cursors start over.
@@ -323,7 +326,6 @@ async function runUnit(
     // it is complete (DuckDB works on its own thread), and nothing is visible before COMMIT.
     await session.run("BEGIN TRANSACTION");
     open = true;
-    const owner = tableOwner(plan, unit);
     const unitWriter = new UnitWriter({ session, dataset: plan.dataset, schema, system, loadId, existingOwner: owner, signal: unitAbort.signal }, groups, (error) => {
       if (!unitAbort.signal.aborted) unitAbort.abort(error);
     });

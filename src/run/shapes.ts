@@ -7,7 +7,8 @@ import type { PlannedResource } from "../plan/index.ts";
 
 const keyColumn = (key: string) => key.split(".").map(normalizeIdentifier).join("__");
 
-export function shapeOf(resource: PlannedResource): ResourceShape {
+/** How `resource`'s records are normalised; keys and root ids follow `governing`, the resource whose disposition its table takes. */
+export function shapeOf(resource: PlannedResource, governing: PlannedResource = resource): ResourceShape {
   const hints = new Map(Object.entries(resource.columns).map(([field, hint]) => [field.split(".").map(normalizeIdentifier).join("__"), hint]));
   return {
     resource: resource.name,
@@ -15,8 +16,8 @@ export function shapeOf(resource: PlannedResource): ResourceShape {
     maxNesting: resource.max_table_nesting,
     hints,
     contract: resource.schema_contract as Contract,
-    rootIds: resource.write_disposition.disposition === "merge",
-    primaryKey: resource.write_disposition.disposition === "merge" ? resource.primary_key.map(keyColumn) : [],
+    rootIds: governing.write_disposition.disposition === "merge",
+    primaryKey: governing.write_disposition.disposition === "merge" ? governing.primary_key.map(keyColumn) : [],
   };
 }
 

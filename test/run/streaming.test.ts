@@ -138,7 +138,7 @@ describe("segments load while extracting", () => {
     expect(await p.query("select value from data.items__l order by value")).toEqual([{ value: 3 }, { value: 8 }]);
   });
 
-  test("merge: a key a child resource repeats in its parent's table (list, then details) keeps one row, the last record's", async () => {
+  for (const details of ["", 'write_disposition = "append"\n']) test(`merge: a key a child resource${details ? " (itself append)" : ""} repeats in its parent's table (list, then details) keeps one row, the last record's`, async () => {
     // items lists summaries; details fetches each item in full into the same table, later in the unit.
     const list = [{ id: 1, title: "one" }, { id: 2, title: "two" }];
     const server = startServer(async (request) => {
@@ -148,7 +148,7 @@ describe("segments load while extracting", () => {
     });
     servers.push(server);
     const p = project(
-      `${testHead(server.url)}\n[resource_defaults]\nprimary_key = "id"\nwrite_disposition = "merge"\n[[resources]]\nname = "items"\n[[resources]]\nname = "details"\ntable_name = "items"\nendpoint.path = "items/{resources.items.id}"\nendpoint.paginator = "single_page"\nendpoint.data_selector = "$"\n`,
+      `${testHead(server.url)}\n[resource_defaults]\nprimary_key = "id"\nwrite_disposition = "merge"\n[[resources]]\nname = "items"\n[[resources]]\nname = "details"\ntable_name = "items"\n${details}endpoint.path = "items/{resources.items.id}"\nendpoint.paginator = "single_page"\nendpoint.data_selector = "$"\n`,
     );
     for (let run = 0; run < 2; run++) {
       const ran = await p.run();
