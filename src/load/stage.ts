@@ -143,7 +143,7 @@ export class StagedTable {
     const segment: Segment = { file, columns: [...this.columns], rows: 0, longest: 0 };
     this.fd = openSync(file, "w", 0o600);
     const header = `${[...this.columns, sequenceColumn].map(encode).join(",")}\n`;
-    this.makeRoom(header.length * 3);
+    if (this.bytes.length - this.used < header.length * 3) this.makeRoom(header.length * 3);
     this.used += this.bytes.write(header, this.used);
     this.chars = 0;
     this.segment = segment;
