@@ -37,7 +37,7 @@ export interface Segment {
   readonly columns: readonly string[];
   /** Rows in the file. */
   rows: number;
-  /** An upper bound of the longest line, in bytes (read_csv needs to know). */
+  /** The longest line, in bytes (read_csv needs to know). */
   longest: number;
 }
 
@@ -82,11 +82,12 @@ export class StagedTable {
     for (let i = 0; i < names.length; i++) line += encode(values[names[i]!]) + ",";
     line += `${++this.rows}\n`;
     segment.rows++;
-    // A UTF-8 character takes at most three bytes per UTF-16 unit: a bound, without encoding twice.
-    if (line.length * 3 > segment.longest) segment.longest = line.length * 3;
     this.chars += line.length;
+    // A UTF-16 unit takes at most three bytes of UTF-8: room enough, without encoding twice.
     if (this.bytes.length - this.used < line.length * 3) this.makeRoom(line.length * 3);
-    this.used += this.bytes.write(line, this.used);
+    const bytes = this.bytes.write(line, this.used);
+    this.used += bytes;
+    if (bytes > segment.longest) segment.longest = bytes;
     if (this.used >= flushBytes) this.flush();
   }
 

@@ -29,6 +29,18 @@ describe("hostile data", () => {
     expect(Object.values(row!)).toEqual([1, 2, 3, 4, 5]);
   });
 
+  test("long and multi-byte values (a 6.6 MB text, emoji, accents, quotes, newlines) come back exactly", async () => {
+    const long = "é🎉\"x\n".repeat(600_000); // 3.6 million UTF-16 units, ~6.6 MB of UTF-8
+    const values = [long, "", "plain", "名前 🎉 café", 'quote " inside, comma', "line\nbreak\r\nand tab\t", "\"\"", "ünïcödé ".repeat(5_000)];
+    const p = load(values.map((text, id) => ({ id, text })));
+    const ran = await p.run();
+    expect(ran.stdout.split("\n").filter((line) => line.includes("error"))).toEqual([]);
+    expect(ran.code).toBe(0);
+    const rows = await p.query("select id, text, length(text) as chars from data.items order by id");
+    expect(rows.map((row) => row.text)).toEqual(values);
+    expect(rows[0]!.chars).toBe([...long].length);
+  });
+
   test("unicode and emoji keys, empty keys: distinct, stable columns, no value lost", async () => {
     const records = [{ 名前: "a", 住所: "b", "🎉": "c", "": "d", café: "e" }];
     const p = load(records);
