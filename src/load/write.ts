@@ -168,7 +168,17 @@ export class UnitWriter {
         });
       }
     }
-    const missing = group.keys.missing;
+    const { missing, mistyped } = group.keys;
+    if (mistyped > 0) {
+      throw new RestloadError(
+        "E_LOAD",
+        `Cannot merge resource "${group.resource}" as ${mistyped === 1 ? "1 record" : `${mistyped} records`} for its table "${group.root}" ${mistyped === 1 ? "has" : "have"} a value for ${group.primaryKey.join(", ")} of another type than the key column (it went to a variant column <column>__v_<type>)`,
+        {
+          hint: "A key must keep one type: check what the API sends, or give the key column a type that takes every value (columns.<field> = { data_type = \"text\" }).",
+          context: { resource: group.resource },
+        },
+      );
+    }
     if (missing > 0) {
       throw new RestloadError("E_LOAD", `Cannot merge resource "${group.resource}" as ${missing === 1 ? "1 record" : `${missing} records`} for its table "${group.root}" ${missing === 1 ? "has" : "have"} no value for ${group.primaryKey.join(", ")}`, {
         hint: "Records to merge need their key; check primary_key / merge_key.",

@@ -6,7 +6,8 @@ import { RestloadError } from "../errors.ts";
 import { KeySet } from "./key-set.ts";
 import { normalizeIdentifier, shorten } from "./naming.ts";
 import { type Contract, DiscardRow, type Schema, type Table } from "./schema.ts";
-import { type DataType, canonicalTimestamp, fits, inferType } from "./types.ts";
+import { toJson } from "../util/json.ts";
+import { type DataType, canonicalTimestamp, fits, inferType, timestampMillis } from "./types.ts";
 
 export interface SystemColumns {
   readonly loadId: string;
@@ -27,6 +28,8 @@ export interface ResourceShape {
   readonly rootIds: boolean;
   /** Normalised primary key columns, tracked for merge (duplicates, missing values). */
   readonly primaryKey: readonly string[];
+  /** The primary key as the pipeline names it (record fields, dotted paths). */
+  readonly primaryKeyFields: readonly string[];
 }
 
 /** What a merge needs to know about the keys of the rows normalised so far. */
@@ -35,6 +38,8 @@ export interface KeyStats {
   duplicates: boolean;
   /** Records without a value for the primary key. */
   missing: number;
+  /** Records whose key value has another type than the key column (it went to a variant column). */
+  mistyped: number;
 }
 
 /**
@@ -44,12 +49,17 @@ export interface KeyStats {
 export class TableKeys implements KeyStats {
   duplicates = false;
   missing = 0;
+  mistyped = 0;
   private readonly seen = new KeySet();
 
-  /** Counts one record's key, given as the values of its key columns. */
-  track(parts: readonly unknown[]): void {
+  /**
+   * Counts one record's key, given as the values of its key columns, each as the database compares
+   * it (see keyPart). `mistyped`: a missing part went to a variant column.
+   */
+  track(parts: readonly unknown[], mistyped = false): void {
     if (parts.some((part) => part === null || part === undefined)) {
-      this.missing++;
+      if (mistyped) this.mistyped++;
+      else this.missing++;
       return;
     }
     const key = parts.length === 1 ? parts[0] : JSON.stringify(parts, (_k, v) => (typeof v === "bigint" ? `${v}n` : v));
@@ -105,7 +115,7 @@ export class Normalizer {
       out.push({ table: table.name, values, columns: table.columns });
       if (isPlainObject(record)) this.flatten(record, table, values, "", 0, out, id, id);
       else this.set(table, values, "value", record);
-      if (this.shape.primaryKey.length > 0) this.keys.track(this.shape.primaryKey.map((column) => values[column]));
+      if (this.shape.primaryKey.length > 0) this.trackKey(table, values);
       return out;
     } catch (error) {
       if (error instanceof DiscardRow) return null;
@@ -114,6 +124,12 @@ export class Normalizer {
   }
 
   // internal
+
+  private trackKey(table: Table, values: Record<string, unknown>): void {
+    const parts = this.shape.primaryKey.map((column) => keyPart(table.columns.get(column)?.type, values[column]));
+    const mistyped = parts.some((part, i) => part === undefined && Object.keys(values).some((name) => name.startsWith(`${this.shape.primaryKey[i]}__v_`)));
+    this.keys.track(parts, mistyped);
+  }
 
 
   /** `parent__child`, shortened past 63 characters; cached, as the same paths come in every record. */
@@ -146,7 +162,7 @@ export class Normalizer {
 
   private flatten(object: Record<string, unknown>, table: Table, values: Record<string, unknown>, prefix: string, depth: number, out: Row[], rowId: string, rootId: string): void {
     const keys = Object.keys(object);
-    const names = this.columnNames(keys, prefix === "");
+    const names = this.columnNames(keys, prefix === "", prefix === "" && depth === 0);
     for (let i = 0; i < keys.length; i++) {
       const value = object[keys[i]!];
       if (value === null || value === undefined) continue;
@@ -190,7 +206,7 @@ export class Normalizer {
     if (type === undefined) return;
     let stored = value;
     if (existing && !fits(existing.type, value)) {
-      if (existing.type === "text" && hint?.data_type === "text") stored = typeof value === "string" ? value : JSON.stringify(value);
+      if (existing.type === "text" && hint?.data_type === "text") stored = typeof value === "string" ? value : toJson(value);
       else {
         const variantType = inferType(value)!;
         target = `${column}__v_${variantType}`;
@@ -199,7 +215,7 @@ export class Normalizer {
         if ("dropped" in placed) return;
       }
     } else if (!existing) {
-      if (hint?.data_type === "text" && typeof value !== "string") stored = JSON.stringify(value);
+      if (hint?.data_type === "text" && typeof value !== "string") stored = toJson(value);
       else if (!fits(type, value)) {
         throw new RestloadError("E_NORMALIZE", `Cannot store ${JSON.stringify(String(value)).slice(0, 60)} in column "${column}" of table "${table.name}" as its hint says ${hint?.data_type}`, {
           hint: `Fix columns.${column} of resource "${shape.resource}", or remove the hint.`,
@@ -213,14 +229,35 @@ export class Normalizer {
   }
 
   /** Normalised names of an object's keys; keys that collide after normalisation are kept apart. */
-  private columnNames(keys: readonly string[], top: boolean): string[] {
+  private columnNames(keys: readonly string[], top: boolean, root: boolean): string[] {
     // Records of one API share their key lists: the names of a list seen before are reused.
-    const cacheKey = top ? "\u0001" : "";
+    const cacheKey = root ? "\u0002" : top ? "\u0001" : "";
     const cached = this.lastNames.get(cacheKey + keys[0]);
     if (cached && sameKeys(cached.keys, keys)) return cached.names;
     const names = this.resolveNames(keys, top);
+    if (root) this.checkKeyNames(keys, names);
     this.lastNames.set(cacheKey + keys[0], { keys, names });
     return names;
+  }
+
+  /** A primary key field that lost its column name to another field of the record would merge on the wrong values: that fails. */
+  private checkKeyNames(keys: readonly string[], names: readonly string[]): void {
+    for (const field of this.shape.primaryKeyFields) {
+      const index = keys.indexOf(field);
+      if (index < 0) continue;
+      const wanted = this.names.get(field)!;
+      if (names[index] === wanted) continue;
+      const keeper = keys[names.indexOf(wanted)];
+      const rivals = keys.filter((key) => this.names.get(key) === wanted);
+      throw new RestloadError(
+        "E_NORMALIZE",
+        `Cannot merge resource "${this.shape.resource}" on "${field}": the fields ${rivals.map((key) => `"${key}"`).join(" and ")} of its records all become column "${wanted}", which ${keeper === undefined ? "a system column" : `"${keeper}"`} keeps`,
+        {
+          hint: `Rename one of them with a map step (processing_steps = [{ map = { rename = { "${field}" = "<new name>" } } }]) and name the key by its new name, or set primary_key to the field that keeps the column.`,
+          context: { resource: this.shape.resource },
+        },
+      );
+    }
   }
 
   private resolveNames(keys: readonly string[], top: boolean): string[] {
@@ -253,6 +290,20 @@ export class Normalizer {
 }
 
 // internal
+
+/** A key value as the database compares it: an instant or a decimal by its value, not its spelling. */
+function keyPart(type: DataType | undefined, value: unknown): unknown {
+  if (typeof value !== "string") return value;
+  if (type === "timestamp") {
+    const millis = timestampMillis(value);
+    return Number.isNaN(millis) ? value : millis;
+  }
+  if (type === "decimal") {
+    const number = Number(value);
+    return Number.isFinite(number) ? number : value;
+  }
+  return value;
+}
 
 function sameKeys(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;

@@ -10,7 +10,7 @@ const int128Max = 2n ** 127n - 1n;
 const int128Min = -(2n ** 127n);
 
 /** ISO 8601 / RFC 3339 timestamps with a time of day (a date alone stays text). */
-const isoTimestamp = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2})(?::?(\d{2}))?)?$/i;
+const isoTimestamp = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:Z|([+-])(\d{2})(?::?(\d{2}))?)?$/i;
 const isoDate = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 /** A real calendar day: `2024-02-30` is shaped like a date but is none. */
@@ -27,7 +27,7 @@ function validDay(year: string, month: string, day: string): boolean {
 function isTimestamp(value: string): boolean {
   const match = isoTimestamp.exec(value);
   if (!match) return false;
-  const [, year, month, day, hour, minute, second, offsetHours, offsetMinutes] = match;
+  const [, year, month, day, hour, minute, second, , , offsetHours, offsetMinutes] = match;
   return (
     validDay(year!, month!, day!) &&
     Number(hour) <= 23 &&
@@ -36,6 +36,18 @@ function isTimestamp(value: string): boolean {
     (offsetHours === undefined || Number(offsetHours) <= 23) &&
     (offsetMinutes === undefined || Number(offsetMinutes) <= 59)
   );
+}
+
+/**
+ * The instant a timestamp names, in milliseconds since the epoch (digits past the millisecond
+ * dropped; no offset read as UTC); NaN when it is none.
+ */
+export function timestampMillis(value: string): number {
+  if (!isTimestamp(value)) return Number.NaN;
+  const [, year, month, day, hour, minute, second = "0", fraction = "", sign, offsetHours = "0", offsetMinutes = "0"] = isoTimestamp.exec(value)!;
+  const utc = Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hour), Number(minute), Number(second), Number(fraction.padEnd(3, "0").slice(0, 3)));
+  const offset = (Number(offsetHours) * 60 + Number(offsetMinutes)) * 60_000;
+  return sign === "-" ? utc + offset : utc - offset;
 }
 
 function isDate(value: string): boolean {

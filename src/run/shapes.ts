@@ -18,6 +18,7 @@ export function shapeOf(resource: PlannedResource, governing: PlannedResource = 
     contract: resource.schema_contract as Contract,
     rootIds: governing.write_disposition.disposition === "merge",
     primaryKey: governing.write_disposition.disposition === "merge" ? governing.primary_key.map(keyColumn) : [],
+    primaryKeyFields: governing.write_disposition.disposition === "merge" ? governing.primary_key : [],
   };
 }
 

@@ -118,4 +118,64 @@ describe("write dispositions", () => {
       { id: 2, title: "t2" },
     ]);
   });
+
+  const mergeOn = (url: string, extra = "") => project(`${testHead(url)}\n[[resources]]\nname = "items"\nprimary_key = "id"\nwrite_disposition = "merge"\n${extra}`);
+
+  test("merge: one key in several spellings (an instant with other offsets, a decimal as text and number) keeps one row, the last", async () => {
+    const instants = mutable([
+      { id: "2024-01-01T00:00:00Z", v: "a" },
+      { id: "2024-01-01T01:00:00+01:00", v: "b" },
+      { id: "2023-12-31t19:00:00.000-05:00", v: "c" },
+    ]);
+    const p = mergeOn(instants.server.url);
+    for (let run = 0; run < 2; run++) {
+      expect((await p.run()).code).toBe(0);
+      expect(await p.query("select epoch(id) as seconds, v from data.items")).toEqual([{ seconds: 1704067200, v: "c" }]);
+    }
+    const decimals = mutable([{ id: "1.50", v: "a" }, { id: 1.5, v: "b" }, { id: "1.5", v: "c" }, { id: "2", v: "d" }]);
+    const q = mergeOn(decimals.server.url, 'columns.id = { data_type = "decimal", precision = 10, scale = 2 }\n');
+    expect((await q.run()).code).toBe(0);
+    expect(await q.query("select id::varchar as id, v from data.items order by id")).toEqual([
+      { id: "1.50", v: "c" },
+      { id: "2.00", v: "d" },
+    ]);
+  });
+
+  test("a key value of another type than its column fails the merge saying so, and leaves the table as it was", async () => {
+    const { server, state } = mutable([{ id: 1, v: "a" }]);
+    const p = mergeOn(server.url);
+    expect((await p.run()).code).toBe(0);
+    state.records = [{ id: 2, v: "b" }, { id: "x2", v: "c" }];
+    const result = await p.run();
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(`1 record for its table "items" has a value for id of another type than the key column`);
+    expect(await p.query("select id, v from data.items")).toEqual([{ id: 1, v: "a" }]);
+  });
+
+  test("a key field whose column another field of the record takes (userId, user_id) fails clearly instead of merging on the other field", async () => {
+    const { server, state } = mutable([{ userId: 1, name: "a" }, { userId: 2, name: "b" }]);
+    const p = project(`${testHead(server.url)}\n[[resources]]\nname = "items"\nprimary_key = "userId"\nwrite_disposition = "merge"\n`);
+    expect((await p.run()).code).toBe(0);
+    state.records = [{ userId: 1, user_id: "x", name: "c" }, { userId: 2, user_id: "x", name: "d" }];
+    const result = await p.run();
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(`Cannot merge resource "items" on "userId": the fields "userId" and "user_id" of its records all become column "user_id", which "user_id" keeps`);
+    expect(result.stdout).toContain("rename");
+    expect(await p.query("select user_id, name from data.items order by user_id")).toEqual([
+      { user_id: 1, name: "a" },
+      { user_id: 2, name: "b" },
+    ]);
+  });
+
+  test("an integer beyond 2^53 in a column hinted as text is stored as its exact digits (append and merge)", async () => {
+    const big = 2n ** 53n + 1n;
+    const server = (await import("../servers/server.ts")).startServer(() => new Response(`[{"id": 1, "n": ${big}, "m": ${big}}]`, { headers: { "content-type": "application/json" } }));
+    servers.push(server);
+    for (const disposition of ["append", "merge"]) {
+      const p = project(`${testHead(server.url)}\n[[resources]]\nname = "items"\nprimary_key = "id"\nwrite_disposition = "${disposition}"\ncolumns.n = { data_type = "text" }\n`);
+      const result = await p.run();
+      expect(result.stdout).not.toContain("error");
+      expect(await p.query("select n, typeof(n) as type, m::varchar as m from data.items")).toEqual([{ n: String(big), type: "VARCHAR", m: String(big) }]);
+    }
+  });
 });
