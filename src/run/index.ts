@@ -19,7 +19,7 @@ import type { LoadUnit, Plan, PlannedResource } from "../plan/index.ts";
 import { deleteCursors, readCursors, writeCursor } from "../state/cursors.ts";
 import { finishRun, insertLoad, insertRun } from "../state/runs.ts";
 import { ensureSystemTables } from "../state/system-tables.ts";
-import { StatusFile } from "../state/status-file.ts";
+import { StatusFile, removeStaleStatusTemps } from "../state/status-file.ts";
 import { crashPoint } from "./crash-points.ts";
 import { idGenerator, newLoadId } from "./ids.ts";
 import { type CursorUpdate, extractResource } from "./records.ts";
@@ -93,6 +93,7 @@ export async function runPipeline(runOptions: RunOptions): Promise<RunSummary> {
     await markAbandonedRuns(session, plan.dataset);
     // Staged files left by a run that was killed: holding the lock, this run knows it is alone.
     rmSync(`${plan.database}.stage`, { recursive: true, force: true });
+    removeStaleStatusTemps(`${plan.database}.status.json`);
     await insertRun(session, plan.dataset, { runId, pipeline: plan.pipeline, startedAt: started });
     statusFile = new StatusFile(`${plan.database}.status.json`, { runId, pipeline: plan.pipeline, startedAt: started }, options.redactor);
     statusFile.start();

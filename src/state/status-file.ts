@@ -1,8 +1,25 @@
 // The live status file `<database>.status.json`: what a run is doing, rewritten atomically (temp
 // file + rename) at most twice a second while something changes and at least once a second, so
 // the status page can show a run that holds the database. It never holds secrets.
+import { readdirSync, rmSync } from "node:fs";
 import { rename, writeFile } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import type { Redactor } from "../config/redact.ts";
+
+/**
+ * Removes temp files a killed run left beside `statusPath` (`<status>.<pid>.tmp`). Only a run that
+ * holds the database lock may call it: no other run can be writing one then.
+ */
+export function removeStaleStatusTemps(statusPath: string): void {
+  const prefix = `${basename(statusPath)}.`;
+  try {
+    for (const name of readdirSync(dirname(statusPath))) {
+      if (name.startsWith(prefix) && /^\d+\.tmp$/.test(name.slice(prefix.length))) rmSync(join(dirname(statusPath), name), { force: true });
+    }
+  } catch {
+    // The directory cannot be listed: nothing to tidy that this run could see.
+  }
+}
 
 export interface ResourceStatus {
   pages: number;

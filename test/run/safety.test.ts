@@ -1,7 +1,7 @@
 // Run safety: kill -9 at every crash point and at random moments, SIGTERM, the live status file,
 // and the database lock, with real processes.
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { bunBin, mainTs, repoRoot } from "../helpers.ts";
 import { json, startServer, type TestServer } from "../servers/server.ts";
 import { project } from "./_helpers.ts";
@@ -137,6 +137,20 @@ describe("the live status file", () => {
     const final = JSON.parse(readFileSync(statusPath, "utf8"));
     expect(final).toMatchObject({ state: "succeeded", pipeline: "test", units: { items: "committed" }, resources: { items: { pages, records: source.length, retries: 0, errors: [] } } });
     expect(readFileSync(statusPath, "utf8")).not.toContain(encodeURIComponent(canary));
+  });
+});
+
+describe("after kill -9", () => {
+  test("the next run removes the status file's temp files a killed run left, and nothing else", async () => {
+    const server = slowApi(0);
+    const p = project(pipelineFor(server.url));
+    const statusPath = `${p.database}.status.json`;
+    writeFileSync(`${statusPath}.424242.tmp`, "{ half a docum");
+    writeFileSync(`${statusPath}.notes.tmp`, "not ours");
+    expect((await p.run()).code).toBe(0);
+    expect(existsSync(`${statusPath}.424242.tmp`)).toBe(false);
+    expect(existsSync(`${statusPath}.notes.tmp`)).toBe(true);
+    expect(JSON.parse(readFileSync(statusPath, "utf8")).state).toBe("succeeded");
   });
 });
 

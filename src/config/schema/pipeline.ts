@@ -20,9 +20,15 @@ const memorySize = v.pipe(
   v.regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, (issue) => `expected a size such as "256MB" or "1GiB", found ${describe(issue.input)}`),
 );
 
+/** Schemas every DuckDB database has already, which a dataset cannot become. */
+const dataset = v.pipe(
+  identifier,
+  v.check((name) => !["pg_catalog", "information_schema"].includes(name.toLowerCase()), (issue) => `${describe(issue.input)} is one of DuckDB's built-in schemas; choose another dataset name`),
+);
+
 export const PipelineSectionSchema = table({
   name: identifier,
-  dataset: v.optional(identifier),
+  dataset: v.optional(dataset),
   database: v.optional(nonEmptyText),
   destination: v.optional(destination),
   max_concurrency: v.optional(wholeNumber(1), 8),
