@@ -2,8 +2,13 @@
 import { existsSync, statSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
+import dataAccessors from "@duckdb/node-api/lib/vectors/dataAccessors.js";
 import { RestloadError, messageOf } from "../errors.ts";
 import { describeLockHolder, isLockConflict } from "./lock-holder.ts";
+
+// @duckdb/node-api decodes every text value with a default TextDecoder, which drops a leading
+// U+FEFF: a value read back ("\uFEFFb") came out as "b". Values are read as they are stored.
+(dataAccessors as { textDecoder: TextDecoder }).textDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 export interface OpenOptions {
   /** Create the file when it does not exist (its directory must). Read-only commands pass false. */

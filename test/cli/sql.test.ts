@@ -16,6 +16,13 @@ describe("restload sql", () => {
     expect(queried.stdout).toBe([" id │ name", "────┼──────", "  1 │ a", "  2 │ b", "(2 rows)", ""].join("\n"));
   });
 
+  test("a value starting with U+FEFF comes back whole, in every format", async () => {
+    const sql = "select chr(65279) || 'b' as s";
+    expect(JSON.parse((await restload(["sql", ":memory:", sql, "--json"])).stdout)).toEqual([{ s: "\uFEFFb" }]);
+    expect((await restload(["sql", ":memory:", sql, "--csv"])).stdout).toBe("s\n\uFEFFb\n");
+    expect((await restload(["sql", ":memory:", sql])).stdout).toContain(" \uFEFFb");
+  });
+
   test("runs every statement and prints only the last result", async () => {
     const db = join(tempDir(), "multi.duckdb");
     const result = await restload(["sql", db, "create table t as select 7 as x; update t set x = x + 1; select x from t"]);
