@@ -27,7 +27,7 @@ export function registerRun(cli: CAC, io: Io): void {
     .option("--database <path>", "DuckDB file to load (overrides pipeline.database)")
     .option("--secrets <path>", "Secrets file (default: secrets.toml, then .restload/secrets.toml beside the pipeline)")
     .option("--full-refresh", "Reset the selected resources' incremental cursors and replace their tables")
-    .option("--dry-run", "Extract and normalise, print what would be loaded; the database is not opened")
+    .option("--dry-run", "Extract and normalise, print what would be loaded; the database is not opened (cursors start from initial_value)")
     .option("--json", "Print the summary as JSON")
     .option("--log-format <format>", "Event lines on stderr: text (default) or json")
     .option(...lockTimeoutOption)

@@ -1,5 +1,6 @@
 // One request chain: its first request, then page after page as its own paginator says.
 import type { PlannedPaginator, PlannedResource } from "../plan/index.ts";
+import { RestloadError } from "../errors.ts";
 import { toJson } from "../util/json.ts";
 import type { Authenticator } from "./http/auth/index.ts";
 import type { FetchResult, HttpClient } from "./http/client.ts";
@@ -54,7 +55,23 @@ export async function* walkChain(resource: PlannedResource, first: RequestState,
     pending.catch(() => {});
     return { request, pending };
   };
-  let inFlight: { request: RequestState; pending: ReturnType<HttpClient["fetchJson"]> } | null = fetchPage(paginator.first(first), 1);
+  // Every request of the chain, by what it asks for: an API whose next link or cursor comes back
+  // again would otherwise be walked forever, staging the same rows each time.
+  const requested = new Map<string, number>();
+  const ask = (request: RequestState, number: number) => {
+    const identity = `${request.method} ${request.url.href}\n${request.json === undefined ? "" : toJson(request.json)}\n${request.data ?? ""}`;
+    const earlier = requested.get(identity);
+    if (earlier !== undefined) {
+      const url = options.client.redact(request.url);
+      throw new RestloadError("E_PAGINATE", `Cannot follow the pages of resource "${resource.name}": page ${number} would repeat the request of page ${earlier} (${request.method} ${url.length > 300 ? `${url.slice(0, 300)}…` : url}), so the API's next page never ends`, {
+        hint: "Check the paginator and its paths (next_url_path, cursor_path, cursor_param): the API may name its next page another way. The unit rolled back.",
+        context: { resource: resource.name, url },
+      });
+    }
+    requested.set(identity, number);
+    return fetchPage(request, number);
+  };
+  let inFlight: { request: RequestState; pending: ReturnType<HttpClient["fetchJson"]> } | null = ask(paginator.first(first), 1);
   for (let number = 1; inFlight !== null; number++) {
     const { request } = inFlight;
     const result = await inFlight.pending;
@@ -79,9 +96,9 @@ export async function* walkChain(resource: PlannedResource, first: RequestState,
     // caller normalises: at most one page ahead, which bounds memory.
     const more = following !== null && (options.maxPages === undefined || number < options.maxPages);
     const prefetch = options.prefetch !== false;
-    inFlight = more && prefetch ? fetchPage(following, number + 1) : null;
+    inFlight = more && prefetch ? ask(following, number + 1) : null;
     yield { number, records: selected.records, status: result.status, url: result.url, selector: selected.selector, paginator: paginator.describe(), body: result.body };
-    if (more && !prefetch) inFlight = fetchPage(following, number + 1);
+    if (more && !prefetch) inFlight = ask(following, number + 1);
   }
 }
 

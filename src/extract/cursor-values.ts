@@ -1,31 +1,24 @@
 // Cursor values: their type, typed comparison (numbers as numbers, RFC 3339 strings as instants),
 // lag arithmetic and the conversions requests may ask for.
 import { RestloadError } from "../errors.ts";
+import { isDate, timestampMicros } from "../normalize/types.ts";
 
 export type CursorType = "timestamp" | "date" | "bigint" | "double" | "text";
-
-const timestamp = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?$/i;
-const date = /^\d{4}-\d{2}-\d{2}$/;
 
 /** The type of a cursor value, or undefined for values that cannot be cursors (objects, booleans). */
 export function cursorType(value: unknown): CursorType | undefined {
   if (typeof value === "bigint") return "bigint";
   if (typeof value === "number") return Number.isInteger(value) ? "bigint" : "double";
   if (typeof value !== "string") return undefined;
-  if (timestamp.test(value)) return "timestamp";
-  if (date.test(value)) return "date";
+  // Only a real moment or a real day (not 2024-02-30, not a zero date): anything else is text.
+  if (timestampMicros(value) !== undefined) return "timestamp";
+  if (isDate(value)) return "date";
   return "text";
 }
 
-/** Microseconds since the epoch of an RFC 3339 timestamp or a date (UTC). */
+/** Microseconds since the epoch of a timestamp or a date (UTC); the caller checked its type. */
 export function instantMicros(value: string): bigint {
-  const match = timestamp.exec(value);
-  if (!match) return BigInt(Date.parse(`${value}T00:00:00Z`)) * 1000n;
-  const [, day, hh, mm, ss = "00", fraction = "", zone = "Z"] = match;
-  const offset = zone.toUpperCase() === "Z" ? "Z" : zone.length === 5 ? `${zone.slice(0, 3)}:${zone.slice(3)}` : zone;
-  const millis = Date.parse(`${day}T${hh}:${mm}:${ss}${offset}`);
-  const micros = BigInt((fraction + "000000").slice(0, 6));
-  return BigInt(millis) * 1000n + micros;
+  return timestampMicros(value) ?? BigInt(Date.parse(`${value}T00:00:00Z`)) * 1000n;
 }
 
 /**

@@ -39,18 +39,26 @@ function isTimestamp(value: string): boolean {
 }
 
 /**
- * The instant a timestamp names, in milliseconds since the epoch (digits past the millisecond
- * dropped; no offset read as UTC); NaN when it is none.
+ * The instant a timestamp names, in microseconds since the epoch (digits past the microsecond
+ * dropped; no offset read as UTC); undefined when it names none (`2024-02-30T10:00:00Z`).
  */
-export function timestampMillis(value: string): number {
-  if (!isTimestamp(value)) return Number.NaN;
+export function timestampMicros(value: string): bigint | undefined {
+  if (!isTimestamp(value)) return undefined;
   const [, year, month, day, hour, minute, second = "0", fraction = "", sign, offsetHours = "0", offsetMinutes = "0"] = isoTimestamp.exec(value)!;
-  const utc = Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hour), Number(minute), Number(second), Number(fraction.padEnd(3, "0").slice(0, 3)));
+  const utc = Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hour), Number(minute), Number(second));
   const offset = (Number(offsetHours) * 60 + Number(offsetMinutes)) * 60_000;
-  return sign === "-" ? utc + offset : utc - offset;
+  const millis = sign === "-" ? utc + offset : utc - offset;
+  return BigInt(millis) * 1000n + BigInt(fraction.padEnd(6, "0").slice(0, 6));
 }
 
-function isDate(value: string): boolean {
+/** timestampMicros in milliseconds (NaN when the value names no moment). */
+export function timestampMillis(value: string): number {
+  const micros = timestampMicros(value);
+  return micros === undefined ? Number.NaN : Number(micros) / 1000;
+}
+
+/** A date alone (`2024-01-31`) that names a real calendar day. */
+export function isDate(value: string): boolean {
   const match = isoDate.exec(value);
   return match !== null && validDay(match[1]!, match[2]!, match[3]!);
 }

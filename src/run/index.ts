@@ -208,7 +208,7 @@ export async function dryRun(options: Omit<RunOptions, "lockTimeoutMs">): Promis
       for (const resource of resources) {
         if (resource.table !== null) normalizers.set(resource.name, new Normalizer(schema, shapeOf(resource), systemColumns(plan.system_prefix), "dry-run", idGenerator()));
       }
-      await extractResource(resources[0]!, undefined, { options, extractor, normalizers, stage: counter, unit: unit.name, resources, cursors: new Map(), cursorUpdates: [], baseDir: dirname(plan.pipeline_file), concurrency: plan.max_concurrency, unitAbort: linkedAbort(options.signal) });
+      await extractResource(resources[0]!, undefined, { options, extractor, normalizers, stage: counter, unit: unit.name, resources, cursors: new Map(), cursorUpdates: [], walkedChains: new Set(), baseDir: dirname(plan.pipeline_file), concurrency: plan.max_concurrency, unitAbort: linkedAbort(options.signal) });
     } catch (caught) {
       error = loadError(caught, plan);
       options.onEvent?.({ type: "unit_failed", unit: unit.name, error });
@@ -337,7 +337,7 @@ async function runUnit(
       return name !== undefined && unit.resources.includes(name) ? name : undefined;
     };
     stage = new Stage(`${plan.database}.stage/${loadId}`, (staged, segment) => unitWriter.add(staged, segment), unitOwner);
-    await extractResource(root, undefined, { options, extractor, normalizers, stage, unit: unit.name, resources, cursors, cursorUpdates, baseDir: dirname(plan.pipeline_file), concurrency: plan.max_concurrency, unitAbort });
+    await extractResource(root, undefined, { options, extractor, normalizers, stage, unit: unit.name, resources, cursors, cursorUpdates, walkedChains: new Set(), baseDir: dirname(plan.pipeline_file), concurrency: plan.max_concurrency, unitAbort });
     stage.closeAll();
     if (options.signal?.aborted) throw interruptedError(options.signal);
     const rows = await unitWriter.finish();

@@ -31,6 +31,8 @@ export interface UnitContext {
   readonly cursors: ReadonlyMap<string, StoredCursor>;
   /** Filled with the cursors this unit moves. */
   readonly cursorUpdates: CursorUpdate[];
+  /** Child chains with a cursor walked so far, by cursor key: a parent record that comes twice in a unit loads its children once. */
+  readonly walkedChains: Set<string>;
   /** The pipeline file's directory: module hooks are relative to it. */
   readonly baseDir: string;
   /** How many child chains may run at once (`max_concurrency`). */
@@ -50,6 +52,12 @@ export async function extractResource(resource: PlannedResource, parent: unknown
   const normalizer = context.normalizers.get(resource.name);
   const signal = context.unitAbort.signal;
   const parentKey = parent === undefined ? "" : parentKeyOf(resource, parent);
+  if (parent !== undefined && resource.incremental) {
+    // The same parent key twice would walk the same range from the same cursor again: rows twice.
+    const chain = cursorKey(resource.name, parentKey, resource.incremental.cursor_path);
+    if (context.walkedChains.has(chain)) return;
+    context.walkedChains.add(chain);
+  }
   const convert = resource.incremental?.convert;
   const hook = convert !== null && typeof convert === "object" ? await loadHook(convert, `the incremental convert of resource "${resource.name}"`, context.baseDir) : undefined;
   const cursor = resource.incremental

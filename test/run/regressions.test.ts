@@ -98,4 +98,63 @@ describe("review regressions", () => {
     expect(await proc.exited).toBe(130);
     expect(await new Response(proc.stderr).text()).toContain("interrupted by SIGINT");
   });
+  test("an API whose next link, next URL or cursor comes back again fails the unit naming it, instead of paging forever", async () => {
+    const server = serve((request) => {
+      const path = request.url.pathname;
+      if (path.startsWith("/link")) return json([{ id: 1 }], { headers: { link: `<${server.origin}/link?page=2>; rel="next"` } });
+      if (path.startsWith("/body")) return json({ data: [{ id: 1 }], next: `${server.origin}/body?p=2` });
+      return json({ data: [{ id: 1 }], cursors: { next: "abc" } });
+    });
+    const cases = [
+      { path: "link", paginator: '"header_link"', url: "/link?page=2", repeats: "page 3 would repeat the request of page 2" },
+      { path: "body", paginator: '{ type = "json_link", next_url_path = "next" }', url: "/body?p=2", repeats: "page 3 would repeat the request of page 2" },
+      { path: "cursor", paginator: '{ type = "cursor", cursor_path = "cursors.next", cursor_param = "after" }', url: "/cursor?after=abc", repeats: "page 3 would repeat the request of page 2" },
+    ];
+    for (const { path, paginator, url, repeats } of cases) {
+      const p = project(`[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${server.url}"\n[[resources]]\nname = "items"\nendpoint.path = "${path}"\nendpoint.paginator = ${paginator}\n`);
+      server.requests.length = 0;
+      const result = await p.run();
+      expect(result.code).toBe(1);
+      expect(result.stdout).toContain(`error[E_PAGINATE]: Cannot follow the pages of resource "items": ${repeats}`);
+      expect(result.stdout).toContain(url);
+      expect(server.requests.length).toBeLessThan(5);
+      expect(await p.query("select count(*) as n from duckdb_tables() where table_name = 'items'")).toEqual([{ n: 0 }]);
+    }
+  });
+
+  test("a child with a cursor under a parent that comes twice in one run loads its records once", async () => {
+    const server = serve((request) => {
+      if (request.url.pathname === "/p") return json([{ n: 1 }, { n: 2 }, { n: 1 }]);
+      const parent = Number(/^\/p\/(\d+)\/k$/.exec(request.url.pathname)?.[1]);
+      return json([{ id: parent * 10 + 1, t: 1 }, { id: parent * 10 + 2, t: 2 }]);
+    });
+    const p = project(`[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${server.url}"\npaginator = "single_page"\n[[resources]]\nname = "p"\n[[resources]]\nname = "k"\nendpoint.path = "p/{resources.p.n}/k"\nendpoint.incremental = { cursor_path = "t", initial_value = 0 }\n`);
+    expect((await p.run()).code).toBe(0);
+    expect(await p.query("select id from data.k order by id")).toEqual([{ id: 11 }, { id: 12 }, { id: 21 }, { id: 22 }]);
+    expect(server.requests.filter((request) => request.url.pathname === "/p/1/k")).toHaveLength(1);
+  });
+
+  test("cursor values that name no real moment or day fail the unit clearly; a DuckDB-style timestamp is one", async () => {
+    const state = { records: [] as unknown[] };
+    const server = serve(() => json(state.records));
+    const pipeline = (initial: string) =>
+      `[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${server.url}"\npaginator = "single_page"\n[[resources]]\nname = "items"\nendpoint.incremental = { cursor_path = "u", initial_value = "${initial}" }\n`;
+    for (const [initial, bad] of [
+      ["2024-01-01T00:00:00Z", "0000-00-00 00:00:00"],
+      ["2024-01-01T00:00:00Z", "2024-13-01T00:00:00Z"],
+      ["2024-01-01", "2024-02-30"],
+    ] as const) {
+      state.records = [{ id: 1, u: bad }];
+      const p = project(pipeline(initial));
+      const result = await p.run();
+      expect(result.code).toBe(1);
+      expect(result.stdout).toContain(`Cannot compare cursor values "${bad}" (text) and "${initial}"`);
+      expect(result.stdout).toContain('of resource "items"');
+      expect(await p.query("select count(*) as n from data._rl_state")).toEqual([{ n: 0 }]);
+    }
+    state.records = [{ id: 1, u: "2024-01-15 10:00:00+00" }, { id: 2, u: "2024-01-15T11:00:00+01:00" }];
+    const p = project(pipeline("2024-01-01T00:00:00Z"));
+    expect((await p.run()).code).toBe(0);
+    expect(await p.query("select last_value, value_type from data._rl_state")).toEqual([{ last_value: "2024-01-15 10:00:00+00", value_type: "timestamp" }]);
+  });
 });

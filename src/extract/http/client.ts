@@ -69,6 +69,11 @@ const maxRedirects = 10;
 export class HttpClient {
   constructor(private readonly deps: ClientDeps) {}
 
+  /** `url` as errors show it: credentials and secrets masked. */
+  redact(url: URL): string {
+    return redactUrl(url, this.deps.redactor);
+  }
+
   /** Fetches `request` and parses its JSON, retrying what is transient; throws RestloadError otherwise. */
   async fetchJson(request: HttpRequest, context: FetchContext): Promise<FetchResult> {
     const { policy, clock } = this.deps;

@@ -17,7 +17,10 @@ export function withRequest(request: HttpRequest, changes: Partial<HttpRequest>)
 
 /** `GET https://api.example.com/items?api_key=***`: secrets masked, for errors and logs. */
 export function describeRequest(request: HttpRequest, redactor: Redactor): string {
-  return `${request.method} ${redactUrl(request.url, redactor)}`;
+  const url = redactUrl(request.url, redactor);
+  // A URL an API grew page after page (a cursor in the query) can run to kilobytes.
+  const shown = url.length > 500 ? `${url.slice(0, 500)}… (${url.length - 500} more characters)` : url;
+  return `${request.method} ${shown}`;
 }
 
 export function redactUrl(url: URL, redactor: Redactor): string {
