@@ -11,6 +11,12 @@ export function formatError(error: RestloadError): string {
   return `error[${error.code}]: ${error.message}\n${problems}${error.hint ? `  hint: ${error.hint}\n` : ""}`;
 }
 
+/** Under systemd (JOURNAL_STREAM set) every line of an error gets journald's error priority, `<3>`. */
+export function journalError(env: Readonly<Record<string, string | undefined>>, text: string): string {
+  if (env.JOURNAL_STREAM === undefined) return text;
+  return text.replace(/\n$/, "").split("\n").map((line) => `<3>${line}\n`).join("");
+}
+
 /** An error as `--json` output prints it. */
 export function errorJson(error: RestloadError) {
   return { ok: false, error: { code: error.code, message: error.message, hint: error.hint ?? null, problems: error.problems } };

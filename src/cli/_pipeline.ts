@@ -28,6 +28,8 @@ export async function preparePipeline(io: Io, file: string, options: PrepareOpti
   const loaded = loadPipelineFile(file, io.env);
   const planned = plan(loaded, { env: io.env, ...(options.database ? { database: options.database } : {}) });
   const redactor = new Redactor();
+  // A password written into base_url (https://user:password@host/) is a secret too.
+  if (typeof planned.client.base_url === "string") redactor.addUrlPassword(planned.client.base_url);
   let secrets: ReadonlyMap<string, string> = new Map();
   let secretReport: readonly SecretReport[];
   const warnings = [...planned.warnings];

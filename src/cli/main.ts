@@ -5,7 +5,7 @@ import { duckdbVersion } from "../db/version.ts";
 import { ExitCode, RestloadError, messageOf } from "../errors.ts";
 import { runtimeDescription } from "../runtime/info.ts";
 import type { Io } from "./_io.ts";
-import { formatError } from "./_format.ts";
+import { formatError, journalError } from "./_format.ts";
 import { registerCheck } from "./check.ts";
 import { registerExtract } from "./extract.ts";
 import { registerInit } from "./init.ts";
@@ -55,14 +55,14 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     return typeof code === "number" ? code : ExitCode.ok;
   } catch (error) {
     if (error instanceof RestloadError) {
-      await io.stderr(formatError(error));
+      await io.stderr(journalError(io.env, formatError(error)));
       return error.exitCode;
     }
     if (error instanceof Error && error.name === "CACError") {
       const command = cli.matchedCommandName ? ` ${cli.matchedCommandName}` : "";
       return await usageError(io, error.message, `restload${command} --help`);
     }
-    await io.stderr(`error: ${messageOf(error)}\n`);
+    await io.stderr(journalError(io.env, `error: ${messageOf(error)}\n`));
     return ExitCode.failed;
   }
 }
@@ -99,6 +99,6 @@ function unmatchedReason(cli: CAC): string {
 }
 
 async function usageError(io: Io, message: string, help = "restload --help"): Promise<number> {
-  await io.stderr(`error[E_USAGE]: ${message}\n  hint: Run \`${help}\` for the commands and their options.\n`);
+  await io.stderr(journalError(io.env, `error[E_USAGE]: ${message}\n  hint: Run \`${help}\` for the commands and their options.\n`));
   return ExitCode.usage;
 }

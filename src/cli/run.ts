@@ -4,7 +4,7 @@ import { RestloadError } from "../errors.ts";
 import type { RunEvent, RunSummary } from "../run/index.ts";
 import { runtimeFetch } from "../runtime/fetch.ts";
 import { toJson } from "../util/json.ts";
-import { formatError } from "./_format.ts";
+import { errorJson, formatError, journalError } from "./_format.ts";
 import type { Io } from "./_io.ts";
 import { lockTimeoutMs, lockTimeoutOption } from "./_options.ts";
 import { preparePipeline, selectRoots } from "./_pipeline.ts";
@@ -38,12 +38,28 @@ export function registerRun(cli: CAC, io: Io): void {
 async function runCommand(rawIo: Io, file: string, flags: RunFlags): Promise<number> {
   const format = flags.logFormat ?? "text";
   if (format !== "text" && format !== "json") throw new RestloadError("E_USAGE", `--log-format expects text or json, got "${format}"`);
+  let io = rawIo;
+  try {
+    return await runWith(rawIo, file, flags, format, (redacting) => (io = redacting));
+  } catch (error) {
+    // An error that ends the whole command (configuration, secrets, the lock) in the format asked
+    // for: a JSON event line with --log-format json, an error object on stdout with --json.
+    if (!(error instanceof RestloadError) || (format !== "json" && !flags.json)) throw error;
+    if (format === "json") await io.stderr(`${toJson({ time: new Date().toISOString(), event: "run_failed", code: error.code, message: error.message, hint: error.hint ?? null, problems: error.problems })}\n`);
+    else await io.stderr(journalError(io.env, formatError(error)));
+    if (flags.json) await io.stdout(`${toJson(errorJson(error), 2)}\n`);
+    return error.exitCode;
+  }
+}
+
+async function runWith(rawIo: Io, file: string, flags: RunFlags, format: "text" | "json", redacting: (io: Io) => void): Promise<number> {
   const timeout = lockTimeoutMs(flags.lockTimeout);
   const prepared = await preparePipeline(rawIo, file, { secretsFile: flags.secrets, database: flags.database });
   const { io, plan } = prepared;
+  redacting(io);
   const units = flags.select === undefined ? undefined : selectRoots(plan, flags.select).map((resource) => resource.unit);
   const journal = io.env.JOURNAL_STREAM !== undefined ? "<6>" : "";
-  await io.stderr(format === "json" ? `${toJson({ event: "run_started", pipeline: plan.pipeline, database: plan.database })}\n` : `${journal}database: ${plan.database}\n`);
+  await io.stderr(format === "json" ? `${toJson({ time: new Date().toISOString(), event: "run_started", pipeline: plan.pipeline, database: plan.database })}\n` : `${journal}database: ${plan.database}\n`);
   // DuckDB is loaded only when a command needs it, so --help and --version stay instant.
   const { dryRun, runPipeline } = await import("../run/index.ts");
   const options = {

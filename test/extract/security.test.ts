@@ -3,6 +3,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { RestloadError } from "../../src/errors.ts";
 import { json, startServer, type LoggedRequest, type TestServer } from "../servers/server.ts";
+import { readFileSync } from "node:fs";
+import { project } from "../run/_helpers.ts";
 import { extract, pipelineHead } from "./_helpers.ts";
 
 const canary = "c4n4ry+/=&k3y";
@@ -89,5 +91,32 @@ describe("credentials never cross origins", () => {
     expect(result.error!.message).toContain("bad key ***");
     expectNoCanary(result.error!.message);
     for (const retry of result.retries) expectNoCanary(retry.reason);
+  });
+});
+
+describe("secrets an API or the runtime echoes in part or another form", () => {
+  const everything = async (p: ReturnType<typeof project>, ran: { stdout: string; stderr: string }) =>
+    [ran.stdout, ran.stderr, readFileSync(`${p.database}.status.json`, "utf8"), JSON.stringify(await p.query("select error from data._rl_runs union all select error from data._rl_loads"))].join("\n");
+
+  test("a password in base_url stays out of a connection failure's message (the runtime quotes the URL)", async () => {
+    const p = project(`[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "http://bob:CANARYui14@127.0.0.1:1/api/"\nmax_attempts = 1\n[[resources]]\nname = "items"\n`);
+    const ran = await p.run();
+    expect(ran.code).toBe(1);
+    const text = await everything(p, ran);
+    expect(text).toContain("the connection failed");
+    expect(text).not.toContain("CANARYui14");
+  });
+
+  test("a token inside a URL secret, a header secret's token, and a form-encoded query secret read back by the API stay masked", async () => {
+    const server = startServer((request) => json({ path: request.url.pathname, key: decodeURIComponent(request.url.search), auth: request.headers.get("x-auth") }, { status: 404 }));
+    servers.push(server);
+    const p = project(
+      `[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = { secret = "burl" }\nheaders = { "X-Auth" = { secret = "hdr" } }\nauth = { type = "api_key", name = "k", api_key = { secret = "qk" }, location = "query" }\nmax_attempts = 1\n[[resources]]\nname = "items"\n`,
+    );
+    const ran = await p.run([], { RESTLOAD_SECRET_BURL: `${server.url}api/CANARYpath12/`, RESTLOAD_SECRET_HDR: "Token CANARYhdr12345", RESTLOAD_SECRET_QK: "CANARY q+k&9" });
+    expect(ran.code).toBe(1);
+    const text = await everything(p, ran);
+    expect(text).toContain("404");
+    for (const leak of ["CANARYpath12", "CANARYhdr12345", "CANARY+q+k&9", "CANARY q+k&9"]) expect(text).not.toContain(leak);
   });
 });

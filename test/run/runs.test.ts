@@ -101,7 +101,22 @@ describe("restload run", () => {
     expect(result.code).toBe(0);
     const events = result.stderr.trim().split("\n").map((line) => JSON.parse(line));
     expect(events.map((event) => event.event)).toEqual(["run_started", "unit_started", "page", "unit_committed"]);
+    expect(events.every((event) => typeof event.time === "string")).toBe(true);
     expect((await p.run(["--log-format", "xml"])).code).toBe(64);
+  });
+
+  test("an error that ends the whole run (configuration, a missing secret) follows --log-format json, --json and journald", async () => {
+    const p = project(`[pipeline]\nname = "test"\n[client]\nbase_url = "http://127.0.0.1:1/"\nauth = { type = "bearer", token = { secret = "absent" } }\n[[resources]]\nname = "items"\n`);
+    const json = await p.run(["--log-format", "json", "--json"]);
+    expect(json.code).toBe(78);
+    const lines = json.stderr.trim().split("\n").map((line) => JSON.parse(line));
+    expect(lines).toEqual([expect.objectContaining({ event: "run_failed", code: "E_SECRET", time: expect.any(String) })]);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, error: { code: "E_SECRET" } });
+    const journal = await p.run(["--select", "nope"], { JOURNAL_STREAM: "8:12345" });
+    expect(journal.code).toBe(78);
+    const journalLines = journal.stderr.trim().split("\n");
+    expect(journalLines.length).toBeGreaterThan(1);
+    expect(journalLines.every((line) => line.startsWith("<3>"))).toBe(true);
   });
 
   test("under journald (JOURNAL_STREAM set) every line carries a severity prefix and no escape codes", async () => {
