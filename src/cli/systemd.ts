@@ -61,6 +61,10 @@ async function runSystemd(io: Io, file: string, flags: SystemdFlags): Promise<nu
   if (options.database.startsWith("/tmp/") || options.database.startsWith("/var/tmp/")) {
     await io.stderr(`warning: the database ${options.database} is in a temporary directory, which PrivateTmp= gives each run afresh: set pipeline.database to a relative path (it then lives in /var/lib/restload)\n`);
   }
+  if (loaded.envNames.length > 0) {
+    // The units pass no environment of the shell that wrote them: a run would stop at its first step.
+    await io.stderr(`warning: the pipeline reads ${loaded.envNames.join(", ")} from the environment ({ env = … }), which the units do not set: add Environment= or EnvironmentFile= to restload-${options.name}.service, or use { secret = … } (LoadCredential=)\n`);
+  }
   const files: [string, string][] = [
     [`restload-${options.name}.service`, serviceUnit(options)],
     [`restload-${options.name}.timer`, timerUnit(options)],

@@ -16,6 +16,8 @@ export interface LoadedPipeline {
   readonly config: PipelineFile;
   /** Every `{ secret = … }` in the file, in document order. */
   readonly secrets: readonly SecretRef[];
+  /** The environment variables `{ env = … }` read. */
+  readonly envNames: readonly string[];
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -30,7 +32,7 @@ export function loadPipelineFile(path: string, env: Env): LoadedPipeline {
 }
 
 /** Validates pipeline TOML text; `file` names it in errors. */
-export function parsePipelineText(text: string, file: string, env: Env): { config: PipelineFile; secrets: readonly SecretRef[] } {
+export function parsePipelineText(text: string, file: string, env: Env): { config: PipelineFile; secrets: readonly SecretRef[]; envNames: readonly string[] } {
   if (text.replace(/#.*$/gm, "").trim() === "") {
     throw new RestloadError("E_CONFIG", `The pipeline file ${file} is empty`, {
       hint: "A pipeline needs [pipeline] name = … and at least one resource; `restload init` writes a starting point.",
@@ -42,7 +44,7 @@ export function parsePipelineText(text: string, file: string, env: Env): { confi
   const result = v.safeParse(PipelineFileSchema, references.value);
   const problems = [...references.problems, ...(result.success ? [] : issuesToProblems(result.issues))];
   if (problems.length > 0 || !result.success) throw configError(file, problems);
-  return { config: result.output, secrets: references.secrets };
+  return { config: result.output, secrets: references.secrets, envNames: references.envNames };
 }
 
 /** The E_CONFIG error for `problems` found in `file`. */

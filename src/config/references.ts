@@ -19,6 +19,8 @@ export class SecretRef {
 export interface ReferencesResult {
   readonly value: TomlTable;
   readonly secrets: readonly SecretRef[];
+  /** The environment variables `{ env = … }` read, in document order, each once. */
+  readonly envNames: readonly string[];
   readonly problems: readonly Problem[];
 }
 
@@ -32,6 +34,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 export function resolveReferences(document: TomlTable, env: Env): ReferencesResult {
   const secrets: SecretRef[] = [];
   const problems: Problem[] = [];
+  const envNames = new Set<string>();
 
   const walk = (value: unknown, path: PathKey[]): unknown => {
     if (Array.isArray(value)) return value.map((item, index) => walk(item, [...path, index]));
@@ -53,6 +56,7 @@ export function resolveReferences(document: TomlTable, env: Env): ReferencesResu
           secrets.push(ref);
           return ref;
         }
+        envNames.add(inner);
         const found = env[inner];
         if (found === undefined) {
           problems.push({ path: where, message: `environment variable ${inner} is not set`, });
@@ -66,7 +70,8 @@ export function resolveReferences(document: TomlTable, env: Env): ReferencesResu
     return out;
   };
 
-  return { value: walk(document, []) as TomlTable, secrets, problems };
+  const value = walk(document, []) as TomlTable;
+  return { value, secrets, envNames: [...envNames], problems };
 }
 
 export function isTable(value: unknown): value is TomlTable {

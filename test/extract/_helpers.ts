@@ -22,7 +22,7 @@ export async function extract(
   options: { secrets?: Record<string, string>; only?: string[]; maxPages?: number; clock?: Clock & { slept: number[]; advance(ms: number): void } } = {},
 ): Promise<Extracted> {
   const { config } = parsePipelineText(toml, "/tmp/test-pipeline.toml", {});
-  const planned = plan({ file: "/tmp/test-pipeline.toml", dir: "/tmp", config, secrets: [] }, { env: {} });
+  const planned = plan({ file: "/tmp/test-pipeline.toml", dir: "/tmp", config, secrets: [], envNames: [] }, { env: {} });
   const secrets = new Map(Object.entries(options.secrets ?? {}));
   const redactor = new Redactor(secrets.values());
   const clock = options.clock ?? fakeClock();

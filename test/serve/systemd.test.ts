@@ -30,6 +30,18 @@ describe("restload systemd", () => {
     expect(serve).toContain("User=restload");
   });
 
+  test("a pipeline reading environment variables gets a warning naming them; one that reads none gets none", async () => {
+    const dir = tempDir();
+    const pipeline = join(dir, "env.toml");
+    writeFileSync(pipeline, `[pipeline]\nname = "envy"\n[client]\nbase_url = "https://api.example.com/"\nheaders = { "X-Token" = { env = "MY_TOKEN" }, "X-Team" = { env = "MY_TEAM" } }\n[[resources]]\nname = "items"\n`);
+    const warned = await runMain(["systemd", pipeline, "--binary", bunBin], { ...process.env, MY_TOKEN: "t", MY_TEAM: "a" });
+    expect(warned.code).toBe(0);
+    expect(warned.stderr).toContain("warning: the pipeline reads MY_TOKEN, MY_TEAM from the environment");
+    expect(warned.stderr).toContain("restload-envy.service");
+    const quiet = await runMain(["systemd", join(repoRoot, "configs", "pokeapi.toml"), "--binary", bunBin]);
+    expect(quiet.stderr).not.toContain("from the environment");
+  });
+
   test("without --output the units are printed", async () => {
     const result = await runMain(["systemd", join(repoRoot, "configs", "pokeapi.toml"), "--binary", bunBin]);
     expect(result.code).toBe(0);
