@@ -46,8 +46,8 @@ export const runRowGroupSize = 32_768;
 
 const defaultSleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
-/** The DuckDB settings a database is opened with (`file`: an absolute path, or `:memory:`). */
-function duckdbSettings(file: string, options: Pick<OpenOptions, "readOnly" | "threads" | "memoryLimit">): Record<string, string> {
+/** The settings of the DuckDB instance a database is opened in (`file`: an absolute path, or `:memory:`). */
+function duckdbSettings(file: string, options: Pick<OpenOptions, "threads" | "memoryLimit">): Record<string, string> {
   const settings: Record<string, string> = {
     autoinstall_known_extensions: "false",
     autoload_known_extensions: "false",
@@ -63,7 +63,6 @@ function duckdbSettings(file: string, options: Pick<OpenOptions, "readOnly" | "t
     lock_configuration: "true",
   };
   if (file !== ":memory:") settings.temp_directory = `${file}.tmp`;
-  if (options.readOnly) settings.access_mode = "READ_ONLY";
   if (options.threads !== undefined) settings.threads = String(options.threads);
   return settings;
 }
@@ -138,9 +137,8 @@ function catalogName(file: string): string {
  */
 async function openOnce(file: string, settings: Record<string, string>, options: OpenOptions): Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> {
   const attach = file !== ":memory:";
-  // The in-memory instance itself is writable; READ_ONLY goes to the attached file.
-  const { access_mode: _readOnly, ...memorySettings } = settings;
-  const instance = await DuckDBInstance.create(":memory:", attach ? memorySettings : settings);
+  // The in-memory instance itself is writable; READ_ONLY is an option of the attached file.
+  const instance = await DuckDBInstance.create(":memory:", settings);
   try {
     const connection = await instance.connect();
     if (attach) {

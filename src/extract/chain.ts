@@ -62,10 +62,9 @@ export async function* walkChain(resource: PlannedResource, first: RequestState,
     const identity = `${request.method} ${request.url.href}\n${request.json === undefined ? "" : toJson(request.json)}\n${request.data ?? ""}`;
     const earlier = requested.get(identity);
     if (earlier !== undefined) {
-      const url = options.client.redact(request.url);
-      throw new RestloadError("E_PAGINATE", `Cannot follow the pages of resource "${resource.name}": page ${number} would repeat the request of page ${earlier} (${request.method} ${url.length > 300 ? `${url.slice(0, 300)}…` : url}), so the API's next page never ends`, {
+      throw new RestloadError("E_PAGINATE", `Cannot follow the pages of resource "${resource.name}": page ${number} would repeat the request of page ${earlier} (${options.client.describe(toHttpRequest(request))}), so the API's next page never ends`, {
         hint: "Check the paginator and its paths (next_url_path, cursor_path, cursor_param): the API may name its next page another way. The unit rolled back.",
-        context: { resource: resource.name, url },
+        context: { resource: resource.name, url: options.client.redact(request.url) },
       });
     }
     requested.set(identity, number);

@@ -7,7 +7,7 @@ import { KeySet } from "./key-set.ts";
 import { normalizeIdentifier, shorten } from "./naming.ts";
 import { type Contract, DiscardRow, type Schema, type Table } from "./schema.ts";
 import { toJson } from "../util/json.ts";
-import { type DataType, canonicalTimestamp, fits, inferType, timestampMillis } from "./types.ts";
+import { type DataType, canonicalTimestamp, fits, inferType, timestampMicros } from "./types.ts";
 
 export interface SystemColumns {
   readonly loadId: string;
@@ -294,10 +294,7 @@ export class Normalizer {
 /** A key value as the database compares it: an instant or a decimal by its value, not its spelling. */
 function keyPart(type: DataType | undefined, value: unknown): unknown {
   if (typeof value !== "string") return value;
-  if (type === "timestamp") {
-    const millis = timestampMillis(value);
-    return Number.isNaN(millis) ? value : millis;
-  }
+  if (type === "timestamp") return timestampMicros(value) ?? value;
   if (type === "decimal") {
     const number = Number(value);
     return Number.isFinite(number) ? number : value;

@@ -23,19 +23,23 @@ function validDay(year: string, month: string, day: string): boolean {
   return m >= 1 && m <= 12 && d >= 1 && d <= days;
 }
 
-/** A timestamp that names a real moment: a real day, hours 0–23, minutes and seconds 0–59. */
-function isTimestamp(value: string): boolean {
+/** The parts of a timestamp that names a real moment (a real day, hours 0–23, minutes and seconds 0–59), or null. */
+function timestampMatch(value: string): RegExpExecArray | null {
   const match = isoTimestamp.exec(value);
-  if (!match) return false;
+  if (!match) return null;
   const [, year, month, day, hour, minute, second, , , offsetHours, offsetMinutes] = match;
-  return (
+  const real =
     validDay(year!, month!, day!) &&
     Number(hour) <= 23 &&
     Number(minute) <= 59 &&
     (second === undefined || Number(second) <= 59) &&
     (offsetHours === undefined || Number(offsetHours) <= 23) &&
-    (offsetMinutes === undefined || Number(offsetMinutes) <= 59)
-  );
+    (offsetMinutes === undefined || Number(offsetMinutes) <= 59);
+  return real ? match : null;
+}
+
+function isTimestamp(value: string): boolean {
+  return timestampMatch(value) !== null;
 }
 
 /**
@@ -43,18 +47,13 @@ function isTimestamp(value: string): boolean {
  * dropped; no offset read as UTC); undefined when it names none (`2024-02-30T10:00:00Z`).
  */
 export function timestampMicros(value: string): bigint | undefined {
-  if (!isTimestamp(value)) return undefined;
-  const [, year, month, day, hour, minute, second = "0", fraction = "", sign, offsetHours = "0", offsetMinutes = "0"] = isoTimestamp.exec(value)!;
+  const match = timestampMatch(value);
+  if (!match) return undefined;
+  const [, year, month, day, hour, minute, second = "0", fraction = "", sign, offsetHours = "0", offsetMinutes = "0"] = match;
   const utc = Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hour), Number(minute), Number(second));
   const offset = (Number(offsetHours) * 60 + Number(offsetMinutes)) * 60_000;
   const millis = sign === "-" ? utc + offset : utc - offset;
   return BigInt(millis) * 1000n + BigInt(fraction.padEnd(6, "0").slice(0, 6));
-}
-
-/** timestampMicros in milliseconds (NaN when the value names no moment). */
-export function timestampMillis(value: string): number {
-  const micros = timestampMicros(value);
-  return micros === undefined ? Number.NaN : Number(micros) / 1000;
 }
 
 /** A date alone (`2024-01-31`) that names a real calendar day. */

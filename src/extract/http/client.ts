@@ -74,6 +74,11 @@ export class HttpClient {
     return redactUrl(url, this.deps.redactor);
   }
 
+  /** `GET <url>` as errors show it: secrets masked, a very long URL cut. */
+  describe(request: HttpRequest): string {
+    return describeRequest(request, this.deps.redactor);
+  }
+
   /** Fetches `request` and parses its JSON, retrying what is transient; throws RestloadError otherwise. */
   async fetchJson(request: HttpRequest, context: FetchContext): Promise<FetchResult> {
     const { policy, clock } = this.deps;
