@@ -42,3 +42,48 @@ export function mutableApi(servers: TestServer[], initial: unknown[]): { server:
 
 /** The [pipeline] (name "test", dataset "data") and [client] tables of a test pipeline. */
 export const testHead = (url: string) => `[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${url}"\n`;
+
+/**
+ * Random numbers for tests that pick random moments (mulberry32), seeded from RESTLOAD_TEST_SEED
+ * when set, else at random. A test prints the seed so a failure can be replayed with it; timings
+ * of real processes still vary, so a replay repeats the same moments, not the same interleaving.
+ */
+export function seededRandom(): { readonly seed: number; next(): number } {
+  const given = process.env["RESTLOAD_TEST_SEED"];
+  const seed = given !== undefined && given !== "" ? Number(given) : Math.floor(Math.random() * 2 ** 32);
+  if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) throw new Error(`RESTLOAD_TEST_SEED must be an integer 0..4294967295, not "${given}"`);
+  let state = seed;
+  return {
+    seed,
+    next() {
+      state = (state + 0x6d2b79f5) >>> 0;
+      let t = state;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+    },
+  };
+}
+
+/**
+ * Kill delays drawn from `seededRandom()` (each `[min, span]` gives `min + random * span` ms), logged
+ * with the line that replays them; `replayOnFailure` appends that line to a failing assertion.
+ */
+export function randomKillDelays(bounds: readonly (readonly [number, number])[], testFile: string) {
+  const random = seededRandom();
+  const delays = bounds.map(([min, span]) => Math.round(min + random.next() * span));
+  const replay = `seed ${random.seed}, kills after ${delays.join(", ")} ms; replay with RESTLOAD_TEST_SEED=${random.seed} bun test ${testFile}`;
+  console.log(`killed at random moments: ${replay}`);
+  return {
+    delays,
+    async replayOnFailure(body: () => Promise<void>): Promise<void> {
+      try {
+        await body();
+      } catch (error) {
+        // The seed beside the failure itself, not only somewhere above it in the output.
+        if (error instanceof Error) error.message = `${error.message}\n(${replay})`;
+        throw error;
+      }
+    },
+  };
+}

@@ -2,7 +2,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { bunBin, mainTs, repoRoot } from "../helpers.ts";
 import { json, startServer, type TestServer } from "../servers/server.ts";
-import { project } from "./_helpers.ts";
+import { project, randomKillDelays } from "./_helpers.ts";
 
 const servers: TestServer[] = [];
 afterAll(async () => {
@@ -73,13 +73,16 @@ describe("append + cursor under kill -9", () => {
 
   test("killed at random moments three times, then rerun: rows equal the source with no duplicates", async () => {
     const p = eventsProject(30);
-    for (const delay of [20 + Math.random() * 60, 60 + Math.random() * 120, 100 + Math.random() * 200]) {
-      const proc = Bun.spawn([bunBin, mainTs, "run", p.pipeline], { cwd: repoRoot, stdout: "ignore", stderr: "ignore" });
-      await Bun.sleep(delay);
-      proc.kill("SIGKILL");
-      await proc.exited;
-    }
-    expect((await p.run()).code).toBe(0);
-    expect(await p.query("select seq from data.events order by seq")).toEqual(source.map(({ seq }) => ({ seq })));
+    const kills = randomKillDelays([[20, 60], [60, 120], [100, 200]], "test/run/incremental-more.test.ts");
+    await kills.replayOnFailure(async () => {
+      for (const delay of kills.delays) {
+        const proc = Bun.spawn([bunBin, mainTs, "run", p.pipeline], { cwd: repoRoot, stdout: "ignore", stderr: "ignore" });
+        await Bun.sleep(delay);
+        proc.kill("SIGKILL");
+        await proc.exited;
+      }
+      expect((await p.run()).code).toBe(0);
+      expect(await p.query("select seq from data.events order by seq")).toEqual(source.map(({ seq }) => ({ seq })));
+    });
   });
 });

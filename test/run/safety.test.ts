@@ -4,7 +4,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { bunBin, mainTs, repoRoot } from "../helpers.ts";
 import { json, startServer, type TestServer } from "../servers/server.ts";
-import { project } from "./_helpers.ts";
+import { project, randomKillDelays } from "./_helpers.ts";
 
 const servers: TestServer[] = [];
 afterAll(async () => {
@@ -67,20 +67,23 @@ describe("kill -9 never loses or duplicates a row", () => {
   test("killed at random moments, three times over, then rerun: the tables equal the source", async () => {
     const server = slowApi(40);
     const p = project(pipelineFor(server.url));
-    for (const delay of [30 + Math.random() * 100, 120 + Math.random() * 150, 200 + Math.random() * 300]) {
-      const proc = spawnRun(p.pipeline);
-      await Bun.sleep(delay);
-      proc.kill("SIGKILL");
-      await proc.exited;
-      // After every kill the data is either untouched or one whole committed unit.
-      const [exists] = await p.query("select count(*) as n from duckdb_tables() where schema_name = 'data' and table_name = 'items'");
-      if (exists!.n === 1) {
-        const [rows] = await p.query("select count(*) as n from data.items");
-        expect([0, source.length]).toContain(Number(rows!.n));
+    const kills = randomKillDelays([[30, 100], [120, 150], [200, 300]], "test/run/safety.test.ts");
+    await kills.replayOnFailure(async () => {
+      for (const delay of kills.delays) {
+        const proc = spawnRun(p.pipeline);
+        await Bun.sleep(delay);
+        proc.kill("SIGKILL");
+        await proc.exited;
+        // After every kill the data is either untouched or one whole committed unit.
+        const [exists] = await p.query("select count(*) as n from duckdb_tables() where schema_name = 'data' and table_name = 'items'");
+        if (exists!.n === 1) {
+          const [rows] = await p.query("select count(*) as n from data.items");
+          expect([0, source.length]).toContain(Number(rows!.n));
+        }
       }
-    }
-    expect((await p.run()).code).toBe(0);
-    await expectEqualsSource(p);
+      expect((await p.run()).code).toBe(0);
+      await expectEqualsSource(p);
+    });
   });
 });
 

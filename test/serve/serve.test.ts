@@ -3,10 +3,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { bunBin, mainTs, repoRoot, restload } from "../helpers.ts";
 import { json, startServer, type TestServer } from "../servers/server.ts";
 import { project } from "../run/_helpers.ts";
+import { launchChromium } from "./_chromium.ts";
 
 const canary = "c4n4ry+/=&s3rve";
 const servers: TestServer[] = [];
@@ -152,12 +153,10 @@ describe("restload serve", () => {
 
 describe("in a real browser", () => {
   let browser: Browser;
+  // The first launch on a machine may unpack Chromium from npm (2-8 s): more than bun's hook default.
   beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
-    });
-  }, 60_000);
+    browser = await launchChromium();
+  }, 120_000);
   afterAll(async () => {
     await browser?.close();
   });
