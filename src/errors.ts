@@ -36,6 +36,11 @@ const exitByCode = {
   E_INTERRUPTED: ExitCode.sigterm,
   E_INCREMENTAL: ExitCode.failed,
   E_STEP: ExitCode.failed,
+  // A record the API sent does not fit what the pipeline needs (a parent field a placeholder
+  // reads is missing): the unit fails, the configuration itself is valid.
+  E_DATA: ExitCode.failed,
+  // A failure restload has no code for (a bug, or an error of a library it does not expect).
+  E_INTERNAL: ExitCode.failed,
 } as const;
 
 /** Stable identifiers of every failure; scripts and tests match on these, never on message text. */
@@ -50,6 +55,8 @@ export interface ErrorContext {
   tomlPath?: string;
   /** A file the failure is about (database, pipeline, secrets file). */
   file?: string;
+  /** The signal that stopped the command (E_INTERRUPTED): SIGINT exits 130, SIGTERM 143. */
+  signal?: "SIGINT" | "SIGTERM";
 }
 
 /** One problem of several found in one pass, e.g. a config key: `resources[1].endpoint.path`. */
@@ -88,8 +95,60 @@ export class RestloadError extends Error {
   }
 
   get exitCode(): ExitCode {
+    if (this.code === "E_INTERRUPTED") return interruptedExitCode(this.context.signal);
     return exitByCode[this.code];
   }
+}
+
+/** The signal an abort reason names: main.ts aborts with "SIGINT" or "SIGTERM"; anything else counts as SIGTERM. */
+export function stopSignal(reason: unknown): "SIGINT" | "SIGTERM" {
+  return reason === "SIGINT" ? "SIGINT" : "SIGTERM";
+}
+
+/** The exit code of a command stopped by a signal: 130 for SIGINT, 143 for SIGTERM. */
+export function interruptedExitCode(reason: unknown): ExitCode {
+  return stopSignal(reason) === "SIGINT" ? ExitCode.sigint : ExitCode.sigterm;
+}
+
+/** A failure as data, the one shape `--json`, JSON log events and `_rl_*.error_data` carry. */
+export interface ErrorData {
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly hint: string | null;
+  /** Only the keys that are known: `{ "resource": "issues", "url": "https://…" }`. */
+  readonly context: ErrorContext;
+  readonly problems: readonly Problem[];
+  readonly exit_code: ExitCode;
+}
+
+/**
+ * Any thrown value as ErrorData, every text passed through `redact` (secret values masked), so
+ * the object may be printed, logged or stored as it is. Something that is not a RestloadError is
+ * E_INTERNAL with its own message.
+ *
+ * @example
+ * errorData(new RestloadError("E_HTTP", "Cannot fetch page 1 …", { context: { resource: "issues" } }), redactor.redact)
+ * // { code: "E_HTTP", message: "Cannot fetch page 1 …", hint: null, context: { resource: "issues" }, problems: [], exit_code: 1 }
+ */
+export function errorData(error: unknown, redact: (text: string) => string = (text) => text): ErrorData {
+  const known = error instanceof RestloadError ? error : undefined;
+  const context: ErrorContext = {};
+  for (const [key, value] of Object.entries(known?.context ?? {}) as [keyof ErrorContext, string | undefined][]) {
+    if (value !== undefined) Object.assign(context, { [key]: redact(value) });
+  }
+  return {
+    code: known?.code ?? "E_INTERNAL",
+    message: redact(messageOf(error)),
+    hint: known?.hint === undefined ? null : redact(known.hint),
+    context,
+    problems: (known?.problems ?? []).map((problem) => ({ path: problem.path, message: redact(problem.message) })),
+    exit_code: known?.exitCode ?? ExitCode.failed,
+  };
+}
+
+/** `E_HTTP: Cannot fetch page 2 …`: the one-line form stored in `_rl_loads.error` and the status file. */
+export function errorLine(data: Pick<ErrorData, "code" | "message">): string {
+  return `${data.code}: ${data.message}`;
 }
 
 /** The message of anything thrown, without a stack. */

@@ -1,5 +1,6 @@
 // Entrypoint: wires the process to the CLI and is the only place that exits.
 import { main } from "./cli/main.ts";
+import { type CrashPointHook, isCrashPoint } from "./run/crash-points.ts";
 
 function writer(stream: NodeJS.WriteStream): (text: string) => Promise<void> {
   return (text) => new Promise((done, fail) => stream.write(text, (error) => (error ? fail(error) : done())));
@@ -21,6 +22,16 @@ for (const [signal, code] of [["SIGTERM", 143], ["SIGINT", 130]] as const) {
     interrupt.abort(signal);
   });
 }
+
+// Tests of run atomicity: RESTLOAD_CRASH_AT="<point>:<unit>" (e.g. "page_2:items", "before_commit:items")
+// kills this process with SIGKILL at that point, as a power cut would. Unset, runs get no hook.
+const crashAt = process.env.RESTLOAD_CRASH_AT;
+const onCrashPoint: CrashPointHook | undefined =
+  crashAt === undefined
+    ? undefined
+    : (point, unit) => {
+        if (isCrashPoint(crashAt, point, unit)) process.kill(process.pid, "SIGKILL");
+      };
 
 function readLine(): Promise<string> {
   return new Promise((done) => {
@@ -49,5 +60,6 @@ const code = await main(process.argv.slice(2), {
   stderrIsTerminal: process.stderr.isTTY === true,
   env: process.env,
   signal: interrupt.signal,
+  onCrashPoint,
 });
 process.exit(code);

@@ -1,12 +1,12 @@
 // Renders rows as an aligned text table, CSV (RFC 4180) or JSON, for commands that print data.
-import type { RestloadError } from "../errors.ts";
+import { type ErrorData, type Problem, errorData } from "../errors.ts";
 
 import { toJson } from "../util/json.ts";
 
 export { toJson };
 
-/** `error[E_CODE]: message`, one `×` line per problem, and the hint. */
-export function formatError(error: RestloadError): string {
+/** `error[E_CODE]: message`, one `×` line per problem, and the hint (of a RestloadError or its ErrorData). */
+export function formatError(error: { readonly code: string; readonly message: string; readonly hint?: string | null | undefined; readonly problems: readonly Problem[] }): string {
   const problems = error.problems.map((problem) => `  × ${problem.path ? `${problem.path}: ` : ""}${problem.message}\n`).join("");
   return `error[${error.code}]: ${error.message}\n${problems}${error.hint ? `  hint: ${error.hint}\n` : ""}`;
 }
@@ -17,9 +17,9 @@ export function journalError(env: Readonly<Record<string, string | undefined>>, 
   return text.replace(/\n$/, "").split("\n").map((line) => `<3>${line}\n`).join("");
 }
 
-/** An error as `--json` output prints it. */
-export function errorJson(error: RestloadError) {
-  return { ok: false, error: { code: error.code, message: error.message, hint: error.hint ?? null, problems: error.problems } };
+/** An error as `--json` output prints it: `{ "ok": false, "error": { code, message, hint, context, problems, exit_code } }`. */
+export function errorJson(error: unknown, redact?: (text: string) => string): { readonly ok: false; readonly error: ErrorData } {
+  return { ok: false, error: errorData(error, redact) };
 }
 
 /** Rows as an array of objects keyed by column name. */

@@ -1,5 +1,6 @@
 // What a command may touch of the process, and the redaction every output goes through.
 import type { Redactor } from "../config/redact.ts";
+import type { CrashPointHook } from "../run/crash-points.ts";
 
 /** Provided by main.ts (the real process) or by tests. */
 export interface Io {
@@ -14,6 +15,8 @@ export interface Io {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Aborted with "SIGTERM" or "SIGINT" when the process is asked to stop. */
   readonly signal?: AbortSignal | undefined;
+  /** Passed to every run; main.ts sets it only when RESTLOAD_CRASH_AT asks to kill the process at a point. */
+  readonly onCrashPoint?: CrashPointHook | undefined;
 }
 
 /** The same Io with known secrets masked in everything written. */

@@ -1,5 +1,5 @@
 // `check --probe`: the first page of every root resource, and what restload detected from it.
-import { RestloadError, messageOf } from "../errors.ts";
+import { type ErrorData, errorData } from "../errors.ts";
 import { createExtractor } from "../extract/index.ts";
 import type { PlannedPaginator } from "../plan/index.ts";
 import { runtimeFetch } from "../runtime/fetch.ts";
@@ -15,7 +15,7 @@ export interface ProbeResult {
   readonly data_selector?: { readonly path: string; readonly detected: boolean };
   readonly records?: number;
   readonly fields?: readonly string[];
-  readonly error?: { readonly code: string; readonly message: string; readonly hint: string | null };
+  readonly error?: ErrorData;
 }
 
 /** Fetches one page per root resource; a failure is reported for its resource and the others go on. */
@@ -42,12 +42,7 @@ export async function probe(prepared: PreparedPipeline, signal?: AbortSignal): P
       }
       results.push(result);
     } catch (error) {
-      const known = error instanceof RestloadError ? error : undefined;
-      results.push({
-        resource: resource.name,
-        ok: false,
-        error: { code: known?.code ?? "E_HTTP", message: redactor.redact(messageOf(error)), hint: known?.hint ?? null },
-      });
+      results.push({ resource: resource.name, ok: false, error: errorData(error, (text) => redactor.redact(text)) });
     }
   }
   return results;

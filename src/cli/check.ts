@@ -4,7 +4,7 @@ import type { SecretReport } from "../config/secrets.ts";
 import { existsSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { configError } from "../config/load.ts";
-import { type Problem, RestloadError } from "../errors.ts";
+import { interruptedExitCode, type Problem, RestloadError } from "../errors.ts";
 import type { Plan, PlannedResource } from "../plan/index.ts";
 import { errorJson, toJson } from "./_format.ts";
 import type { Io } from "./_io.ts";
@@ -88,7 +88,7 @@ async function runCheck(rawIo: Io, file: string, flags: CheckFlags): Promise<num
   const missing = missingModules(planned, prepared.loaded.dir);
   if (missing.length > 0) throw configError(planned.pipeline_file, missing);
   const probes = flags.probe ? await probe(prepared, rawIo.signal) : undefined;
-  if (rawIo.signal?.aborted) return rawIo.signal.reason === "SIGINT" ? 130 : 143;
+  if (rawIo.signal?.aborted) return interruptedExitCode(rawIo.signal.reason);
   const failed = probes?.some((result) => !result.ok) ?? false;
   if (flags.json) await io.stdout(toJson({ ...checkJson(planned, secretReport), ...(probes ? { ok: !failed, probe: probes } : {}) }, 2) + "\n");
   else await io.stdout(planText(planned, secretReport) + (probes ? probeText(probes) : ""));

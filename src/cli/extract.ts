@@ -1,6 +1,6 @@
 // `restload extract <pipeline.toml>`: stream root resources' records as NDJSON; no database.
 import type { CAC } from "cac";
-import { RestloadError, messageOf } from "../errors.ts";
+import { interruptedExitCode, messageOf, RestloadError } from "../errors.ts";
 import { createExtractor } from "../extract/index.ts";
 import { runtimeFetch } from "../runtime/fetch.ts";
 import { toJson } from "../util/json.ts";
@@ -64,7 +64,7 @@ async function runExtract(rawIo: Io, file: string, flags: ExtractFlags): Promise
   }
   if (rawIo.signal?.aborted) {
     await io.stderr(`interrupted by ${String(rawIo.signal.reason)}\n`);
-    return rawIo.signal.reason === "SIGINT" ? 130 : 143;
+    return interruptedExitCode(rawIo.signal.reason);
   }
   const { requests, retries } = extractor.counters;
   await io.stderr(`${requests} request${requests === 1 ? "" : "s"}, ${retries} retr${retries === 1 ? "y" : "ies"}${failed > 0 ? `, ${failed} resource${failed === 1 ? "" : "s"} failed` : ""}\n`);

@@ -1,6 +1,6 @@
 // `restload run <pipeline.toml>`: extract, normalise and load every selected unit; print a summary.
 import type { CAC } from "cac";
-import { RestloadError } from "../errors.ts";
+import { RestloadError, errorData } from "../errors.ts";
 import type { RunEvent, RunSummary } from "../run/index.ts";
 import { runtimeFetch } from "../runtime/fetch.ts";
 import { toJson } from "../util/json.ts";
@@ -45,7 +45,7 @@ async function runCommand(rawIo: Io, file: string, flags: RunFlags): Promise<num
     // An error that ends the whole command (configuration, secrets, the lock) in the format asked
     // for: a JSON event line with --log-format json, an error object on stdout with --json.
     if (!(error instanceof RestloadError) || (format !== "json" && !flags.json)) throw error;
-    if (format === "json") await io.stderr(`${toJson({ time: new Date().toISOString(), event: "run_failed", code: error.code, message: error.message, hint: error.hint ?? null, problems: error.problems })}\n`);
+    if (format === "json") await io.stderr(`${toJson({ time: new Date().toISOString(), event: "run_failed", ...errorData(error) })}\n`);
     else await io.stderr(journalError(io.env, formatError(error)));
     if (flags.json) await io.stdout(`${toJson(errorJson(error), 2)}\n`);
     return error.exitCode;
@@ -69,6 +69,7 @@ async function runWith(rawIo: Io, file: string, flags: RunFlags, format: "text" 
     units,
     fetch: runtimeFetch(plan.client.ca_certificates, prepared.loaded.dir),
     onEvent: runLogger(io, format),
+    onCrashPoint: rawIo.onCrashPoint,
   };
   const summary = flags.dryRun ? await dryRun(options) : await runPipeline({ ...options, lockTimeoutMs: timeout, signal: rawIo.signal, fullRefresh: flags.fullRefresh });
   await io.stdout(flags.json ? `${toJson(summary, 2)}\n` : summaryText(summary));
@@ -126,7 +127,7 @@ function eventJson(event: RunEvent): string {
     case "retry":
       return `${toJson({ ...base, ...event.event })}\n`;
     case "unit_failed":
-      return `${toJson({ ...base, unit: event.unit, code: event.error.code, message: event.error.message, hint: event.error.hint ?? null })}\n`;
+      return `${toJson({ ...base, unit: event.unit, ...event.error })}\n`;
     default: {
       const { type: _type, ...rest } = event;
       return `${toJson({ ...base, ...rest })}\n`;

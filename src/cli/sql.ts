@@ -1,6 +1,7 @@
 // `restload sql <database> "<sql>"`: run statements against a database, print the last result.
 import type { CAC } from "cac";
 import { RestloadError } from "../errors.ts";
+import { defaultDuckdbMemoryLimit } from "../config/schema/pipeline.ts";
 import { rowsToCsv, rowsToJson, rowsToTable } from "./_format.ts";
 import type { Io } from "./_io.ts";
 import { lockTimeoutMs, lockTimeoutOption } from "./_options.ts";
@@ -31,7 +32,7 @@ async function runSqlCommand(io: Io, database: string, sql: string | undefined, 
   // DuckDB is loaded only by commands that need it, so --help and --version stay instant.
   const { openDatabase } = await import("../db/open.ts");
   const { runScript } = await import("../db/query.ts");
-  const db = await openDatabase(database, { create: true, lockTimeoutMs: timeout });
+  const db = await openDatabase(database, { create: true, lockTimeoutMs: timeout, memoryLimit: defaultDuckdbMemoryLimit });
   try {
     await io.stderr(`database: ${db.path}\n`);
     const result = await runScript(db.connection, text);

@@ -24,7 +24,7 @@ async function runTables(rawIo: Io, file: string, flags: TablesFlags): Promise<n
   const timeout = lockTimeoutMs(flags.lockTimeout);
   const { plan, io } = await preparePipeline(rawIo, file, { skipSecrets: true, database: flags.database });
   const { listTables } = await import("../state/tables.ts");
-  const tables = await listTables(plan.database, plan.dataset, timeout);
+  const tables = await listTables(plan.database, plan.dataset, timeout, plan.duckdb_memory_limit);
   await io.stderr(`database: ${plan.database}\n`);
   if (flags.json) {
     await io.stdout(`${toJson(tables, 2)}\n`);

@@ -1,11 +1,12 @@
-// Pipeline file -> validated PipelineFile: read, parse TOML, resolve references, check every key.
+// Pipeline file -> ResolvedPipeline: read, parse TOML, resolve references, check every key, apply defaults.
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import * as v from "valibot";
 import { RestloadError } from "../errors.ts";
 import { issuesToProblems } from "./issues.ts";
 import { type SecretRef, resolveReferences } from "./references.ts";
-import { type PipelineFile, PipelineFileSchema } from "./schema/index.ts";
+import { type ResolvedPipeline, resolvePipeline } from "./resolve.ts";
+import { PipelineFileSchema } from "./schema/index.ts";
 import { parseToml } from "./toml.ts";
 
 export interface LoadedPipeline {
@@ -13,7 +14,8 @@ export interface LoadedPipeline {
   readonly file: string;
   /** Its directory: relative paths in the file resolve against it. */
   readonly dir: string;
-  readonly config: PipelineFile;
+  /** Validated, resource_defaults merged, every default applied. */
+  readonly config: ResolvedPipeline;
   /** Every `{ secret = … }` in the file, in document order. */
   readonly secrets: readonly SecretRef[];
   /** The environment variables `{ env = … }` read. */
@@ -32,7 +34,7 @@ export function loadPipelineFile(path: string, env: Env): LoadedPipeline {
 }
 
 /** Validates pipeline TOML text; `file` names it in errors. */
-export function parsePipelineText(text: string, file: string, env: Env): { config: PipelineFile; secrets: readonly SecretRef[]; envNames: readonly string[] } {
+export function parsePipelineText(text: string, file: string, env: Env): { config: ResolvedPipeline; secrets: readonly SecretRef[]; envNames: readonly string[] } {
   if (text.replace(/#.*$/gm, "").trim() === "") {
     throw new RestloadError("E_CONFIG", `The pipeline file ${file} is empty`, {
       hint: "A pipeline needs [pipeline] name = … and at least one resource; `restload init` writes a starting point.",
@@ -44,7 +46,7 @@ export function parsePipelineText(text: string, file: string, env: Env): { confi
   const result = v.safeParse(PipelineFileSchema, references.value);
   const problems = [...references.problems, ...(result.success ? [] : issuesToProblems(result.issues))];
   if (problems.length > 0 || !result.success) throw configError(file, problems);
-  return { config: result.output, secrets: references.secrets, envNames: references.envNames };
+  return { config: resolvePipeline(result.output), secrets: references.secrets, envNames: references.envNames };
 }
 
 /** The E_CONFIG error for `problems` found in `file`. */

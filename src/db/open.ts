@@ -19,8 +19,11 @@ export interface OpenOptions {
   readOnly?: boolean;
   /** DuckDB worker threads; default: one per core. */
   threads?: number;
-  /** DuckDB `memory_limit`, e.g. "256MB". */
-  memoryLimit?: string;
+  /**
+   * DuckDB `memory_limit`, e.g. "128MB": the pipeline's `duckdb_memory_limit`; a command without a
+   * pipeline passes the same default (`defaultDuckdbMemoryLimit` of the config schema).
+   */
+  memoryLimit: string;
   /** Rows per row group of the data written through this connection (DuckDB's ROW_GROUP_SIZE; its default is 122,880). A file only. */
   rowGroupSize?: number;
   /** Injected for tests; defaults to real time. */
@@ -52,7 +55,7 @@ function duckdbSettings(file: string, options: Pick<OpenOptions, "threads" | "me
     autoinstall_known_extensions: "false",
     autoload_known_extensions: "false",
     allow_community_extensions: "false",
-    memory_limit: options.memoryLimit ?? "256MB",
+    memory_limit: options.memoryLimit,
     // Loads order rows by their own sequence column, so DuckDB may reorder and use less memory.
     preserve_insertion_order: "false",
     // DuckDB's allocator keeps freed memory for reuse up to these thresholds (128 MB and 512 MB by
@@ -72,7 +75,7 @@ function duckdbSettings(file: string, options: Pick<OpenOptions, "threads" | "me
  * locked, so nothing is ever downloaded at run time; spill files go to `<path>.tmp` beside it.
  *
  * @example
- * const db = await openDatabase("github.duckdb", { create: true, lockTimeoutMs: 30_000 });
+ * const db = await openDatabase("github.duckdb", { create: true, lockTimeoutMs: 30_000, memoryLimit: "128MB" });
  * try { await db.connection.run("select 1"); } finally { db.close(); }
  */
 export async function openDatabase(path: string, options: OpenOptions): Promise<Database> {

@@ -164,7 +164,7 @@ function parentField(resource: PlannedResource, field: string, parent: unknown):
   const value = valueAt(parent, field);
   if (value === undefined || value === null) {
     const fields = isTable(parent) ? Object.keys(parent).slice(0, 30).join(", ") : "(not an object)";
-    throw new RestloadError("E_CONFIG", `Cannot resolve {resources.${resource.parent}.${field}} for resource "${resource.name}" as the parent record has no field "${field}"; its fields are: ${fields}`, {
+    throw new RestloadError("E_DATA", `Cannot resolve {resources.${resource.parent}.${field}} for resource "${resource.name}" as the parent record has no field "${field}"; its fields are: ${fields}`, {
       hint: "Fix the field in the placeholder (or the resolve param).",
       context: { resource: resource.name },
     });

@@ -1,6 +1,7 @@
 // Records -> table rows: nested objects flatten into `parent__child` columns, lists become child
 // tables, values that do not fit their column go to variant columns; nothing is dropped silently.
 import { createHash } from "node:crypto";
+import { formatPath } from "../config/path.ts";
 import type { ColumnHint } from "../config/schema/resource.ts";
 import { RestloadError } from "../errors.ts";
 import { KeySet } from "./key-set.ts";
@@ -23,6 +24,8 @@ export interface ResourceShape {
   readonly maxNesting: number | null;
   /** Column hints by normalised column name (`user__login`). */
   readonly hints: ReadonlyMap<string, ColumnHint>;
+  /** Fields (dotted paths, as the pipeline names them) whose hint says `nullable = false`. */
+  readonly required: readonly string[];
   readonly contract: Contract;
   /** Child rows carry the root row's id (merge tables, so children are replaced with their parent). */
   readonly rootIds: boolean;
@@ -113,6 +116,7 @@ export class Normalizer {
       const id = this.newId();
       const values: Record<string, unknown> = { [this.system.loadId]: this.loadId, [this.system.id]: id };
       out.push({ table: table.name, values, columns: table.columns });
+      if (this.shape.required.length > 0) this.checkRequired(record);
       if (isPlainObject(record)) this.flatten(record, table, values, "", 0, out, id, id);
       else this.set(table, values, "value", record);
       if (this.shape.primaryKey.length > 0) this.trackKey(table, values);
@@ -124,6 +128,23 @@ export class Normalizer {
   }
 
   // internal
+
+  /** A field whose hint says `nullable = false` must hold a value: a record without one fails its unit. */
+  private checkRequired(record: unknown): void {
+    for (const field of this.shape.required) {
+      let value: unknown = record;
+      for (const key of field.split(".")) value = isPlainObject(value) ? value[key] : undefined;
+      if (value !== null && value !== undefined) continue;
+      throw new RestloadError(
+        "E_DATA",
+        `Cannot load a record of resource "${this.shape.resource}" as its field "${field}" is ${value === null ? "null" : "missing"}, and columns.${formatPath([field])} says nullable = false (column "${field.split(".").map(normalizeIdentifier).join("__")}" of table "${this.shape.table}")`,
+        {
+          hint: `Remove nullable = false from columns.${formatPath([field])} if the API may leave it out, or drop such records first: processing_steps = [{ filter = { field = "${field}", op = "exists" } }].`,
+          context: { resource: this.shape.resource },
+        },
+      );
+    }
+  }
 
   private trackKey(table: Table, values: Record<string, unknown>): void {
     const parts = this.shape.primaryKey.map((column) => keyPart(table.columns.get(column)?.type, values[column]));

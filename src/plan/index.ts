@@ -1,4 +1,4 @@
-// PipelineFile -> frozen Plan: pure, so `check` prints it and tests compare it exactly.
+// ResolvedPipeline -> frozen Plan: pure, so `check` prints it and tests compare it exactly.
 import { isAbsolute, join, resolve } from "node:path";
 import type { Problem } from "../errors.ts";
 import type { LoadedPipeline } from "../config/load.ts";
@@ -30,19 +30,19 @@ export function plan(loaded: LoadedPipeline, options: PlanOptions): Plan {
   const graph = problems.length === 0 ? buildGraph(drafts, problems) : { resources: [], units: [] };
   if (problems.length > 0) throw configError(loaded.file, problems);
 
-  const { base_url, headers, auth, paginator: _paginator, ...policy } = config.client;
+  const { dataset, system_prefix, max_concurrency, duckdb_memory_limit, secrets_section } = config.pipeline;
   const result: Plan = {
     pipeline: config.pipeline.name,
     pipeline_file: loaded.file,
     // --database is a path typed in a shell: it resolves against the working directory, as for
     // every command (serve, sql); the file's `database` key follows the rule of resolveDatabasePath.
-    database: options.database !== undefined ? resolve(options.database) : resolveDatabasePath(config.pipeline.database ?? `${config.pipeline.name}.duckdb`, loaded.dir, options.env),
-    dataset: config.pipeline.dataset ?? `${config.pipeline.name}_dataset`,
-    system_prefix: config.pipeline.system_prefix,
-    max_concurrency: config.pipeline.max_concurrency,
-    duckdb_memory_limit: config.pipeline.duckdb_memory_limit,
-    secrets_section: config.pipeline.secrets_section ?? null,
-    client: { base_url: base_url ?? null, headers: headers ?? {}, auth: auth ?? null, ...policy },
+    database: options.database !== undefined ? resolve(options.database) : resolveDatabasePath(config.pipeline.database, loaded.dir, options.env),
+    dataset,
+    system_prefix,
+    max_concurrency,
+    duckdb_memory_limit,
+    secrets_section,
+    client: config.client as Plan["client"],
     resources: graph.resources,
     units: graph.units,
     warnings,

@@ -2,12 +2,11 @@
 import type { Problem } from "../errors.ts";
 import { SecretRef, isTable } from "../config/references.ts";
 import { formatPath, type PathKey } from "../config/path.ts";
-import type { PipelineFile } from "../config/schema/index.ts";
+import type { ResolvedPipeline } from "../config/resolve.ts";
 import type { IncrementalConfig, IncrementalParam, ResolveParam } from "../config/schema/incremental.ts";
-import { mergeDefaults } from "./merge.ts";
-import { choosePaginator, planPaginator } from "./paginator.ts";
+import { planPaginator } from "./paginator.ts";
 import { type Placeholder, parseTemplate } from "./template.ts";
-import type { PlannedIncremental, PlannedResource, PlannedStep, PlannedWriteDisposition, RequestValue } from "./types.ts";
+import type { PlannedResource, RequestValue } from "./types.ts";
 
 /** A planned resource before the resource graph gives it its unit and table. */
 export type ResourceDraft = Omit<PlannedResource, "unit" | "table"> & {
@@ -17,13 +16,11 @@ export type ResourceDraft = Omit<PlannedResource, "unit" | "table"> & {
 };
 
 /** Plans resource `index`, adding every problem found to `problems` and notes to `warnings`. */
-export function planResource(file: PipelineFile, index: number, problems: Problem[], warnings: string[]): ResourceDraft {
-  const raw = file.resources[index]!;
-  const merged = mergeDefaults(file.resource_defaults, raw);
-  const at = locator(file, index);
-  const endpoint = merged.endpoint ?? {};
-  const method = endpoint.method ?? "GET";
-  let path = endpoint.path ?? raw.name;
+export function planResource(config: ResolvedPipeline, index: number, problems: Problem[], warnings: string[]): ResourceDraft {
+  const resource = config.resources[index]!;
+  const at = locator(config, index);
+  const { endpoint } = resource;
+  let path = endpoint.path;
 
   // Legacy param forms: resolve params become placeholders, an incremental param the start param.
   const params: Record<string, RequestValue> = {};
@@ -34,7 +31,7 @@ export function planResource(file: PipelineFile, index: number, problems: Proble
     if (incremental) problems.push({ path: where, message: `incremental is declared twice: here and at ${incremental.path}; keep one` });
     else incremental = { config, path: where };
   };
-  for (const [key, value] of Object.entries(endpoint.params ?? {})) {
+  for (const [key, value] of Object.entries(endpoint.params)) {
     const where = at(["endpoint", "params", key]);
     if (isResolveParam(value)) {
       const placeholder = `{resources.${value.resource}.${value.field.replace(/^\$\./, "")}}`;
@@ -50,11 +47,17 @@ export function planResource(file: PipelineFile, index: number, problems: Proble
   }
   if (endpoint.incremental) declareIncremental(endpoint.incremental, at(["endpoint", "incremental"]));
 
-  const headers = (endpoint.headers ?? {}) as Record<string, RequestValue>;
-  const json = (endpoint.json ?? null) as RequestValue;
-  const data = (endpoint.data ?? null) as RequestValue;
-  if (endpoint.json !== undefined && endpoint.data !== undefined) {
+  const headers = endpoint.headers as Record<string, RequestValue>;
+  const json = endpoint.json as RequestValue;
+  const data = endpoint.data as RequestValue;
+  if (endpoint.json !== null && endpoint.data !== null) {
     problems.push({ path: at(["endpoint", "data"]), message: "json and data are both set; a request has one body, choose one" });
+  }
+  // A GET carries no body: fetch refuses one (Bun, Node, Deno), so the run would fail at its first request.
+  for (const key of ["json", "data"] as const) {
+    if (endpoint[key] !== null && endpoint.method !== "POST") {
+      problems.push({ path: at(["endpoint", key]), message: `${key} is a request body, which needs method = "POST"; set endpoint.method = "POST" or send the values as params` });
+    }
   }
 
   // Placeholders: every one must name a resource or the incremental cursor.
@@ -78,74 +81,54 @@ export function planResource(file: PipelineFile, index: number, problems: Proble
     }
   }
 
-  if (!/^https?:\/\//i.test(path) && file.client.base_url === undefined) {
+  if (!/^https?:\/\//i.test(path) && config.client.base_url === null) {
     problems.push({ path: at(["endpoint", "path"]), message: `the path ${JSON.stringify(path)} is relative and client.base_url is not set; set base_url or give an absolute URL` });
   }
 
-  const paginator = choosePaginator([
-    { config: raw.endpoint?.paginator, level: "endpoint", path: `resources[${index}].endpoint.paginator` },
-    { config: file.resource_defaults.endpoint?.paginator, level: "resource_defaults", path: "resource_defaults.endpoint.paginator" },
-    { config: file.client.paginator, level: "client", path: "client.paginator" },
-  ]);
-
-  const writeDisposition = merged.write_disposition ?? { disposition: "append" as const };
-  const strategy = (writeDisposition as { strategy?: "delete-insert" | "upsert" }).strategy;
-  const disposition: PlannedWriteDisposition = {
-    disposition: writeDisposition.disposition,
-    strategy: writeDisposition.disposition === "merge" ? (strategy ?? "delete-insert") : null,
-  };
-  const primaryKey = merged.primary_key ?? [];
-  const mergeKey = merged.merge_key ?? [];
-  if (disposition.disposition === "merge" && primaryKey.length === 0 && mergeKey.length === 0) {
-    warnings.push(`resource "${raw.name}": write_disposition = "merge" without primary_key or merge_key behaves as append`);
+  const disposition = resource.write_disposition;
+  if (disposition.disposition === "merge" && resource.primary_key.length === 0 && resource.merge_key.length === 0) {
+    warnings.push(`resource "${resource.name}": write_disposition = "merge" without primary_key or merge_key behaves as append`);
   }
-  const plannedIncremental = incremental ? planIncremental(incremental.config, incremental.path, problems) : null;
-  if (plannedIncremental?.lag != null && plannedIncremental.lag > 0 && disposition.disposition === "append") {
-    warnings.push(`resource "${raw.name}": incremental lag with write_disposition = "append" loads the records inside the lag window again on every run`);
+  const plannedIncremental = incremental ? { ...incremental.config, declared_at: incremental.path } : null;
+  if (plannedIncremental !== null && plannedIncremental.lag !== null && plannedIncremental.lag > 0 && disposition.disposition === "append") {
+    warnings.push(`resource "${resource.name}": incremental lag with write_disposition = "append" loads the records inside the lag window again on every run`);
   }
 
   return {
-    name: raw.name,
+    name: resource.name,
     index,
     parent: parentRefs[0]?.resource ?? null,
     parentRefs,
-    tableName: merged.table_name ?? raw.name,
-    selected: merged.selected ?? true,
-    method,
+    tableName: resource.table_name,
+    selected: resource.selected,
+    method: endpoint.method,
     path,
     params,
     json,
     data,
     headers,
-    auth: endpoint.auth ?? file.client.auth ?? null,
-    paginator: planPaginator(paginator, method, problems),
-    paginator_level: paginator.level,
-    data_selector: endpoint.data_selector ?? null,
-    response_actions: (endpoint.response_actions ?? []).map((action) => ({
-      status_code: action.status_code === undefined ? null : [action.status_code].flat(),
-      content: action.content ?? null,
-      action: action.action,
-    })),
+    auth: endpoint.auth,
+    paginator: planPaginator(endpoint, problems),
+    paginator_level: endpoint.paginator_level,
+    data_selector: endpoint.data_selector,
+    response_actions: endpoint.response_actions,
     incremental: plannedIncremental,
     write_disposition: disposition,
-    primary_key: primaryKey,
-    merge_key: mergeKey,
-    include_from_parent: merged.include_from_parent ?? [],
-    columns: merged.columns ?? {},
-    max_table_nesting: merged.max_table_nesting ?? file.pipeline.max_table_nesting ?? null,
-    processing_steps: (merged.processing_steps ?? []) as PlannedStep[],
-    schema_contract: {
-      tables: merged.schema_contract?.tables ?? "evolve",
-      columns: merged.schema_contract?.columns ?? "evolve",
-      data_type: merged.schema_contract?.data_type ?? "evolve",
-    },
+    primary_key: resource.primary_key,
+    merge_key: resource.merge_key,
+    include_from_parent: resource.include_from_parent,
+    columns: resource.columns,
+    max_table_nesting: resource.max_table_nesting,
+    processing_steps: resource.processing_steps,
+    schema_contract: resource.schema_contract,
   };
 }
 
 // internal
 
 /** TOML path of a key of resource `index`, pointing at resource_defaults when the value came from there. */
-function locator(file: PipelineFile, index: number): (keys: PathKey[]) => string {
+function locator(config: ResolvedPipeline, index: number): (keys: PathKey[]) => string {
+  const file = config.written;
   return (keys) => {
     const own = formatPath(["resources", index, ...keys]);
     if (hasPath(file.resources[index], keys)) return own;
@@ -178,25 +161,4 @@ function collectPlaceholders(value: unknown, path: string, out: { placeholder: P
   } else if (isTable(value) && !(value instanceof SecretRef)) {
     for (const [key, item] of Object.entries(value)) collectPlaceholders(item, `${path}.${formatPath([key])}`, out);
   }
-}
-
-function planIncremental(config: IncrementalConfig, path: string, problems: Problem[]): PlannedIncremental {
-  if (config.end_value !== undefined && config.initial_value === undefined) {
-    problems.push({ path: `${path}.end_value`, message: "end_value needs initial_value: a backfill window has a start and an end" });
-  }
-  return {
-    declared_at: path,
-    cursor_path: config.cursor_path,
-    initial_value: config.initial_value ?? null,
-    end_value: config.end_value ?? null,
-    start_param: config.start_param ?? null,
-    end_param: config.end_param ?? null,
-    last_value_func: config.last_value_func ?? "max",
-    row_order: config.row_order ?? null,
-    lag: config.lag ?? null,
-    on_cursor_value_missing: config.on_cursor_value_missing ?? "raise",
-    range_start: config.range_start ?? "closed",
-    range_end: config.range_end ?? "open",
-    convert: config.convert ?? null,
-  };
 }

@@ -6,7 +6,7 @@ import { dirname } from "node:path";
 import type { Redactor } from "../config/redact.ts";
 import { openDatabase, runRowGroupSize } from "../db/open.ts";
 import { Session } from "../db/session.ts";
-import { RestloadError, messageOf } from "../errors.ts";
+import { type ErrorData, errorData, errorLine, messageOf, RestloadError, stopSignal } from "../errors.ts";
 import type { Clock } from "../extract/clock.ts";
 import { type Extractor, createExtractor } from "../extract/index.ts";
 import type { RetryEvent } from "../extract/http/client.ts";
@@ -20,7 +20,7 @@ import { deleteCursors, readCursors, writeCursor } from "../state/cursors.ts";
 import { finishRun, insertLoad, insertRun } from "../state/runs.ts";
 import { ensureSystemTables } from "../state/system-tables.ts";
 import { StatusFile, removeStaleStatusTemps } from "../state/status-file.ts";
-import { crashPoint } from "./crash-points.ts";
+import type { CrashPointHook } from "./crash-points.ts";
 import { idGenerator, newLoadId } from "./ids.ts";
 import { type CursorUpdate, extractResource } from "./records.ts";
 import { groupOf, shapeOf } from "./shapes.ts";
@@ -30,7 +30,7 @@ export type RunEvent =
   | { readonly type: "page"; readonly unit: string; readonly resource: string; readonly page: number; readonly records: number }
   | { readonly type: "retry"; readonly event: RetryEvent }
   | { readonly type: "unit_committed"; readonly unit: string; readonly rows: Readonly<Record<string, number>> }
-  | { readonly type: "unit_failed"; readonly unit: string; readonly error: RestloadError };
+  | { readonly type: "unit_failed"; readonly unit: string; readonly error: ErrorData };
 
 export interface RunOptions {
   readonly plan: Plan;
@@ -46,6 +46,8 @@ export interface RunOptions {
   readonly fullRefresh?: boolean | undefined;
   /** Aborted (reason "SIGTERM" or "SIGINT") to stop the run: the open unit rolls back. */
   readonly signal?: AbortSignal | undefined;
+  /** Called at each crash point; tests of atomicity pass one that kills the process there. */
+  readonly onCrashPoint?: CrashPointHook | undefined;
 }
 
 export interface UnitResult {
@@ -56,7 +58,8 @@ export interface UnitResult {
   readonly requests: number;
   readonly retries: number;
   readonly duration_ms: number;
-  readonly error: { readonly code: string; readonly message: string; readonly hint: string | null } | null;
+  /** Secrets masked, context included. */
+  readonly error: ErrorData | null;
 }
 
 export interface RunSummary {
@@ -108,7 +111,8 @@ export async function runPipeline(runOptions: RunOptions): Promise<RunSummary> {
     const interrupted = options.signal?.aborted === true;
     const failed = results.some((result) => result.status === "failed");
     const status = interrupted ? "interrupted" : failed ? "failed" : "succeeded";
-    const exitCode = interrupted ? (options.signal?.reason === "SIGINT" ? 130 : 143) : failed ? 1 : 0;
+    const stopped = interrupted ? interruptedError(options.signal!, "run") : undefined;
+    const exitCode = stopped ? stopped.exitCode : failed ? 1 : 0;
     const finished = new Date();
     const summary = summarize(runId, plan, started, finished, status, exitCode, extractor, results);
     const firstError = results.find((result) => result.error)?.error;
@@ -119,7 +123,8 @@ export async function runPipeline(runOptions: RunOptions): Promise<RunSummary> {
       rows: summary.rows,
       requests: summary.requests,
       retries: summary.retries,
-      error: interrupted ? `interrupted by ${String(options.signal?.reason)}` : firstError ? `${firstError.code}: ${firstError.message}` : null,
+      error: stopped ? `interrupted by ${stopSignal(options.signal!.reason)}` : firstError ? errorLine(firstError) : null,
+      errorData: stopped ? errorData(stopped) : (firstError ?? null),
       finishedAt: finished,
     });
     await session.run("CHECKPOINT");
@@ -178,7 +183,7 @@ function trackStatus(status: StatusFile, next: RunOptions["onEvent"]): (event: R
         break;
       case "unit_failed":
         status.unit(event.unit, "failed");
-        status.resource(event.unit).errors.push(`${event.error.code}: ${event.error.message}`);
+        status.resource(event.unit).errors.push(errorLine(event.error));
         break;
     }
     status.changed();
@@ -201,7 +206,7 @@ export async function dryRun(options: Omit<RunOptions, "lockTimeoutMs">): Promis
     const resources = unit.resources.map((name) => plan.resources.find((resource) => resource.name === name)!);
     const counts: Record<string, number> = {};
     const counter = { table: (name: string) => ({ add: () => void (counts[name] = (counts[name] ?? 0) + 1) }) };
-    let error: RestloadError | null = null;
+    let error: ErrorData | null = null;
     try {
       const schema = new Schema();
       const normalizers = new Map<string, Normalizer>();
@@ -210,7 +215,7 @@ export async function dryRun(options: Omit<RunOptions, "lockTimeoutMs">): Promis
       }
       await extractResource(resources[0]!, undefined, { options, extractor, normalizers, stage: counter, unit: unit.name, resources, cursors: new Map(), cursorUpdates: [], walkedChains: new Set(), baseDir: dirname(plan.pipeline_file), concurrency: plan.max_concurrency, unitAbort: linkedAbort(options.signal) });
     } catch (caught) {
-      error = loadError(caught, plan);
+      error = errorData(loadError(caught, plan), redactWith(options));
       options.onEvent?.({ type: "unit_failed", unit: unit.name, error });
     }
     results.push({
@@ -221,7 +226,7 @@ export async function dryRun(options: Omit<RunOptions, "lockTimeoutMs">): Promis
       requests: extractor.counters.requests - before.requests,
       retries: extractor.counters.retries - before.retries,
       duration_ms: Date.now() - unitStarted,
-      error: error ? { code: error.code, message: error.message, hint: error.hint ?? null } : null,
+      error,
     });
   }
   const failed = results.some((result) => result.status === "failed");
@@ -286,7 +291,7 @@ async function runUnit(
   const before = { ...extractor.counters };
   options.onEvent?.({ type: "unit_started", unit: unit.name, loadId });
   const resources = unit.resources.map((name) => plan.resources.find((resource) => resource.name === name)!);
-  const finish = (status: "committed" | "failed", rows: Record<string, number>, error: RestloadError | null): UnitResult => ({
+  const finish = (status: "committed" | "failed", rows: Record<string, number>, error: ErrorData | null): UnitResult => ({
     unit: unit.name,
     load_id: loadId,
     status,
@@ -294,7 +299,7 @@ async function runUnit(
     requests: extractor.counters.requests - before.requests,
     retries: extractor.counters.retries - before.retries,
     duration_ms: Date.now() - started.getTime(),
-    error: error ? { code: error.code, message: error.message, hint: error.hint ?? null } : null,
+    error,
   });
   let stage: Stage | undefined;
   let writer: UnitWriter | undefined;
@@ -339,7 +344,7 @@ async function runUnit(
     stage = new Stage(`${plan.database}.stage/${loadId}`, (staged, segment) => unitWriter.add(staged, segment), unitOwner);
     await extractResource(root, undefined, { options, extractor, normalizers, stage, unit: unit.name, resources, cursors, cursorUpdates, walkedChains: new Set(), baseDir: dirname(plan.pipeline_file), concurrency: plan.max_concurrency, unitAbort });
     stage.closeAll();
-    if (options.signal?.aborted) throw interruptedError(options.signal);
+    if (options.signal?.aborted) throw interruptedError(options.signal, "unit");
     const rows = await unitWriter.finish();
     // The cursors move with the rows they cover, in the same transaction.
     if (options.fullRefresh) for (const name of names) await deleteCursors(session, plan.dataset, plan.pipeline, name);
@@ -359,17 +364,17 @@ async function runUnit(
       error: null,
       resources: resourceStats,
     });
-    if (options.signal?.aborted) throw interruptedError(options.signal);
-    crashPoint("before_commit", unit.name);
+    if (options.signal?.aborted) throw interruptedError(options.signal, "unit");
+    options.onCrashPoint?.("before_commit", unit.name);
     await session.run("COMMIT");
     open = false;
-    crashPoint("after_commit", unit.name);
+    options.onCrashPoint?.("after_commit", unit.name);
     options.onEvent?.({ type: "unit_committed", unit: unit.name, rows });
     return finish("committed", rows, null);
   } catch (caught) {
     // A failed write stops extraction: its error is the one to report.
     const cause = writer?.error ?? caught;
-    const error = options.signal?.aborted ? interruptedError(options.signal) : loadError(cause, plan);
+    const error = errorData(options.signal?.aborted ? interruptedError(options.signal, "unit") : loadError(cause, plan), redactWith(options));
     await writer?.settled();
     if (open) await session.run("ROLLBACK").catch(() => {});
     // The unit's data rolled back with its transaction; its failure is recorded on its own.
@@ -384,7 +389,7 @@ async function runUnit(
       rowsByTable: {},
       requests: result.requests,
       retries: result.retries,
-      error: `${error.code}: ${error.message}`,
+      error,
       resources: resourceStats,
     });
     options.onEvent?.({ type: "unit_failed", unit: unit.name, error });
@@ -412,10 +417,18 @@ function tableOwner(plan: Plan, unit: LoadUnit): (table: string) => string | und
   };
 }
 
-function interruptedError(signal: AbortSignal): RestloadError {
-  return new RestloadError("E_INTERRUPTED", `Interrupted by ${String(signal.reason)}; the unit was rolled back`, {
+/** E_INTERRUPTED carrying the signal, which decides the exit code (SIGINT 130, SIGTERM 143). */
+function interruptedError(signal: AbortSignal, of: "unit" | "run"): RestloadError {
+  const name = stopSignal(signal.reason);
+  return new RestloadError("E_INTERRUPTED", of === "unit" ? `Interrupted by ${name}; the unit was rolled back` : `Interrupted by ${name}`, {
     hint: "Run the pipeline again: it resumes from the last committed unit.",
+    context: { signal: name },
   });
+}
+
+/** Masks the run's secrets in error texts before they are logged, printed or stored. */
+function redactWith(options: Pick<RunOptions, "redactor">): (text: string) => string {
+  return (text) => options.redactor.redact(text);
 }
 
 /**

@@ -9,7 +9,6 @@ import { cursorKey } from "../state/cursors.ts";
 import { toJson } from "../util/json.ts";
 import type { Normalizer } from "../normalize/flatten.ts";
 import type { PlannedResource } from "../plan/index.ts";
-import { crashPoint } from "./crash-points.ts";
 import type { RunOptions } from "./index.ts";
 
 /** Where normalised rows go: the unit's stage, or a counter for a dry run. */
@@ -26,7 +25,7 @@ export interface CursorUpdate {
 }
 
 export interface UnitContext {
-  readonly options: Pick<RunOptions, "onEvent" | "signal">;
+  readonly options: Pick<RunOptions, "onEvent" | "signal" | "onCrashPoint">;
   /** Stored cursors by `cursorKey`; empty on a full refresh or a dry run. */
   readonly cursors: ReadonlyMap<string, StoredCursor>;
   /** Filled with the cursors this unit moves. */
@@ -76,7 +75,7 @@ export async function extractResource(resource: PlannedResource, parent: unknown
           if (rows) for (const row of rows) context.stage.table(row.table, resource.name).add(row.values, row.columns);
         }
       }
-      crashPoint(`page_${page.number}`, context.unit);
+      context.options.onCrashPoint?.(`page_${page.number}`, context.unit);
       // Child chains of different parent records run concurrently (the client's limiter caps the
       // requests in flight); the pool holds back the parent chain when too many wait.
       if (pool) for (const record of records) await pool.submit(async () => {

@@ -15,6 +15,7 @@ export function shapeOf(resource: PlannedResource, governing: PlannedResource = 
     table: resource.table!,
     maxNesting: resource.max_table_nesting,
     hints,
+    required: Object.entries(resource.columns).filter(([, hint]) => !hint.nullable).map(([field]) => field),
     contract: resource.schema_contract as Contract,
     rootIds: governing.write_disposition.disposition === "merge",
     primaryKey: governing.write_disposition.disposition === "merge" ? governing.primary_key.map(keyColumn) : [],

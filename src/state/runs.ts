@@ -1,6 +1,7 @@
 // Run and load records: `_rl_runs` (one row per run, written at start and at end) and `_rl_loads`.
 import { hostname } from "node:os";
 import type { Session } from "../db/session.ts";
+import { type ErrorData, errorLine } from "../errors.ts";
 import { toJson } from "../util/json.ts";
 
 export type RunStatus = "running" | "succeeded" | "failed" | "interrupted";
@@ -15,7 +16,8 @@ export interface LoadRecord {
   readonly rowsByTable: Readonly<Record<string, number>>;
   readonly requests: number;
   readonly retries: number;
-  readonly error: string | null;
+  /** Stored twice: `error` as the line `E_CODE: message` (what the status page shows), `error_data` as JSON. */
+  readonly error: ErrorData | null;
   /** Per resource: pages, records, retries. */
   readonly resources: Readonly<Record<string, { pages: number; records: number; retries: number }>>;
 }
@@ -33,18 +35,18 @@ export async function insertRun(session: Session, dataset: string, run: { runId:
 export async function finishRun(
   session: Session,
   dataset: string,
-  run: { runId: string; status: RunStatus; exitCode: number; rows: number; requests: number; retries: number; error: string | null; finishedAt: Date },
+  run: { runId: string; status: RunStatus; exitCode: number; rows: number; requests: number; retries: number; error: string | null; errorData: ErrorData | null; finishedAt: Date },
 ): Promise<void> {
   await session.run(
-    `UPDATE ${session.table(dataset, "_rl_runs")} SET finished_at = ?::TIMESTAMPTZ, status = ?, exit_code = ?, rows = ?, requests = ?, retries = ?, error = ? WHERE run_id = ?`,
-    [run.finishedAt.toISOString(), run.status, run.exitCode, run.rows, run.requests, run.retries, run.error, run.runId],
+    `UPDATE ${session.table(dataset, "_rl_runs")} SET finished_at = ?::TIMESTAMPTZ, status = ?, exit_code = ?, rows = ?, requests = ?, retries = ?, error = ?, error_data = ?::JSON WHERE run_id = ?`,
+    [run.finishedAt.toISOString(), run.status, run.exitCode, run.rows, run.requests, run.retries, run.error, run.errorData === null ? null : toJson(run.errorData), run.runId],
   );
 }
 
 /** Writes a `_rl_loads` row; call inside the unit's transaction for a committed unit. */
 export async function insertLoad(session: Session, dataset: string, load: LoadRecord): Promise<void> {
   await session.run(
-    `INSERT INTO ${session.table(dataset, "_rl_loads")} (load_id, run_id, unit, status, started_at, finished_at, rows_by_table, requests, retries, error, resources) VALUES (?, ?, ?, ?, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ, ?::JSON, ?, ?, ?, ?::JSON)`,
+    `INSERT INTO ${session.table(dataset, "_rl_loads")} (load_id, run_id, unit, status, started_at, finished_at, rows_by_table, requests, retries, error, error_data, resources) VALUES (?, ?, ?, ?, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ, ?::JSON, ?, ?, ?, ?::JSON, ?::JSON)`,
     [
       load.loadId,
       load.runId,
@@ -55,7 +57,8 @@ export async function insertLoad(session: Session, dataset: string, load: LoadRe
       toJson(load.rowsByTable),
       load.requests,
       load.retries,
-      load.error,
+      load.error === null ? null : errorLine(load.error),
+      load.error === null ? null : toJson(load.error),
       toJson(load.resources),
     ],
   );

@@ -12,8 +12,8 @@ export interface TableInfo {
 }
 
 /** Opens the database read-only (never creating it) and lists the dataset's data tables. */
-export async function listTables(path: string, dataset: string, lockTimeoutMs: number): Promise<TableInfo[]> {
-  const database = await openDatabase(path, { create: false, readOnly: true, lockTimeoutMs });
+export async function listTables(path: string, dataset: string, lockTimeoutMs: number, memoryLimit: string): Promise<TableInfo[]> {
+  const database = await openDatabase(path, { create: false, readOnly: true, lockTimeoutMs, memoryLimit });
   try {
     const session = await Session.of(database);
     const names = (await session.all(`SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? ORDER BY table_name`, [session.catalog, dataset]))

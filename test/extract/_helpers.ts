@@ -1,7 +1,8 @@
 // Builds an extractor from pipeline TOML text, as `restload extract` would, with a fake clock.
 import { parsePipelineText } from "../../src/config/load.ts";
 import { Redactor } from "../../src/config/redact.ts";
-import { type Clock, fakeClock } from "../../src/extract/clock.ts";
+import type { Clock } from "../../src/extract/clock.ts";
+import { fakeClock } from "./_fake-clock.ts";
 import { type ChainPage, createExtractor } from "../../src/extract/index.ts";
 import type { RetryEvent } from "../../src/extract/http/client.ts";
 import { plan } from "../../src/plan/index.ts";

@@ -1,7 +1,7 @@
 // One suite every auth type passes, against a local server that checks the credentials it receives.
 import { afterAll, describe, expect, test } from "bun:test";
 import { RestloadError } from "../../src/errors.ts";
-import { fakeClock } from "../../src/extract/clock.ts";
+import { fakeClock } from "./_fake-clock.ts";
 import { json, startServer, type LoggedRequest, type TestServer } from "../servers/server.ts";
 import { extract, pipelineHead } from "./_helpers.ts";
 

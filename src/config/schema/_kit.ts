@@ -65,6 +65,12 @@ export const scalar = v.union([v.string(), v.number(), v.bigint(), v.boolean()],
   `expected a string, number or boolean, found ${describe(issue.input)}`,
 );
 
+/**
+ * An optional key that resolves to null when absent, so later stages see every key of a table and
+ * never meet undefined. TOML has no null, so accepting it as input adds no form a file can write.
+ */
+export const orNull = <S extends v.GenericSchema>(schema: S) => v.optional(v.nullable(schema), null);
+
 /** Any TOML value (tables and arrays included); secrets stay references. */
 export const anyValue = v.unknown();
 

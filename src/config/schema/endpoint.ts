@@ -26,6 +26,12 @@ const statusCodes = v.union([wholeNumber(100), v.array(wholeNumber(100))], (issu
 export const ResponseActionSchema = v.pipe(
   table({ status_code: v.optional(statusCodes), content: v.optional(text), action: oneOf(["ignore"], "an action:") }),
   v.check((action) => action.status_code !== undefined || action.content !== undefined, "a response action needs status_code or content to match"),
+  // Resolved: a list of codes (one code is a list of one), null for "any".
+  v.transform((action) => ({
+    status_code: action.status_code === undefined ? null : [action.status_code].flat(),
+    content: action.content ?? null,
+    action: action.action,
+  })),
 );
 
 const method = v.pipe(

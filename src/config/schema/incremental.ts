@@ -1,31 +1,47 @@
 // Incremental cursors: `endpoint.incremental` and the legacy `{ type = "incremental", … }` param.
 import * as v from "valibot";
-import { byShape, hook, nonNegativeNumber, oneOf, scalar, table, text } from "./_kit.ts";
+import { byShape, hook, nonNegativeNumber, oneOf, orNull, scalar, table, text } from "./_kit.ts";
 
 export const conversions = ["epoch_seconds", "epoch_millis", "date", "iso"] as const;
 
 const convert = byShape(oneOf(conversions, "a conversion:"), hook, 'a conversion name such as "epoch_seconds", or { module, export }');
 
+// Defaults as dlt's Incremental: max, raise on a missing cursor, the range [start, end).
 const common = {
   cursor_path: text,
-  initial_value: v.optional(scalar),
-  end_value: v.optional(scalar),
-  end_param: v.optional(text),
-  last_value_func: v.optional(oneOf(["max", "min"])),
-  row_order: v.optional(oneOf(["asc", "desc"])),
-  lag: v.optional(nonNegativeNumber),
-  on_cursor_value_missing: v.optional(oneOf(["raise", "include", "exclude"])),
-  range_start: v.optional(oneOf(["closed", "open"])),
-  range_end: v.optional(oneOf(["open", "closed"])),
-  convert: v.optional(convert),
+  initial_value: orNull(scalar),
+  end_value: orNull(scalar),
+  end_param: orNull(text),
+  last_value_func: v.optional(oneOf(["max", "min"]), "max"),
+  row_order: orNull(oneOf(["asc", "desc"])),
+  lag: orNull(nonNegativeNumber),
+  on_cursor_value_missing: v.optional(oneOf(["raise", "include", "exclude"]), "raise"),
+  range_start: v.optional(oneOf(["closed", "open"]), "closed"),
+  range_end: v.optional(oneOf(["open", "closed"]), "open"),
+  convert: orNull(convert),
 };
 
+/** A backfill window has a start and an end: end_value alone is an error at end_value. */
+function endNeedsStart<T extends { initial_value: unknown; end_value: unknown }>() {
+  return v.rawCheck<T>(({ dataset, addIssue }) => {
+    if (!dataset.typed || dataset.value.end_value === null || dataset.value.initial_value !== null) return;
+    addIssue({
+      message: "end_value needs initial_value: a backfill window has a start and an end",
+      path: [{ type: "object", origin: "value", input: dataset.value, key: "end_value", value: dataset.value.end_value }],
+    });
+  });
+}
+
+const incrementalTable = table({ ...common, start_param: orNull(text) });
+const incrementalParamTable = table({ type: v.literal("incremental"), ...common });
+
 /** `endpoint.incremental = { cursor_path, initial_value, start_param, … }` */
-export const IncrementalSchema = table({ ...common, start_param: v.optional(text) });
+export const IncrementalSchema = v.pipe(incrementalTable, endNeedsStart<v.InferOutput<typeof incrementalTable>>());
+/** An incremental cursor as resolved: every key, dlt's default (or null) where the file sets none. */
 export type IncrementalConfig = v.InferOutput<typeof IncrementalSchema>;
 
 /** `params.since = { type = "incremental", cursor_path, initial_value, … }`: the param is the start param. */
-export const IncrementalParamSchema = table({ type: v.literal("incremental"), ...common });
+export const IncrementalParamSchema = v.pipe(incrementalParamTable, endNeedsStart<v.InferOutput<typeof incrementalParamTable>>());
 export type IncrementalParam = v.InferOutput<typeof IncrementalParamSchema>;
 
 /** `params.issue_number = { type = "resolve", resource, field }` */

@@ -26,6 +26,9 @@ const dataset = v.pipe(
   v.check((name) => !["pg_catalog", "information_schema"].includes(name.toLowerCase()), (issue) => `${describe(issue.input)} is one of DuckDB's built-in schemas; choose another dataset name`),
 );
 
+/** `duckdb_memory_limit` when a pipeline sets none, and the limit of commands run without a pipeline (`sql`). */
+export const defaultDuckdbMemoryLimit = "128MB";
+
 export const PipelineSectionSchema = table({
   name: identifier,
   dataset: v.optional(dataset),
@@ -35,7 +38,7 @@ export const PipelineSectionSchema = table({
   max_table_nesting: v.optional(wholeNumber(0)),
   system_prefix: v.optional(v.pipe(text, v.regex(/^[a-z_][a-z0-9_]*$/, "expected lower-case letters, digits and _, e.g. \"_rl_\" or \"_dlt_\"")), "_rl_"),
   secrets_section: v.optional(nonEmptyText),
-  duckdb_memory_limit: v.optional(memorySize, "128MB"),
+  duckdb_memory_limit: v.optional(memorySize, defaultDuckdbMemoryLimit),
 });
 export type PipelineSection = v.InferOutput<typeof PipelineSectionSchema>;
 

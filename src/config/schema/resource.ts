@@ -8,29 +8,74 @@ import { describe, isTable } from "../references.ts";
 export const dataTypes = ["text", "bigint", "double", "bool", "timestamp", "date", "decimal", "json"] as const;
 export const contractModes = ["evolve", "freeze", "discard_row", "discard_value"] as const;
 
-const ColumnSchema = table({
-  data_type: v.optional(oneOf(dataTypes, "a data type:")),
-  nullable: v.optional(bool),
-  precision: v.optional(wholeNumber(1)),
-  scale: v.optional(wholeNumber(0)),
-});
+/** DuckDB's widest DECIMAL. */
+const maxPrecision = 38;
 
+const ColumnSchema = v.pipe(
+  table({
+    data_type: v.optional(oneOf(dataTypes, "a data type:")),
+    nullable: v.optional(bool, true),
+    precision: v.optional(wholeNumber(1)),
+    scale: v.optional(wholeNumber(0)),
+  }),
+  // precision and scale size a DECIMAL column only; on any other type they would change nothing.
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const column = dataset.value;
+    const at = (key: "precision" | "scale", message: string) =>
+      addIssue({ message, path: [{ type: "object", origin: "value", input: column, key, value: column[key] }] });
+    for (const key of ["precision", "scale"] as const) {
+      if (column[key] !== undefined && column.data_type !== "decimal") {
+        at(key, `${key} applies only to data_type = "decimal", found data_type ${column.data_type === undefined ? "not set" : JSON.stringify(column.data_type)}; set data_type = "decimal" or remove ${key}`);
+      }
+    }
+    if (column.data_type !== "decimal") return;
+    if (column.precision !== undefined && column.precision > maxPrecision) at("precision", `expected a precision of at most ${maxPrecision} (DuckDB's widest DECIMAL), found ${column.precision}`);
+    const precision = column.precision ?? maxPrecision;
+    if (column.scale !== undefined && column.scale > precision) at("scale", `expected a scale of at most the precision (${precision}), found ${column.scale}`);
+  }),
+);
+
+/** A column hint as resolved: `nullable` defaults to true; no data_type means the type is inferred from the data. */
 export type ColumnHint = v.InferOutput<typeof ColumnSchema>;
 
 const dispositions = ["append", "replace", "merge"] as const;
-const WriteDispositionSchema = byShape(
-  v.pipe(oneOf(dispositions, "a write disposition:"), v.transform((disposition) => ({ disposition }))),
-  table({ disposition: oneOf(dispositions, "a write disposition:"), strategy: v.optional(oneOf(["delete-insert", "upsert"], "a merge strategy:")) }),
-  'a write disposition: "append", "replace", "merge", or { disposition = "merge", strategy = "upsert" }',
-);
-export type WriteDispositionConfig = v.InferOutput<typeof WriteDispositionSchema>;
+const strategies = ["delete-insert", "upsert"] as const;
 
-const mode = oneOf(contractModes, "a contract mode:");
+/** Resolved: `{ disposition, strategy }`, strategy "delete-insert" for merge by default and null otherwise. */
+const WriteDispositionSchema = byShape(
+  v.pipe(oneOf(dispositions, "a write disposition:"), v.transform((disposition) => ({ disposition, strategy: disposition === "merge" ? ("delete-insert" as const) : null }))),
+  v.pipe(
+    table({ disposition: oneOf(dispositions, "a write disposition:"), strategy: v.optional(oneOf(strategies, "a merge strategy:")) }),
+    v.rawCheck(({ dataset, addIssue }) => {
+      if (!dataset.typed || dataset.value.strategy === undefined) return;
+      const { disposition, strategy } = dataset.value;
+      const at = (message: string) => addIssue({ message, path: [{ type: "object", origin: "value", input: dataset.value, key: "strategy", value: strategy }] });
+      if (disposition !== "merge") at(`strategy applies only to disposition = "merge", found disposition = ${JSON.stringify(disposition)}; remove strategy`);
+      // Until a real upsert exists, "upsert" would load as delete-insert: refused rather than silently swapped.
+      else if (strategy === "upsert") at('the merge strategy "upsert" is not supported yet; use "delete-insert", which replaces the rows of each key and leaves the same rows in the table');
+    }),
+    // Past the check a strategy is "delete-insert" or absent.
+    v.transform(({ disposition }) => ({ disposition, strategy: disposition === "merge" ? ("delete-insert" as const) : null })),
+  ),
+  'a write disposition: "append", "replace", "merge", or { disposition = "merge", strategy = "delete-insert" }',
+);
+export type WriteDisposition = v.InferOutput<typeof WriteDispositionSchema>;
+
+/** Default when a resource sets no write_disposition: append, as dlt. */
+export const defaultWriteDisposition: WriteDisposition = { disposition: "append", strategy: null };
+
+const mode = v.optional(oneOf(contractModes, "a contract mode:"), "evolve");
 const SchemaContractSchema = byShape(
-  v.pipe(mode, v.transform((all) => ({ tables: all, columns: all, data_type: all }))),
-  table({ tables: v.optional(mode), columns: v.optional(mode), data_type: v.optional(mode) }),
+  v.pipe(oneOf(contractModes, "a contract mode:"), v.transform((all) => ({ tables: all, columns: all, data_type: all }))),
+  table({ tables: mode, columns: mode, data_type: mode }),
   'a contract mode such as "freeze", or a table of tables, columns, data_type',
 );
+/** A schema contract as resolved: a mode for each of tables, columns and data_type. */
+export type SchemaContract = v.InferOutput<typeof SchemaContractSchema>;
+
+/** Default when a resource sets no schema_contract: everything evolves, as dlt. */
+export const defaultSchemaContract: SchemaContract = { tables: "evolve", columns: "evolve", data_type: "evolve" };
 
 const resourceEntries = {
   endpoint: v.optional(EndpointSchema),

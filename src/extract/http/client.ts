@@ -6,6 +6,7 @@ import type { Clock } from "../clock.ts";
 import type { Authenticator } from "./auth/index.ts";
 import { parseRetryAfter, retryDelayMs } from "./backoff.ts";
 import { BodyCutOff, BodyTooLarge, readBody } from "./body.ts";
+import { isConnectionFailure } from "./connection-failure.ts";
 import type { HostGate } from "./host-gate.ts";
 import { parseJsonExact } from "./json.ts";
 import { type OriginPolicy, type OriginVerdict, checkOrigin } from "./origins.ts";
@@ -234,7 +235,10 @@ export class HttpClient {
     if (error instanceof BodyTooLarge) {
       return fatal("E_RESPONSE", `Cannot read ${context.what} of resource "${context.resource}" as ${error.message}: ${describeRequest(request, this.deps.redactor)}`, "Raise client.max_response_bytes, or request smaller pages.", context);
     }
-    return { kind: "retry", reason: `the connection failed (${this.deps.redactor.redact(messageOf(error))})` };
+    if (isConnectionFailure(error)) return { kind: "retry", reason: `the connection failed (${this.deps.redactor.redact(messageOf(error))})` };
+    // Anything else is not the network's doing (a bug, a header the runtime refuses): asking
+    // again would fail the same way, and "the connection failed" would hide the real message.
+    throw error;
   }
 
   /**

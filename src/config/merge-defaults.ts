@@ -1,7 +1,7 @@
 // Merges resource_defaults into a resource by dlt's rules.
-import { isTable } from "../config/references.ts";
-import type { EndpointTable } from "../config/schema/endpoint.ts";
-import type { ResourceConfig, ResourceDefaults } from "../config/schema/resource.ts";
+import { isTable } from "./references.ts";
+import type { EndpointTable } from "./schema/endpoint.ts";
+import type { ResourceConfig, ResourceDefaults } from "./schema/resource.ts";
 
 /**
  * `endpoint.params` and `endpoint.json` are deep-merged, `columns` merged per column, every other
