@@ -49,7 +49,9 @@ if (command === "export") {
     const count = Number((await connection.runAndReadAll(`SELECT count(*) FROM ${source}`)).getRows()[0]![0]);
     for (let offset = 0; offset < count; offset += segmentRows) {
       const file = join(dir, `${table.name}-${table.files.length}.csv`);
-      await connection.run(`COPY (SELECT * FROM ${source} ORDER BY rowid LIMIT ${segmentRows} OFFSET ${offset}) TO ${literal(file)} (HEADER, DELIMITER ',')`);
+      await connection.run(
+        `COPY (SELECT * FROM ${source} ORDER BY rowid LIMIT ${segmentRows} OFFSET ${offset}) TO ${literal(file)} (HEADER, DELIMITER ',')`,
+      );
       table.files.push(file);
     }
   }
@@ -63,7 +65,10 @@ if (command === "export") {
   // Opened as a run opens its database (src/run/index.ts).
   const opened = await openDatabase(database, { create: true, lockTimeoutMs: 0, memoryLimit, threads: 1, rowGroupSize: runRowGroupSize });
   const connection = opened.connection;
-  for (const table of tables) await connection.run(`CREATE TABLE ${ident(table.name)} (${table.columns.map((column) => `${ident(column.name)} ${column.type}`).join(", ")})`);
+  for (const table of tables)
+    await connection.run(
+      `CREATE TABLE ${ident(table.name)} (${table.columns.map((column) => `${ident(column.name)} ${column.type}`).join(", ")})`,
+    );
   await connection.run("BEGIN TRANSACTION");
   const stored: Record<string, number> = {};
   for (const table of tables) {

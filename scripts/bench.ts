@@ -21,7 +21,11 @@ const root = resolve(import.meta.dir, "..");
 const binary = join(root, "dist", "restload");
 const bun = join(root, "node_modules", ".bin", "bun");
 const { values: args } = parseArgs({
-  options: { records: { type: "string", default: "50000" }, "rss-records": { type: "string", default: "500000" }, rounds: { type: "string", default: "5" } },
+  options: {
+    records: { type: "string", default: "50000" },
+    "rss-records": { type: "string", default: "500000" },
+    rounds: { type: "string", default: "5" },
+  },
 });
 if (!existsSync(binary)) throw new Error(`${binary} is missing: run npm run build first`);
 const work = mkdtempSync(join(tmpdir(), "restload-bench-"));
@@ -49,7 +53,10 @@ function processCpuMs(pid: number): number {
 }
 
 /** Runs a command; returns wall time, CPU time, stdout and the peak RSS seen in /proc (Linux). */
-async function measure(cmd: string[], env: Record<string, string> = {}): Promise<{ ms: number; cpuMs: number; stdout: string; peakRssMb: number }> {
+async function measure(
+  cmd: string[],
+  env: Record<string, string> = {},
+): Promise<{ ms: number; cpuMs: number; stdout: string; peakRssMb: number }> {
   const started = performance.now();
   const proc = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } });
   let peak = 0;
@@ -94,12 +101,21 @@ function pipelineFor(url: string, name: string): string {
   return file;
 }
 
-async function fullRun(url: string, name: string): Promise<{ records: number; rows: number; ms: number; cpuMs: number; peakRssMb: number }> {
+async function fullRun(
+  url: string,
+  name: string,
+): Promise<{ records: number; rows: number; ms: number; cpuMs: number; peakRssMb: number }> {
   const file = pipelineFor(url, name);
   rmSync(join(work, `${name}.duckdb`), { force: true });
   const result = await measure([binary, "run", file, "--json"], { RESTLOAD_CACHE_DIR: join(work, "cache") });
   const summary = JSON.parse(result.stdout);
-  return { records: summary.units[0].rows_by_table.issues, rows: summary.rows, ms: result.ms, cpuMs: result.cpuMs, peakRssMb: result.peakRssMb };
+  return {
+    records: summary.units[0].rows_by_table.issues,
+    rows: summary.rows,
+    ms: result.ms,
+    cpuMs: result.cpuMs,
+    peakRssMb: result.peakRssMb,
+  };
 }
 
 // 1. Throughput
@@ -143,7 +159,9 @@ console.log(`throughput (${records} records, ${rowsPerRun} rows with child table
 console.log(`  bare fetch + JSON.parse loop   ${median(loop).toFixed(0).padStart(8)} records/s`);
 console.log(`  dist/restload run (full)       ${median(run).toFixed(0).padStart(8)} records/s`);
 console.log(`  ratio                          ${ratio.toFixed(2).padStart(8)}x   (target >= 0.60x: ${ratio >= 0.6 ? "met" : "NOT met"})`);
-console.log(`  DuckDB alone, same rows        ${median(alone).toFixed(0).padStart(8)} records/s = ${(median(alone) / median(loop)).toFixed(2)}x the loop (the storage floor); the run reaches ${(median(run) / median(alone)).toFixed(2)}x of it`);
+console.log(
+  `  DuckDB alone, same rows        ${median(alone).toFixed(0).padStart(8)} records/s = ${(median(alone) / median(loop)).toFixed(2)}x the loop (the storage floor); the run reaches ${(median(run) / median(alone)).toFixed(2)}x of it`,
+);
 console.log(`  CPU time (user + system, medians; the machine's cores are shared with the API)`);
 console.log(`    fetch loop ${median(cpu.loop).toFixed(0)} ms, API while it ran ${median(cpu.apiLoop).toFixed(0)} ms`);
 console.log(`    full run   ${median(cpu.run).toFixed(0)} ms, API while it ran ${median(cpu.apiRun).toFixed(0)} ms`);
@@ -155,9 +173,13 @@ const memory = await fullRun(big.url, "memory");
 big.stop();
 const memoryAlone = await duckdbAlone(await exportRows("memory"));
 console.log(`memory (${rssRecords} records, ${memory.rows} rows)`);
-console.log(`  peak RSS of dist/restload run  ${memory.peakRssMb.toFixed(0).padStart(8)} MB   (target < 300 MB: ${memory.peakRssMb < 300 ? "met" : "NOT met"})`);
+console.log(
+  `  peak RSS of dist/restload run  ${memory.peakRssMb.toFixed(0).padStart(8)} MB   (target < 300 MB: ${memory.peakRssMb < 300 ? "met" : "NOT met"})`,
+);
 console.log(`  throughput                     ${(memory.records / (memory.ms / 1000)).toFixed(0).padStart(8)} records/s`);
-console.log(`  DuckDB alone, same rows        ${memoryAlone.peakRssMb.toFixed(0).padStart(8)} MB peak RSS (the floor), ${(rssRecords / (memoryAlone.ms / 1000)).toFixed(0)} records/s`);
+console.log(
+  `  DuckDB alone, same rows        ${memoryAlone.peakRssMb.toFixed(0).padStart(8)} MB peak RSS (the floor), ${(rssRecords / (memoryAlone.ms / 1000)).toFixed(0)} records/s`,
+);
 
 // 3. Startup
 async function startupMs(cmd: string[], runs: number): Promise<number> {
@@ -176,10 +198,16 @@ for (let i = 0; i < 10; i++) onePageRuns.push((await fullRun(onePage.url, "onepa
 onePage.stop();
 console.log("startup (medians, ms; ratio to a bare process start)");
 console.log(`  bare process start (true)      ${bareStart.toFixed(1).padStart(8)} ms`);
-console.log(`  dist/restload --version        ${version.toFixed(1).padStart(8)} ms  ${(version / bareStart).toFixed(1).padStart(6)}x   (target < 100 ms: ${version < 100 ? "met" : "NOT met"})`);
+console.log(
+  `  dist/restload --version        ${version.toFixed(1).padStart(8)} ms  ${(version / bareStart).toFixed(1).padStart(6)}x   (target < 100 ms: ${version < 100 ? "met" : "NOT met"})`,
+);
 console.log(`  bun src/main.ts --version      ${source.toFixed(1).padStart(8)} ms  ${(source / bareStart).toFixed(1).padStart(6)}x`);
-console.log(`  dist/restload sql :memory:     ${memorySql.toFixed(1).padStart(8)} ms  ${(memorySql / bareStart).toFixed(1).padStart(6)}x   (DuckDB loaded and verified)`);
-console.log(`  run of a one-page pipeline     ${median(onePageRuns).toFixed(1).padStart(8)} ms           (target < 1000 ms: ${median(onePageRuns) < 1000 ? "met" : "NOT met"})`);
+console.log(
+  `  dist/restload sql :memory:     ${memorySql.toFixed(1).padStart(8)} ms  ${(memorySql / bareStart).toFixed(1).padStart(6)}x   (DuckDB loaded and verified)`,
+);
+console.log(
+  `  run of a one-page pipeline     ${median(onePageRuns).toFixed(1).padStart(8)} ms           (target < 1000 ms: ${median(onePageRuns) < 1000 ? "met" : "NOT met"})`,
+);
 
 // 4. Fan-out (and 5. memory with 20,000 parents)
 async function fanOut(parents: number, latencyMs: number): Promise<{ ms: number; peakRssMb: number; children: number }> {
@@ -213,8 +241,12 @@ async function fanOut(parents: number, latencyMs: number): Promise<{ ms: number;
   console.log(`fan-out (2,000 parents x 1 child, 20 ms latency, max_concurrency 16; ${fan.children} children loaded)`);
   console.log(`  elapsed (whole run, start-up and commit included)  ${fan.ms.toFixed(0).padStart(6)} ms`);
   console.log(`  ideal (2,000 x 20 ms / 16)                         ${ideal.toFixed(0).padStart(6)} ms`);
-  console.log(`  ratio                                              ${(fan.ms / ideal).toFixed(2).padStart(6)}x   (target <= 1.3x: ${fan.ms / ideal <= 1.3 ? "met" : "NOT met"})`);
+  console.log(
+    `  ratio                                              ${(fan.ms / ideal).toFixed(2).padStart(6)}x   (target <= 1.3x: ${fan.ms / ideal <= 1.3 ? "met" : "NOT met"})`,
+  );
   const wide = await fanOut(20000, 0);
   console.log(`memory with many parents (20,000 parents x 1 child; ${wide.children} children loaded)`);
-  console.log(`  peak RSS of dist/restload run  ${wide.peakRssMb.toFixed(0).padStart(8)} MB   (target < 300 MB: ${wide.peakRssMb < 300 ? "met" : "NOT met"}) in ${(wide.ms / 1000).toFixed(1)} s`);
+  console.log(
+    `  peak RSS of dist/restload run  ${wide.peakRssMb.toFixed(0).padStart(8)} MB   (target < 300 MB: ${wide.peakRssMb < 300 ? "met" : "NOT met"}) in ${(wide.ms / 1000).toFixed(1)} s`,
+  );
 }

@@ -9,7 +9,8 @@ const bun = process.execPath;
 const api = startDemoApi({ issues: 250 });
 const env = { ...process.env, RESTLOAD_DEMO_URL: api.url };
 // Spawned asynchronously: the demo API answers from this same process.
-const restload = (args: string[]) => Bun.spawn([bun, join(root, "src", "main.ts"), ...args], { env, stdout: "inherit", stderr: "inherit" }).exited;
+const restload = (args: string[]) =>
+  Bun.spawn([bun, join(root, "src", "main.ts"), ...args], { env, stdout: "inherit", stderr: "inherit" }).exited;
 
 const database = resolve(process.argv[2] ?? join(root, "configs", "demo.duckdb"));
 console.log(`demo API listening at ${api.url}\n`);

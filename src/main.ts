@@ -16,7 +16,10 @@ async function readStdin(): Promise<string> {
 // interrupted and returns 143 / 130. A second signal ends the process at once; DuckDB discards
 // the uncommitted transaction on the next open.
 const interrupt = new AbortController();
-for (const [signal, code] of [["SIGTERM", 143], ["SIGINT", 130]] as const) {
+for (const [signal, code] of [
+  ["SIGTERM", 143],
+  ["SIGINT", 130],
+] as const) {
   process.on(signal, () => {
     if (interrupt.signal.aborted) process.exit(code);
     interrupt.abort(signal);

@@ -6,7 +6,12 @@ import { toJson } from "../util/json.ts";
 export { toJson };
 
 /** `error[E_CODE]: message`, one `×` line per problem, and the hint (of a RestloadError or its ErrorData). */
-export function formatError(error: { readonly code: string; readonly message: string; readonly hint?: string | null | undefined; readonly problems: readonly Problem[] }): string {
+export function formatError(error: {
+  readonly code: string;
+  readonly message: string;
+  readonly hint?: string | null | undefined;
+  readonly problems: readonly Problem[];
+}): string {
   const problems = error.problems.map((problem) => `  × ${problem.path ? `${problem.path}: ` : ""}${problem.message}\n`).join("");
   return `error[${error.code}]: ${error.message}\n${problems}${error.hint ? `  hint: ${error.hint}\n` : ""}`;
 }
@@ -14,7 +19,11 @@ export function formatError(error: { readonly code: string; readonly message: st
 /** Under systemd (JOURNAL_STREAM set) every line of an error gets journald's error priority, `<3>`. */
 export function journalError(env: Readonly<Record<string, string | undefined>>, text: string): string {
   if (env.JOURNAL_STREAM === undefined) return text;
-  return text.replace(/\n$/, "").split("\n").map((line) => `<3>${line}\n`).join("");
+  return text
+    .replace(/\n$/, "")
+    .split("\n")
+    .map((line) => `<3>${line}\n`)
+    .join("");
 }
 
 /** An error as `--json` output prints it: `{ "ok": false, "error": { code, message, hint, context, problems, exit_code } }`. */
@@ -45,11 +54,7 @@ export function rowsToCsv(columns: readonly string[], rows: readonly (readonly (
  * //   1 │ a
  * // (1 row)
  */
-export function rowsToTable(
-  columns: readonly string[],
-  types: readonly string[],
-  rows: readonly (readonly (string | null)[])[],
-): string {
+export function rowsToTable(columns: readonly string[], types: readonly string[], rows: readonly (readonly (string | null)[])[]): string {
   if (columns.length === 0) return "";
   const cells = rows.map((row) => row.map((value) => (value === null ? "NULL" : escapeControl(value))));
   const header = columns.map(escapeControl);
@@ -72,7 +77,9 @@ export function rowsToTable(
 // internal
 
 function escapeControl(value: string): string {
-  return value.replace(/[\u0000-\u001f\u007f]/g, (char) => (char === "\n" ? "\\n" : char === "\t" ? "\\t" : char === "\r" ? "\\r" : `\\x${char.charCodeAt(0).toString(16).padStart(2, "0")}`));
+  return value.replace(/[\u0000-\u001f\u007f]/g, (char) =>
+    char === "\n" ? "\\n" : char === "\t" ? "\\t" : char === "\r" ? "\\r" : `\\x${char.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
 }
 
 function width(value: string): number {

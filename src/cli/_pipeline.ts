@@ -64,14 +64,28 @@ export async function preparePipeline(io: Io, file: string, options: PrepareOpti
 export function selectRoots(planned: Plan, select: unknown): PlannedResource[] {
   const roots = planned.resources.filter((resource) => resource.parent === null);
   if (select === undefined || select === true) return roots;
-  const names = String(select).split(",").map((name) => name.trim()).filter((name) => name !== "");
+  const names = String(select)
+    .split(",")
+    .map((name) => name.trim())
+    .filter((name) => name !== "");
   const problems = names.flatMap((name) => {
     const resource = planned.resources.find((candidate) => candidate.name === name);
     if (!resource) {
-      const suggestion = closest(name, planned.resources.map((candidate) => candidate.name));
-      return [{ path: "--select", message: `unknown resource "${name}"${suggestion ? ` (did you mean "${suggestion}"?)` : ""}; resources are: ${planned.resources.map((r) => r.name).join(", ")}` }];
+      const suggestion = closest(
+        name,
+        planned.resources.map((candidate) => candidate.name),
+      );
+      return [
+        {
+          path: "--select",
+          message: `unknown resource "${name}"${suggestion ? ` (did you mean "${suggestion}"?)` : ""}; resources are: ${planned.resources.map((r) => r.name).join(", ")}`,
+        },
+      ];
     }
-    if (resource.parent !== null) return [{ path: "--select", message: `resource "${name}" is a child of "${resource.parent}"; select the root resource "${resource.unit}"` }];
+    if (resource.parent !== null)
+      return [
+        { path: "--select", message: `resource "${name}" is a child of "${resource.parent}"; select the root resource "${resource.unit}"` },
+      ];
     return [];
   });
   if (problems.length > 0) throw new RestloadError("E_CONFIG", "--select names resources that cannot be selected", { problems });

@@ -21,7 +21,12 @@ export interface ProbeResult {
 /** Fetches one page per root resource; a failure is reported for its resource and the others go on. */
 export async function probe(prepared: PreparedPipeline, signal?: AbortSignal): Promise<ProbeResult[]> {
   const { plan, redactor } = prepared;
-  const extractor = createExtractor({ plan, secrets: prepared.secrets, redactor, fetch: runtimeFetch(plan.client.ca_certificates, prepared.loaded.dir) });
+  const extractor = createExtractor({
+    plan,
+    secrets: prepared.secrets,
+    redactor,
+    fetch: runtimeFetch(plan.client.ca_certificates, prepared.loaded.dir),
+  });
   const results: ProbeResult[] = [];
   for (const resource of plan.resources.filter((candidate) => candidate.parent === null)) {
     try {
@@ -61,10 +66,16 @@ export function probeText(results: readonly ProbeResult[]): string {
       continue;
     }
     const { type, ...parameters } = result.paginator!;
-    const shown = Object.entries(parameters).filter(([key, value]) => key !== "detected" && value !== null).map(([key, value]) => `${key} = ${JSON.stringify(value)}`);
+    const shown = Object.entries(parameters)
+      .filter(([key, value]) => key !== "detected" && value !== null)
+      .map(([key, value]) => `${key} = ${JSON.stringify(value)}`);
     lines.push(`  ${result.resource}  ${result.status}  ${result.url}`);
-    lines.push(`    paginator  ${type}${shown.length > 0 ? ` { ${shown.join(", ")} }` : ""}${result.paginator!.detected ? "  (detected; pin it with endpoint.paginator)" : ""}`);
-    lines.push(`    selector   ${result.data_selector!.path}${result.data_selector!.detected ? "  (detected; pin it with endpoint.data_selector)" : ""}`);
+    lines.push(
+      `    paginator  ${type}${shown.length > 0 ? ` { ${shown.join(", ")} }` : ""}${result.paginator!.detected ? "  (detected; pin it with endpoint.paginator)" : ""}`,
+    );
+    lines.push(
+      `    selector   ${result.data_selector!.path}${result.data_selector!.detected ? "  (detected; pin it with endpoint.data_selector)" : ""}`,
+    );
     lines.push(`    records    ${result.records} on the first page`);
     if (result.fields!.length > 0) lines.push(`    fields     ${result.fields!.join(", ")}`);
   }

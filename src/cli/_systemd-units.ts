@@ -63,7 +63,9 @@ export function serviceUnit(options: UnitOptions): string {
     "[Service]",
     "Type=oneshot",
     `ExecStart=${[options.binary, "run", options.pipelineFile, "--lock-timeout", "120"].map(quote).join(" ")}`,
-    ...options.secrets.map((secret) => `LoadCredential=${secret}:${options.credentialsDir.replace(/\/$/, "").replace(/%/g, "%%")}/${secret}`),
+    ...options.secrets.map(
+      (secret) => `LoadCredential=${secret}:${options.credentialsDir.replace(/\/$/, "").replace(/%/g, "%%")}/${secret}`,
+    ),
     // ProtectSystem=strict leaves only the state directory writable: a database elsewhere needs its directory.
     ...(options.database.startsWith("/var/lib/restload/") ? [] : [`ReadWritePaths=${dirname(options.database).replace(/%/g, "%%")}`]),
     "# A run that hangs is stopped (SIGTERM rolls back the open unit); the timer starts the next one.",
@@ -93,7 +95,17 @@ export function timerUnit(options: UnitOptions): string {
 }
 
 export function serveUnit(options: UnitOptions): string {
-  const args = [options.binary, "serve", "--database", options.database, "--host", "127.0.0.1", "--port", String(options.servePort), ...(options.maxAge ? ["--max-age", options.maxAge] : [])];
+  const args = [
+    options.binary,
+    "serve",
+    "--database",
+    options.database,
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(options.servePort),
+    ...(options.maxAge ? ["--max-age", options.maxAge] : []),
+  ];
   return [
     "[Unit]",
     `Description=restload status page of ${options.name}`,

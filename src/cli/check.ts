@@ -82,7 +82,8 @@ export function checkJson(planned: Plan, secrets: readonly SecretReport[]) {
 // internal
 
 async function runCheck(rawIo: Io, file: string, flags: CheckFlags): Promise<number> {
-  if (flags.probe && flags.skipSecrets) throw new RestloadError("E_USAGE", "--probe needs the secrets: it cannot be used with --skip-secrets");
+  if (flags.probe && flags.skipSecrets)
+    throw new RestloadError("E_USAGE", "--probe needs the secrets: it cannot be used with --skip-secrets");
   const prepared = await preparePipeline(rawIo, file, { secretsFile: flags.secrets, skipSecrets: flags.skipSecrets });
   const { io, plan: planned, secretReport } = prepared;
   const missing = missingModules(planned, prepared.loaded.dir);
@@ -90,7 +91,8 @@ async function runCheck(rawIo: Io, file: string, flags: CheckFlags): Promise<num
   const probes = flags.probe ? await probe(prepared, rawIo.signal) : undefined;
   if (rawIo.signal?.aborted) return interruptedExitCode(rawIo.signal.reason);
   const failed = probes?.some((result) => !result.ok) ?? false;
-  if (flags.json) await io.stdout(toJson({ ...checkJson(planned, secretReport), ...(probes ? { ok: !failed, probe: probes } : {}) }, 2) + "\n");
+  if (flags.json)
+    await io.stdout(toJson({ ...checkJson(planned, secretReport), ...(probes ? { ok: !failed, probe: probes } : {}) }, 2) + "\n");
   else await io.stdout(planText(planned, secretReport) + (probes ? probeText(probes) : ""));
   return failed ? 1 : 0;
 }
@@ -103,7 +105,11 @@ function missingModules(planned: Plan, dir: string): Problem[] {
     const record = value as Record<string, unknown>;
     if (typeof record.module === "string" && typeof record.export === "string") {
       const file = isAbsolute(record.module) ? record.module : resolve(dir, record.module);
-      if (!existsSync(file)) problems.push({ path, message: `module "${record.module}" does not exist (looked for ${file}); module paths are relative to the pipeline file` });
+      if (!existsSync(file))
+        problems.push({
+          path,
+          message: `module "${record.module}" does not exist (looked for ${file}); module paths are relative to the pipeline file`,
+        });
       return;
     }
     for (const [key, item] of Object.entries(record)) visit(item, Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`);
@@ -146,11 +152,23 @@ function resourceText(resource: PlannedResource): string[] {
   const inc = resource.incremental;
   if (inc) {
     const bounds = `${inc.initial_value === null ? "" : ` from ${String(inc.initial_value)}`}${inc.end_value === null ? "" : ` to ${String(inc.end_value)}`}`;
-    lines.push(`    incremental ${inc.cursor_path} (${inc.last_value_func})${bounds}${inc.start_param ? ` via param ${inc.start_param}` : ""}`);
+    lines.push(
+      `    incremental ${inc.cursor_path} (${inc.last_value_func})${bounds}${inc.start_param ? ` via param ${inc.start_param}` : ""}`,
+    );
   }
   const wd = resource.write_disposition;
-  const keys = resource.primary_key.length > 0 ? ` on ${resource.primary_key.join(", ")}` : resource.merge_key.length > 0 ? ` on merge key ${resource.merge_key.join(", ")}` : "";
-  lines.push(resource.table === null ? "    table       none (selected = false: extracted for its children only)" : `    table       ${resource.table}: ${wd.disposition}${wd.strategy ? ` (${wd.strategy})` : ""}${keys}`);
-  if (resource.include_from_parent.length > 0) lines.push(`    from parent ${resource.include_from_parent.map((field) => `${field} as _${resource.parent}_${field}`).join(", ")}`);
+  const keys =
+    resource.primary_key.length > 0
+      ? ` on ${resource.primary_key.join(", ")}`
+      : resource.merge_key.length > 0
+        ? ` on merge key ${resource.merge_key.join(", ")}`
+        : "";
+  lines.push(
+    resource.table === null
+      ? "    table       none (selected = false: extracted for its children only)"
+      : `    table       ${resource.table}: ${wd.disposition}${wd.strategy ? ` (${wd.strategy})` : ""}${keys}`,
+  );
+  if (resource.include_from_parent.length > 0)
+    lines.push(`    from parent ${resource.include_from_parent.map((field) => `${field} as _${resource.parent}_${field}`).join(", ")}`);
   return lines;
 }

@@ -16,7 +16,10 @@ interface ExtractFlags {
 
 export function registerExtract(cli: CAC, io: Io): void {
   cli
-    .command("extract <pipeline>", "Stream the records of root resources as NDJSON on stdout, one {\"resource\", \"record\"} a line; no database")
+    .command(
+      "extract <pipeline>",
+      'Stream the records of root resources as NDJSON on stdout, one {"resource", "record"} a line; no database',
+    )
     .option("--select <names>", "Only these root resources (comma-separated)")
     .option("--max-pages <n>", "Stop each resource after this many pages")
     .option("--secrets <path>", "Secrets file (default: secrets.toml, then .restload/secrets.toml beside the pipeline)")
@@ -37,10 +40,14 @@ async function runExtract(rawIo: Io, file: string, flags: ExtractFlags): Promise
     secrets: prepared.secrets,
     redactor: prepared.redactor,
     fetch: runtimeFetch(plan.client.ca_certificates, prepared.loaded.dir),
-    onRetry: (event) => void io.stderr(`retry: resource ${event.resource}, attempt ${event.attempt} failed (${event.reason}); next in ${(event.delayMs / 1000).toFixed(1)} s\n`),
+    onRetry: (event) =>
+      void io.stderr(
+        `retry: resource ${event.resource}, attempt ${event.attempt} failed (${event.reason}); next in ${(event.delayMs / 1000).toFixed(1)} s\n`,
+      ),
   });
   const skipped = plan.resources.filter((resource) => resource.parent !== null);
-  if (skipped.length > 0) await io.stderr(`note: child resources are not extracted by this command: ${skipped.map((r) => r.name).join(", ")}\n`);
+  if (skipped.length > 0)
+    await io.stderr(`note: child resources are not extracted by this command: ${skipped.map((r) => r.name).join(", ")}\n`);
   let failed = 0;
   for (const resource of roots) {
     let records = 0;
@@ -67,6 +74,8 @@ async function runExtract(rawIo: Io, file: string, flags: ExtractFlags): Promise
     return interruptedExitCode(rawIo.signal.reason);
   }
   const { requests, retries } = extractor.counters;
-  await io.stderr(`${requests} request${requests === 1 ? "" : "s"}, ${retries} retr${retries === 1 ? "y" : "ies"}${failed > 0 ? `, ${failed} resource${failed === 1 ? "" : "s"} failed` : ""}\n`);
+  await io.stderr(
+    `${requests} request${requests === 1 ? "" : "s"}, ${retries} retr${retries === 1 ? "y" : "ies"}${failed > 0 ? `, ${failed} resource${failed === 1 ? "" : "s"} failed` : ""}\n`,
+  );
   return failed > 0 ? 1 : 0;
 }

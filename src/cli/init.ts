@@ -18,7 +18,12 @@ async function runInit(io: Io, templateArg: string | undefined, dirArg: string |
   let name: string = templateArg ?? "generic";
   let dir = dirArg ?? ".";
   // `restload init ./somewhere` means the generic template in that directory.
-  if (templateArg !== undefined && dirArg === undefined && !(templateArg in templates) && (templateArg.includes("/") || existsSync(templateArg))) {
+  if (
+    templateArg !== undefined &&
+    dirArg === undefined &&
+    !(templateArg in templates) &&
+    (templateArg.includes("/") || existsSync(templateArg))
+  ) {
     name = "generic";
     dir = templateArg;
   }
@@ -34,10 +39,14 @@ async function runInit(io: Io, templateArg: string | undefined, dirArg: string |
   const secretsFile = join(target, "secrets.toml");
   const existing = [pipelineFile, secretsFile].filter((file) => existsSync(file));
   if (existing.length > 0) {
-    throw new RestloadError("E_EXISTS", `Cannot write the template as ${existing.join(" and ")} already exist${existing.length === 1 ? "s" : ""}`, {
-      hint: "restload init never overwrites: choose another directory or move the files away.",
-      context: { file: existing[0]! },
-    });
+    throw new RestloadError(
+      "E_EXISTS",
+      `Cannot write the template as ${existing.join(" and ")} already exist${existing.length === 1 ? "s" : ""}`,
+      {
+        hint: "restload init never overwrites: choose another directory or move the files away.",
+        context: { file: existing[0]! },
+      },
+    );
   }
   mkdirSync(target, { recursive: true });
   writeNew(pipelineFile, template.pipeline, 0o644);

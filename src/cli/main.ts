@@ -21,7 +21,17 @@ export type { Io } from "./_io.ts";
 /** A command's action: resolves to the exit code. */
 export type CommandRegistration = (cli: CAC, io: Io) => void;
 
-const commands: readonly CommandRegistration[] = [registerRun, registerCheck, registerExtract, registerTables, registerState, registerServe, registerSystemd, registerInit, registerSql];
+const commands: readonly CommandRegistration[] = [
+  registerRun,
+  registerCheck,
+  registerExtract,
+  registerTables,
+  registerState,
+  registerServe,
+  registerSystemd,
+  registerInit,
+  registerSql,
+];
 
 /** The version line: `restload 0.1.0 (DuckDB 1.5.6, bun 1.4.5, linux-x64)`. */
 export function versionLine(): string {
@@ -66,7 +76,6 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     return ExitCode.failed;
   }
 }
-
 
 // internal
 

@@ -59,7 +59,11 @@ async function runWith(rawIo: Io, file: string, flags: RunFlags, format: "text" 
   redacting(io);
   const units = flags.select === undefined ? undefined : selectRoots(plan, flags.select).map((resource) => resource.unit);
   const journal = io.env.JOURNAL_STREAM !== undefined ? "<6>" : "";
-  await io.stderr(format === "json" ? `${toJson({ time: new Date().toISOString(), event: "run_started", pipeline: plan.pipeline, database: plan.database })}\n` : `${journal}database: ${plan.database}\n`);
+  await io.stderr(
+    format === "json"
+      ? `${toJson({ time: new Date().toISOString(), event: "run_started", pipeline: plan.pipeline, database: plan.database })}\n`
+      : `${journal}database: ${plan.database}\n`,
+  );
   // DuckDB is loaded only when a command needs it, so --help and --version stay instant.
   const { dryRun, runPipeline } = await import("../run/index.ts");
   const options = {
@@ -71,7 +75,9 @@ async function runWith(rawIo: Io, file: string, flags: RunFlags, format: "text" 
     onEvent: runLogger(io, format),
     onCrashPoint: rawIo.onCrashPoint,
   };
-  const summary = flags.dryRun ? await dryRun(options) : await runPipeline({ ...options, lockTimeoutMs: timeout, signal: rawIo.signal, fullRefresh: flags.fullRefresh });
+  const summary = flags.dryRun
+    ? await dryRun(options)
+    : await runPipeline({ ...options, lockTimeoutMs: timeout, signal: rawIo.signal, fullRefresh: flags.fullRefresh });
   await io.stdout(flags.json ? `${toJson(summary, 2)}\n` : summaryText(summary));
   return summary.exit_code;
 }
@@ -95,12 +101,18 @@ function runLogger(io: Io, format: "text" | "json"): (event: RunEvent) => void {
       totals.set(event.resource, total);
       const rate = total.records / Math.max(0.001, (Date.now() - total.started) / 1000);
       inPlace = true;
-      void io.stderr(`\r\x1b[K${event.unit}: ${event.resource} ${total.pages} pages, ${total.records} records, ${rate.toFixed(0)} records/s`);
+      void io.stderr(
+        `\r\x1b[K${event.unit}: ${event.resource} ${total.pages} pages, ${total.records} records, ${rate.toFixed(0)} records/s`,
+      );
       return;
     }
     const text = eventText(event);
     const prefix = !journal ? "" : event.type === "unit_failed" ? "<3>" : event.type === "retry" ? "<4>" : "<6>";
-    const lines = text.replace(/\n$/, "").split("\n").map((line) => `${prefix}${line}\n`).join("");
+    const lines = text
+      .replace(/\n$/, "")
+      .split("\n")
+      .map((line) => `${prefix}${line}\n`)
+      .join("");
     void io.stderr(`${inPlace ? "\r\x1b[K" : ""}${lines}`);
     inPlace = false;
   };
@@ -113,7 +125,10 @@ function eventText(event: RunEvent): string {
     case "page":
       return `unit ${event.unit}: ${event.resource} page ${event.page}, ${event.records} records\n`;
     case "retry":
-      return `unit ?: retry of ${event.event.resource}, attempt ${event.event.attempt} failed (${event.event.reason}); next in ${(event.event.delayMs / 1000).toFixed(1)} s\n`.replace("unit ?: ", "");
+      return `unit ?: retry of ${event.event.resource}, attempt ${event.event.attempt} failed (${event.event.reason}); next in ${(event.event.delayMs / 1000).toFixed(1)} s\n`.replace(
+        "unit ?: ",
+        "",
+      );
     case "unit_committed":
       return `unit ${event.unit}: committed ${Object.values(event.rows).reduce((a, b) => a + b, 0)} rows\n`;
     case "unit_failed":
@@ -139,15 +154,23 @@ function summaryText(summary: RunSummary): string {
   const dry = summary.run_id === "dry-run";
   const lines = dry
     ? [`dry run of pipeline ${summary.pipeline}: ${summary.status}; nothing was written to ${summary.database}`]
-    : [`run ${summary.run_id} of pipeline ${summary.pipeline}: ${summary.status}`, `database ${summary.database} (dataset ${summary.dataset})`];
+    : [
+        `run ${summary.run_id} of pipeline ${summary.pipeline}: ${summary.status}`,
+        `database ${summary.database} (dataset ${summary.dataset})`,
+      ];
   for (const unit of summary.units) {
     const rows = Object.values(unit.rows_by_table).reduce((a, b) => a + b, 0);
     const status = dry ? (unit.status === "committed" ? "would load" : "failed") : unit.status;
-    lines.push(`unit ${unit.unit}: ${status}${unit.status === "committed" ? `, ${rows} rows` : ""} (${unit.requests} requests, ${unit.retries} retries, ${(unit.duration_ms / 1000).toFixed(1)} s)`);
-    if (unit.error) lines.push(`  error[${unit.error.code}]: ${unit.error.message}${unit.error.hint ? `\n  hint: ${unit.error.hint}` : ""}`);
+    lines.push(
+      `unit ${unit.unit}: ${status}${unit.status === "committed" ? `, ${rows} rows` : ""} (${unit.requests} requests, ${unit.retries} retries, ${(unit.duration_ms / 1000).toFixed(1)} s)`,
+    );
+    if (unit.error)
+      lines.push(`  error[${unit.error.code}]: ${unit.error.message}${unit.error.hint ? `\n  hint: ${unit.error.hint}` : ""}`);
     const width = Math.max(0, ...Object.keys(unit.rows_by_table).map((table) => table.length));
     for (const [table, count] of Object.entries(unit.rows_by_table)) lines.push(`  ${table.padEnd(width)}  ${String(count).padStart(8)}`);
   }
-  lines.push(`total ${summary.rows} rows, ${summary.requests} requests, ${summary.retries} retries in ${(summary.duration_ms / 1000).toFixed(1)} s`);
+  lines.push(
+    `total ${summary.rows} rows, ${summary.requests} requests, ${summary.retries} retries in ${(summary.duration_ms / 1000).toFixed(1)} s`,
+  );
   return lines.join("\n") + "\n";
 }

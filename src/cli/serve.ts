@@ -33,10 +33,12 @@ export function parseDuration(text: string): number {
 
 async function runServe(io: Io, flags: ServeFlags): Promise<number> {
   const databases = [flags.database ?? []].flat().map((path) => resolve(String(path)));
-  if (databases.length === 0) throw new RestloadError("E_USAGE", "serve needs at least one --database", { hint: "restload serve --database pipeline.duckdb" });
+  if (databases.length === 0)
+    throw new RestloadError("E_USAGE", "serve needs at least one --database", { hint: "restload serve --database pipeline.duckdb" });
   const host = flags.host ?? "127.0.0.1";
   const port = flags.port === undefined ? 8484 : Number(flags.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RestloadError("E_USAGE", `--port expects a port number, got "${String(flags.port)}"`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new RestloadError("E_USAGE", `--port expects a port number, got "${String(flags.port)}"`);
   const loopback = host === "127.0.0.1" || host === "::1" || host === "localhost" || host.startsWith("127.");
   const token = io.env.RESTLOAD_SERVE_TOKEN || null;
   if (!loopback && token === null) {

@@ -33,8 +33,14 @@ async function runState(rawIo: Io, file: string, flags: StateFlags): Promise<num
   const { plan, io } = await preparePipeline(rawIo, file, { skipSecrets: true, database: flags.database });
   const resourceNamed = (name: string) => {
     const resource = plan.resources.find((candidate) => candidate.name === name);
-    if (!resource) throw new RestloadError("E_CONFIG", `There is no resource "${name}" in ${plan.pipeline_file}`, { hint: `Resources: ${plan.resources.map((r) => r.name).join(", ")}.` });
-    if (!resource.incremental) throw new RestloadError("E_CONFIG", `Resource "${name}" has no incremental cursor`, { hint: "Only resources with endpoint.incremental (or an incremental param) have state." });
+    if (!resource)
+      throw new RestloadError("E_CONFIG", `There is no resource "${name}" in ${plan.pipeline_file}`, {
+        hint: `Resources: ${plan.resources.map((r) => r.name).join(", ")}.`,
+      });
+    if (!resource.incremental)
+      throw new RestloadError("E_CONFIG", `Resource "${name}" has no incremental cursor`, {
+        hint: "Only resources with endpoint.incremental (or an incremental param) have state.",
+      });
     return resource;
   };
   if (flags.reset !== undefined && flags.set !== undefined) throw new RestloadError("E_USAGE", "--reset and --set cannot be used together");
@@ -62,8 +68,15 @@ async function runState(rawIo: Io, file: string, flags: StateFlags): Promise<num
     const match = /^([^=]+)=(.*)$/.exec(String(flags.set));
     if (!match) throw new RestloadError("E_USAGE", `--set expects RESOURCE=VALUE, got "${String(flags.set)}"`);
     const resource = resourceNamed(match[1]!);
-    if (resource.parent !== null) throw new RestloadError("E_USAGE", `--set works on root resources; "${resource.name}" keeps one cursor per parent record`);
-    const value = /^-?\d+$/.test(match[2]!) ? (Number.isSafeInteger(Number(match[2])) ? Number(match[2]) : BigInt(match[2]!)) : /^-?\d+\.\d+$/.test(match[2]!) ? Number(match[2]) : match[2]!;
+    if (resource.parent !== null)
+      throw new RestloadError("E_USAGE", `--set works on root resources; "${resource.name}" keeps one cursor per parent record`);
+    const value = /^-?\d+$/.test(match[2]!)
+      ? Number.isSafeInteger(Number(match[2]))
+        ? Number(match[2])
+        : BigInt(match[2]!)
+      : /^-?\d+\.\d+$/.test(match[2]!)
+        ? Number(match[2])
+        : match[2]!;
     const cursorPath = resource.incremental!.cursor_path;
     await withCursors(plan, timeout, (store) => store.set(resource.name, cursorPath, value));
     await io.stdout(`cursor of ${resource.name} (${cursorPath}) set to ${String(value)}\n`);
@@ -74,7 +87,15 @@ async function runState(rawIo: Io, file: string, flags: StateFlags): Promise<num
     await io.stdout(`${toJson(cursors, 2)}\n`);
     return 0;
   }
-  const rows = cursors.map((cursor) => [cursor.resource, cursor.parent_key || "(root)", cursor.cursor_path, cursor.last_value, cursor.value_type, String(cursor.boundary_keys), cursor.updated_at ?? ""]);
+  const rows = cursors.map((cursor) => [
+    cursor.resource,
+    cursor.parent_key || "(root)",
+    cursor.cursor_path,
+    cursor.last_value,
+    cursor.value_type,
+    String(cursor.boundary_keys),
+    cursor.updated_at ?? "",
+  ]);
   await io.stdout(rowsToTable(["resource", "parent", "cursor", "last value", "type", "boundary", "updated"], [], rows));
   return 0;
 }

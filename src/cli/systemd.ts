@@ -59,11 +59,15 @@ async function runSystemd(io: Io, file: string, flags: SystemdFlags): Promise<nu
   }
   if (options.maxAge !== null) parseDuration(options.maxAge);
   if (options.database.startsWith("/tmp/") || options.database.startsWith("/var/tmp/")) {
-    await io.stderr(`warning: the database ${options.database} is in a temporary directory, which PrivateTmp= gives each run afresh: set pipeline.database to a relative path (it then lives in /var/lib/restload)\n`);
+    await io.stderr(
+      `warning: the database ${options.database} is in a temporary directory, which PrivateTmp= gives each run afresh: set pipeline.database to a relative path (it then lives in /var/lib/restload)\n`,
+    );
   }
   if (loaded.envNames.length > 0) {
     // The units pass no environment of the shell that wrote them: a run would stop at its first step.
-    await io.stderr(`warning: the pipeline reads ${loaded.envNames.join(", ")} from the environment ({ env = … }), which the units do not set: add Environment= or EnvironmentFile= to restload-${options.name}.service, or use { secret = … } (LoadCredential=)\n`);
+    await io.stderr(
+      `warning: the pipeline reads ${loaded.envNames.join(", ")} from the environment ({ env = … }), which the units do not set: add Environment= or EnvironmentFile= to restload-${options.name}.service, or use { secret = … } (LoadCredential=)\n`,
+    );
   }
   const files: [string, string][] = [
     [`restload-${options.name}.service`, serviceUnit(options)],
@@ -76,7 +80,8 @@ async function runSystemd(io: Io, file: string, flags: SystemdFlags): Promise<nu
     return 0;
   }
   if (!existsSync(target)) {
-    if (flags.install) throw new RestloadError("E_IO", `Cannot install the units as ${target} does not exist`, { hint: "Is this a systemd machine?" });
+    if (flags.install)
+      throw new RestloadError("E_IO", `Cannot install the units as ${target} does not exist`, { hint: "Is this a systemd machine?" });
     mkdirSync(target, { recursive: true });
   }
   for (const [name, text] of files) writeFileSync(join(target, name), text, { mode: 0o644 });

@@ -24,5 +24,8 @@ function messageOf(issue: v.BaseIssue<unknown>): string {
 
 function expected(value: string | null): string {
   if (value === null) return "a different value";
-  return value.replace(/\bObject\b/g, "a table").replace(/\bArray\b/g, "an array").replace(/\bSecretRef\b/g, "{ secret = \"NAME\" }");
+  return value
+    .replace(/\bObject\b/g, "a table")
+    .replace(/\bArray\b/g, "an array")
+    .replace(/\bSecretRef\b/g, '{ secret = "NAME" }');
 }

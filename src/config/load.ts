@@ -34,7 +34,11 @@ export function loadPipelineFile(path: string, env: Env): LoadedPipeline {
 }
 
 /** Validates pipeline TOML text; `file` names it in errors. */
-export function parsePipelineText(text: string, file: string, env: Env): { config: ResolvedPipeline; secrets: readonly SecretRef[]; envNames: readonly string[] } {
+export function parsePipelineText(
+  text: string,
+  file: string,
+  env: Env,
+): { config: ResolvedPipeline; secrets: readonly SecretRef[]; envNames: readonly string[] } {
   if (text.replace(/#.*$/gm, "").trim() === "") {
     throw new RestloadError("E_CONFIG", `The pipeline file ${file} is empty`, {
       hint: "A pipeline needs [pipeline] name = … and at least one resource; `restload init` writes a starting point.",

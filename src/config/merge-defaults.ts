@@ -30,7 +30,8 @@ function mergeEndpoint(base: EndpointTable | undefined, over: EndpointTable | un
   if (base === undefined) return over;
   if (over === undefined) return base;
   const merged: EndpointTable = { ...base, ...over };
-  if (base.params !== undefined || over.params !== undefined) merged.params = deepMerge(base.params, over.params) as EndpointTable["params"] & {};
+  if (base.params !== undefined || over.params !== undefined)
+    merged.params = deepMerge(base.params, over.params) as EndpointTable["params"] & {};
   if (base.json !== undefined || over.json !== undefined) merged.json = deepMerge(base.json, over.json) as EndpointTable["json"] & {};
   return merged;
 }

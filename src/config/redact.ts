@@ -69,10 +69,15 @@ export class Redactor {
   /** `text` with every known secret form replaced by `***`. */
   redact(text: string): string {
     // Credentials in any URL a message quotes (a runtime's own error text among them).
-    const scrubbed = text.includes("@") ? text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@:"'<>]*:[^\s/@"'<>]*@/gi, `$1${mask}:${mask}@`) : text;
+    const scrubbed = text.includes("@")
+      ? text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@:"'<>]*:[^\s/@"'<>]*@/gi, `$1${mask}:${mask}@`)
+      : text;
     if (this.needles.size === 0) return scrubbed;
     this.pattern ??= new RegExp(
-      [...this.needles].sort((a, b) => b.length - a.length).map(escapeRegExp).join("|"),
+      [...this.needles]
+        .sort((a, b) => b.length - a.length)
+        .map(escapeRegExp)
+        .join("|"),
       "g",
     );
     return scrubbed.replace(this.pattern, mask);

@@ -47,7 +47,10 @@ export function resolveReferences(document: TomlTable, env: Env): ReferencesResu
       if (key === "secret" || key === "env") {
         const where = formatPath(path);
         if (typeof inner !== "string" || !/^[A-Za-z0-9_][A-Za-z0-9_.\-]*$/.test(inner)) {
-          problems.push({ path: `${where}.${key}`, message: `expected the name of ${key === "secret" ? "a secret" : "an environment variable"} (letters, digits, _ . -), found ${describe(inner)}` });
+          problems.push({
+            path: `${where}.${key}`,
+            message: `expected the name of ${key === "secret" ? "a secret" : "an environment variable"} (letters, digits, _ . -), found ${describe(inner)}`,
+          });
           // Reported once here; an empty reference keeps the schema from reporting it again.
           return key === "secret" ? new SecretRef("", where) : "";
         }
@@ -59,7 +62,7 @@ export function resolveReferences(document: TomlTable, env: Env): ReferencesResu
         envNames.add(inner);
         const found = env[inner];
         if (found === undefined) {
-          problems.push({ path: where, message: `environment variable ${inner} is not set`, });
+          problems.push({ path: where, message: `environment variable ${inner} is not set` });
           return "";
         }
         return found;

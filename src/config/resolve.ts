@@ -12,7 +12,10 @@ import { mergeDefaults } from "./merge-defaults.ts";
 /** Where a resource's paginator was set; "auto" when nowhere (detected from the first response). */
 export type PaginatorLevel = "endpoint" | "resource_defaults" | "client" | "auto";
 
-export type ResolvedPipelineSection = Omit<PipelineSection, "dataset" | "database" | "destination" | "max_table_nesting" | "secrets_section"> & {
+export type ResolvedPipelineSection = Omit<
+  PipelineSection,
+  "dataset" | "database" | "destination" | "max_table_nesting" | "secrets_section"
+> & {
   /** `<name>_dataset` unless set, as dlt. */
   readonly dataset: string;
   /** `<name>.duckdb` unless set; still relative to where the plan places it. */

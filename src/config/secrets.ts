@@ -125,14 +125,20 @@ class SecretsFile {
       return table && name in table ? { value: this.value(table[name], name, section), where: `${this.path} [${section}]` } : undefined;
     }
     const own = tableAt(document, [this.lookup.pipelineName]);
-    if (own && name in own) return { value: this.value(own[name], name, this.lookup.pipelineName), where: `${this.path} [${this.lookup.pipelineName}]` };
-    if (name in document && !isTable(document[name])) return { value: this.value(document[name], name, ""), where: `${this.path} (top level)` };
+    if (own && name in own)
+      return { value: this.value(own[name], name, this.lookup.pipelineName), where: `${this.path} [${this.lookup.pipelineName}]` };
+    if (name in document && !isTable(document[name]))
+      return { value: this.value(document[name], name, ""), where: `${this.path} (top level)` };
     const matches = sourcesTablesWith(document, name);
     if (matches.length > 1) {
-      throw new RestloadError("E_SECRET", `The secret "${name}" is in ${matches.length} tables of ${this.path}: ${matches.map((m) => `[${m.path}]`).join(", ")}`, {
-        hint: `Keep it in one table, or pin one with pipeline.secrets_section = "${matches[0]!.path}".`,
-        context: { file: this.path },
-      });
+      throw new RestloadError(
+        "E_SECRET",
+        `The secret "${name}" is in ${matches.length} tables of ${this.path}: ${matches.map((m) => `[${m.path}]`).join(", ")}`,
+        {
+          hint: `Keep it in one table, or pin one with pipeline.secrets_section = "${matches[0]!.path}".`,
+          context: { file: this.path },
+        },
+      );
     }
     const [match] = matches;
     return match ? { value: this.value(match.table[name], name, match.path), where: `${this.path} [${match.path}]` } : undefined;
@@ -150,7 +156,9 @@ class SecretsFile {
     if (this.document || !this.path) return this.document;
     const mode = statSync(this.path).mode;
     if ((mode & 0o077) !== 0) {
-      this.warnings.push(`the secrets file ${this.path} is readable by other users (mode ${(mode & 0o777).toString(8)}); run chmod 600 ${this.path}`);
+      this.warnings.push(
+        `the secrets file ${this.path} is readable by other users (mode ${(mode & 0o777).toString(8)}); run chmod 600 ${this.path}`,
+      );
     }
     // Lines of a secrets file hold secrets: syntax errors name the line and column only.
     this.document = parseToml(readFileSync(this.path, "utf8"), { source: this.path, quoteSource: false });
@@ -160,10 +168,14 @@ class SecretsFile {
   private value(value: unknown, name: string, section: string): string {
     if (typeof value === "string") return value;
     if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") return String(value);
-    throw new RestloadError("E_SECRET", `The secret "${name}" in ${this.path}${section ? ` [${section}]` : ""} is a table or an array, not a value`, {
-      hint: "Give it a string value.",
-      context: { file: this.path! },
-    });
+    throw new RestloadError(
+      "E_SECRET",
+      `The secret "${name}" in ${this.path}${section ? ` [${section}]` : ""} is a table or an array, not a value`,
+      {
+        hint: "Give it a string value.",
+        context: { file: this.path! },
+      },
+    );
   }
 }
 

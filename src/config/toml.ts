@@ -27,11 +27,15 @@ export function parseToml(text: string, options: ParseTomlOptions): TomlTable {
     if (!(error instanceof TomlError)) throw error;
     const reason = error.message.split("\n")[0]!.replace(/^Invalid TOML document: /, "");
     const quoted = options.quoteSource ? `\n${error.codeblock.trimEnd()}` : "";
-    throw new RestloadError("E_TOML", `Cannot parse ${options.source} as TOML: ${reason} at line ${error.line}, column ${error.column}${quoted}`, {
-      hint: "Fix the TOML syntax at that position.",
-      context: { file: options.source },
-      cause: error,
-    });
+    throw new RestloadError(
+      "E_TOML",
+      `Cannot parse ${options.source} as TOML: ${reason} at line ${error.line}, column ${error.column}${quoted}`,
+      {
+        hint: "Fix the TOML syntax at that position.",
+        context: { file: options.source },
+        cause: error,
+      },
+    );
   }
 }
 

@@ -138,7 +138,11 @@ function catalogName(file: string): string {
  * A file is attached to an in-memory instance and made the default catalog: one way of opening
  * for every command, whatever the file is called, with room for attach options (ROW_GROUP_SIZE).
  */
-async function openOnce(file: string, settings: Record<string, string>, options: OpenOptions): Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> {
+async function openOnce(
+  file: string,
+  settings: Record<string, string>,
+  options: OpenOptions,
+): Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> {
   const attach = file !== ":memory:";
   // The in-memory instance itself is writable; READ_ONLY is an option of the attached file.
   const instance = await DuckDBInstance.create(":memory:", settings);
@@ -147,8 +151,13 @@ async function openOnce(file: string, settings: Record<string, string>, options:
     if (attach) {
       const name = catalogName(file);
       const catalog = `"${name.replaceAll('"', '""')}"`;
-      const attachOptions = [...(options.readOnly ? ["READ_ONLY"] : []), ...(options.rowGroupSize !== undefined ? [`ROW_GROUP_SIZE ${options.rowGroupSize}`] : [])];
-      await connection.run(`ATTACH '${file.replaceAll("'", "''")}' AS ${catalog}${attachOptions.length > 0 ? ` (${attachOptions.join(", ")})` : ""}`);
+      const attachOptions = [
+        ...(options.readOnly ? ["READ_ONLY"] : []),
+        ...(options.rowGroupSize !== undefined ? [`ROW_GROUP_SIZE ${options.rowGroupSize}`] : []),
+      ];
+      await connection.run(
+        `ATTACH '${file.replaceAll("'", "''")}' AS ${catalog}${attachOptions.length > 0 ? ` (${attachOptions.join(", ")})` : ""}`,
+      );
       // Catalog and schema both named: a one-part name could mean a schema of the in-memory catalog (pg_catalog).
       await connection.run(`USE ${catalog}.main`);
       const current = (await connection.runAndReadAll("SELECT current_database()")).getRows()[0]?.[0];

@@ -77,7 +77,6 @@ export class Session {
   table(schema: string, table: string): string {
     return `${quoteIdent(this.catalog)}.${quoteIdent(schema)}.${quoteIdent(table)}`;
   }
-
 }
 
 /** `"name"` with inner quotes doubled. */

@@ -62,10 +62,14 @@ export async function* walkChain(resource: PlannedResource, first: RequestState,
     const identity = `${request.method} ${request.url.href}\n${request.json === undefined ? "" : toJson(request.json)}\n${request.data ?? ""}`;
     const earlier = requested.get(identity);
     if (earlier !== undefined) {
-      throw new RestloadError("E_PAGINATE", `Cannot follow the pages of resource "${resource.name}": page ${number} would repeat the request of page ${earlier} (${options.client.describe(toHttpRequest(request))}), so the API's next page never ends`, {
-        hint: "Check the paginator and its paths (next_url_path, cursor_path, cursor_param): the API may name its next page another way. The unit rolled back.",
-        context: { resource: resource.name, url: options.client.redact(request.url) },
-      });
+      throw new RestloadError(
+        "E_PAGINATE",
+        `Cannot follow the pages of resource "${resource.name}": page ${number} would repeat the request of page ${earlier} (${options.client.describe(toHttpRequest(request))}), so the API's next page never ends`,
+        {
+          hint: "Check the paginator and its paths (next_url_path, cursor_path, cursor_param): the API may name its next page another way. The unit rolled back.",
+          context: { resource: resource.name, url: options.client.redact(request.url) },
+        },
+      );
     }
     requested.set(identity, number);
     return fetchPage(request, number);
@@ -78,14 +82,37 @@ export async function* walkChain(resource: PlannedResource, first: RequestState,
     const selected = selectRecords(result.body, selector);
     // The selector detected on the first page holds for the whole chain.
     selector ??= selected.selector;
-    const page: Page = { request, url: result.url, status: result.status, headers: result.headers, body: result.body, records: selected.records };
+    const page: Page = {
+      request,
+      url: result.url,
+      status: result.status,
+      headers: result.headers,
+      body: result.body,
+      records: selected.records,
+    };
     // A known total on the first page: the remaining pages are fetched concurrently, in order.
     const rest = number === 1 && options.maxPages === undefined && options.prefetch !== false ? paginator.rest?.(page) : undefined;
     if (rest) {
-      yield { number, records: selected.records, status: result.status, url: result.url, selector: selected.selector, paginator: paginator.describe(), body: result.body };
+      yield {
+        number,
+        records: selected.records,
+        status: result.status,
+        url: result.url,
+        selector: selected.selector,
+        paginator: paginator.describe(),
+        body: result.body,
+      };
       yield* fetchConcurrently(rest, fetchPage, (fetched, at) => {
         const records = selectRecords(fetched.body, selector).records;
-        return { number: at, records, status: fetched.status, url: fetched.url, selector: selector ?? "$", paginator: paginator.describe(), body: fetched.body };
+        return {
+          number: at,
+          records,
+          status: fetched.status,
+          url: fetched.url,
+          selector: selector ?? "$",
+          paginator: paginator.describe(),
+          body: fetched.body,
+        };
       });
       return;
     }
@@ -96,7 +123,15 @@ export async function* walkChain(resource: PlannedResource, first: RequestState,
     const more = following !== null && (options.maxPages === undefined || number < options.maxPages);
     const prefetch = options.prefetch !== false;
     inFlight = more && prefetch ? ask(following, number + 1) : null;
-    yield { number, records: selected.records, status: result.status, url: result.url, selector: selected.selector, paginator: paginator.describe(), body: result.body };
+    yield {
+      number,
+      records: selected.records,
+      status: result.status,
+      url: result.url,
+      selector: selected.selector,
+      paginator: paginator.describe(),
+      body: result.body,
+    };
     if (more && !prefetch) inFlight = ask(following, number + 1);
   }
 }
@@ -141,9 +176,16 @@ async function* fetchConcurrently(
 
 /** Serializes a chain request for the wire. */
 export function toHttpRequest(request: RequestState): HttpRequest {
-  if (request.json !== undefined) return { method: request.method, url: request.url, headers: { ...request.headers }, body: toJson(request.json) };
+  if (request.json !== undefined)
+    return { method: request.method, url: request.url, headers: { ...request.headers }, body: toJson(request.json) };
   if (request.data !== undefined) {
-    return { method: request.method, url: request.url, headers: { ...request.headers }, body: request.data, contentType: "application/x-www-form-urlencoded" };
+    return {
+      method: request.method,
+      url: request.url,
+      headers: { ...request.headers },
+      body: request.data,
+      contentType: "application/x-www-form-urlencoded",
+    };
   }
   return { method: request.method, url: request.url, headers: { ...request.headers } };
 }

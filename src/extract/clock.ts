@@ -15,10 +15,13 @@ export const systemClock: Clock = {
   sleep: (ms, signal) =>
     new Promise<void>((done, fail) => {
       if (signal?.aborted) return fail(signal.reason);
-      const timer = setTimeout(() => {
-        signal?.removeEventListener("abort", onAbort);
-        done();
-      }, Math.max(0, ms));
+      const timer = setTimeout(
+        () => {
+          signal?.removeEventListener("abort", onAbort);
+          done();
+        },
+        Math.max(0, ms),
+      );
       const onAbort = () => {
         clearTimeout(timer);
         fail(signal!.reason);

@@ -39,10 +39,14 @@ export function compareCursor(a: unknown, b: unknown, resource: string): number 
     return diff > 0n ? 1 : diff < 0n ? -1 : 0;
   }
   if (ta === "text" && tb === "text") return (a as string) < (b as string) ? -1 : (a as string) > (b as string) ? 1 : 0;
-  throw new RestloadError("E_INCREMENTAL", `Cannot compare cursor values ${JSON.stringify(String(a))} (${ta ?? typeof a}) and ${JSON.stringify(String(b))} (${tb ?? typeof b}) of resource "${resource}": a cursor keeps one type`, {
-    hint: "Check cursor_path and initial_value: both must be timestamps, dates, numbers or strings.",
-    context: { resource },
-  });
+  throw new RestloadError(
+    "E_INCREMENTAL",
+    `Cannot compare cursor values ${JSON.stringify(String(a))} (${ta ?? typeof a}) and ${JSON.stringify(String(b))} (${tb ?? typeof b}) of resource "${resource}": a cursor keeps one type`,
+    {
+      hint: "Check cursor_path and initial_value: both must be timestamps, dates, numbers or strings.",
+      context: { resource },
+    },
+  );
 }
 
 /** `value` moved back by `lag` (seconds for timestamps, days for dates, units for numbers). */
@@ -50,7 +54,8 @@ export function subtractLag(value: unknown, lag: number): unknown {
   const type = cursorType(value);
   if (type === "bigint") return typeof value === "bigint" ? value - BigInt(Math.round(lag)) : (value as number) - lag;
   if (type === "double") return (value as number) - lag;
-  if (type === "timestamp") return new Date(Number(instantMicros(value as string) / 1000n) - lag * 1000).toISOString().replace(".000Z", "Z");
+  if (type === "timestamp")
+    return new Date(Number(instantMicros(value as string) / 1000n) - lag * 1000).toISOString().replace(".000Z", "Z");
   if (type === "date") return new Date(Date.parse(`${value as string}T00:00:00Z`) - lag * 86_400_000).toISOString().slice(0, 10);
   return value;
 }
@@ -59,7 +64,12 @@ export function subtractLag(value: unknown, lag: number): unknown {
 export function convertForRequest(value: unknown, convert: string | null): unknown {
   if (convert === null || value === null || value === undefined) return value;
   const type = cursorType(value);
-  const millis = type === "timestamp" || type === "date" ? Number(instantMicros(value as string) / 1000n) : typeof value === "number" ? value * 1000 : Number(value) * 1000;
+  const millis =
+    type === "timestamp" || type === "date"
+      ? Number(instantMicros(value as string) / 1000n)
+      : typeof value === "number"
+        ? value * 1000
+        : Number(value) * 1000;
   switch (convert) {
     case "epoch_seconds":
       return type === "bigint" || type === "double" ? value : Math.floor(millis / 1000);

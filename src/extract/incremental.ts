@@ -84,23 +84,31 @@ export class IncrementalCursor {
       if (value === undefined || value === null) {
         if (config.on_cursor_value_missing === "include") kept.push(record);
         else if (config.on_cursor_value_missing === "raise") {
-          throw new RestloadError("E_INCREMENTAL", `Cannot read the cursor of resource "${resource}": a record has no value at "${config.cursor_path}"`, {
-            hint: 'Check cursor_path, or set on_cursor_value_missing = "include" or "exclude".',
-            context: { resource },
-          });
+          throw new RestloadError(
+            "E_INCREMENTAL",
+            `Cannot read the cursor of resource "${resource}": a record has no value at "${config.cursor_path}"`,
+            {
+              hint: 'Check cursor_path, or set on_cursor_value_missing = "include" or "exclude".',
+              context: { resource },
+            },
+          );
         }
         continue;
       }
       if (cursorType(value) === undefined) {
-        throw new RestloadError("E_INCREMENTAL", `Cannot use ${JSON.stringify(value)} at "${config.cursor_path}" as the cursor of resource "${resource}"`, {
-          hint: "A cursor is a timestamp, a date, a number or a string.",
-          context: { resource },
-        });
+        throw new RestloadError(
+          "E_INCREMENTAL",
+          `Cannot use ${JSON.stringify(value)} at "${config.cursor_path}" as the cursor of resource "${resource}"`,
+          {
+            hint: "A cursor is a timestamp, a date, a number or a string.",
+            context: { resource },
+          },
+        );
       }
       if (this.start !== null && this.start !== undefined) {
         const fromStart = sign * compareCursor(value, this.start, resource);
         if (fromStart < 0 || (fromStart === 0 && config.range_start === "open")) {
-          if (config.row_order !== null && (config.row_order === "desc") === (sign > 0)) stop = true;
+          if (config.row_order !== null && (config.row_order === "desc") === sign > 0) stop = true;
           continue;
         }
         if (fromStart === 0 && this.dedupe.size > 0 && this.dedupe.has(this.keyOf(record))) continue;
@@ -108,7 +116,7 @@ export class IncrementalCursor {
       if (config.end_value !== null) {
         const toEnd = sign * compareCursor(value, config.end_value, resource);
         if (toEnd > 0 || (toEnd === 0 && config.range_end === "open")) {
-          if (config.row_order !== null && (config.row_order === "asc") === (sign > 0)) stop = true;
+          if (config.row_order !== null && (config.row_order === "asc") === sign > 0) stop = true;
           continue;
         }
       }
@@ -135,7 +143,10 @@ export class IncrementalCursor {
 
   private keyOf(record: unknown): string {
     if (this.primaryKey.length > 0) return toJson(this.primaryKey.map((field) => valueAt(record, field) ?? null));
-    return `#${createHash("sha256").update(toJson(canonical(record))).digest("hex").slice(0, 32)}`;
+    return `#${createHash("sha256")
+      .update(toJson(canonical(record)))
+      .digest("hex")
+      .slice(0, 32)}`;
   }
 }
 
@@ -143,7 +154,11 @@ export class IncrementalCursor {
 function canonical(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(canonical);
   if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.keys(value as object).sort().map((key) => [key, canonical((value as Record<string, unknown>)[key])]));
+    return Object.fromEntries(
+      Object.keys(value as object)
+        .sort()
+        .map((key) => [key, canonical((value as Record<string, unknown>)[key])]),
+    );
   }
   return value;
 }

@@ -57,7 +57,10 @@ export function createExtractor(options: ExtractorOptions): Extractor {
   const secret = (value: string | SecretRef): string => {
     if (typeof value === "string") return value;
     const found = options.secrets.get(value.name);
-    if (found === undefined) throw new RestloadError("E_SECRET", `The secret "${value.name}" was not resolved`, { hint: "Run restload check to see where secrets are looked up." });
+    if (found === undefined)
+      throw new RestloadError("E_SECRET", `The secret "${value.name}" was not resolved`, {
+        hint: "Run restload check to see where secrets are looked up.",
+      });
     return found;
   };
   const baseUrl = plan.client.base_url === null ? undefined : secret(plan.client.base_url);
@@ -72,7 +75,10 @@ export function createExtractor(options: ExtractorOptions): Extractor {
     },
     origins: { trusted: trustedOrigins(plan, baseUrl), allowed: new Set(plan.client.allowed_origins) },
     limiter: new Semaphore(plan.max_concurrency),
-    gate: new HostGate({ requestsPerSecond: plan.client.requests_per_second, maxConnectionsPerHost: plan.client.max_connections_per_host }, clock),
+    gate: new HostGate(
+      { requestsPerSecond: plan.client.requests_per_second, maxConnectionsPerHost: plan.client.max_connections_per_host },
+      clock,
+    ),
     clock,
     redactor,
     transport: (request, signal) => {
@@ -96,7 +102,14 @@ export function createExtractor(options: ExtractorOptions): Extractor {
         redactor,
         now: () => clock.now(),
         fetchToken: async (request, signal) => {
-          const result = await client.fetchJson(request, { resource: "(oauth2 token)", what: "the access token", via: "the token request", auth: null, responseActions: [], signal });
+          const result = await client.fetchJson(request, {
+            resource: "(oauth2 token)",
+            what: "the access token",
+            via: "the token request",
+            auth: null,
+            responseActions: [],
+            signal,
+          });
           return result.kind === "page" ? result.body : undefined;
         },
       });
@@ -121,18 +134,30 @@ export function createExtractor(options: ExtractorOptions): Extractor {
     async *pages(resource, pageOptions = {}) {
       // Without a stored cursor (extract, probe) requests start from initial_value.
       const convert = resource.incremental?.convert;
-      const hook = convert !== null && typeof convert === "object" ? await loadHook(convert, `the incremental convert of resource "${resource.name}"`, dirname(plan.pipeline_file)) : undefined;
+      const hook =
+        convert !== null && typeof convert === "object"
+          ? await loadHook(convert, `the incremental convert of resource "${resource.name}"`, dirname(plan.pipeline_file))
+          : undefined;
       const incremental =
         pageOptions.incremental ??
-        (resource.incremental ? new IncrementalCursor(resource.incremental, resource.name, resource.primary_key, undefined, hook).requestValues() : undefined);
+        (resource.incremental
+          ? new IncrementalCursor(resource.incremental, resource.name, resource.primary_key, undefined, hook).requestValues()
+          : undefined);
       const valueOf = (placeholder: Placeholder): unknown => {
         if (placeholder.kind === "incremental" && incremental) return incremental.placeholders[placeholder.name];
-        if (placeholder.kind === "resource" && pageOptions.parent !== undefined) return parentField(resource, placeholder.field, pageOptions.parent);
+        if (placeholder.kind === "resource" && pageOptions.parent !== undefined)
+          return parentField(resource, placeholder.field, pageOptions.parent);
         throw new RestloadError("E_CONFIG", `Cannot fill ${placeholder.text} of resource "${resource.name}" outside a parent record`, {
           context: { resource: resource.name },
         });
       };
-      const first = buildFirstRequest(resource, { baseUrl, clientHeaders: plan.client.headers, secret, valueOf, extraParams: incremental?.params ?? {} });
+      const first = buildFirstRequest(resource, {
+        baseUrl,
+        clientHeaders: plan.client.headers,
+        secret,
+        valueOf,
+        extraParams: incremental?.params ?? {},
+      });
       const chain = walkChain(resource, first, {
         client,
         auth: authFor(resource.auth),
@@ -164,10 +189,14 @@ function parentField(resource: PlannedResource, field: string, parent: unknown):
   const value = valueAt(parent, field);
   if (value === undefined || value === null) {
     const fields = isTable(parent) ? Object.keys(parent).slice(0, 30).join(", ") : "(not an object)";
-    throw new RestloadError("E_DATA", `Cannot resolve {resources.${resource.parent}.${field}} for resource "${resource.name}" as the parent record has no field "${field}"; its fields are: ${fields}`, {
-      hint: "Fix the field in the placeholder (or the resolve param).",
-      context: { resource: resource.name },
-    });
+    throw new RestloadError(
+      "E_DATA",
+      `Cannot resolve {resources.${resource.parent}.${field}} for resource "${resource.name}" as the parent record has no field "${field}"; its fields are: ${fields}`,
+      {
+        hint: "Fix the field in the placeholder (or the resolve param).",
+        context: { resource: resource.name },
+      },
+    );
   }
   return value;
 }

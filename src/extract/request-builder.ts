@@ -54,9 +54,13 @@ function resolveUrl(resource: PlannedResource, context: BuildContext): URL {
       : parts.map((part) => (typeof part === "string" ? part : encodeURIComponent(String(context.valueOf(part))))).join("");
   if (/^https?:\/\//i.test(path)) return new URL(path);
   if (context.baseUrl === undefined) {
-    throw new RestloadError("E_CONFIG", `Cannot build the URL of resource "${resource.name}" as its path "${path}" is relative and client.base_url is not set`, {
-      context: { resource: resource.name },
-    });
+    throw new RestloadError(
+      "E_CONFIG",
+      `Cannot build the URL of resource "${resource.name}" as its path "${path}" is relative and client.base_url is not set`,
+      {
+        context: { resource: resource.name },
+      },
+    );
   }
   return joinUrl(context.baseUrl, path);
 }

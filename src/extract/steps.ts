@@ -27,7 +27,11 @@ export async function compileSteps(steps: readonly PlannedStep[], resource: stri
       const hook = await loadHook(step.map as { module: string; export: string }, where, baseDir);
       compiled.push({ index, apply: async (record) => hook(record) });
     } else {
-      const map = step.map as { drop?: readonly string[]; rename?: Readonly<Record<string, string>>; set?: Readonly<Record<string, unknown>> };
+      const map = step.map as {
+        drop?: readonly string[];
+        rename?: Readonly<Record<string, string>>;
+        set?: Readonly<Record<string, unknown>>;
+      };
       compiled.push({ index, apply: async (record) => mapRecord(record, map) });
     }
   }
@@ -40,10 +44,14 @@ export async function compileSteps(steps: readonly PlannedStep[], resource: stri
           record = await step.apply(record);
         } catch (error) {
           if (error instanceof RestloadError) throw error;
-          throw new RestloadError("E_STEP", `Step ${step.index + 1} of resource "${resource}" failed on record ${position + 1} of the page: ${messageOf(error)}`, {
-            hint: "Fix the step (or the module function it calls).",
-            context: { resource },
-          });
+          throw new RestloadError(
+            "E_STEP",
+            `Step ${step.index + 1} of resource "${resource}" failed on record ${position + 1} of the page: ${messageOf(error)}`,
+            {
+              hint: "Fix the step (or the module function it calls).",
+              context: { resource },
+            },
+          );
         }
         if (record === undefined || record === null) break;
       }
@@ -133,7 +141,10 @@ function fieldOf(record: unknown, path: string): unknown {
   return current;
 }
 
-function mapRecord(record: unknown, map: { drop?: readonly string[]; rename?: Readonly<Record<string, string>>; set?: Readonly<Record<string, unknown>> }): unknown {
+function mapRecord(
+  record: unknown,
+  map: { drop?: readonly string[]; rename?: Readonly<Record<string, string>>; set?: Readonly<Record<string, unknown>> },
+): unknown {
   if (!isTable(record)) return record;
   const copy = structuredClone(record);
   for (const path of map.drop ?? []) removeField(copy, path);
@@ -182,14 +193,20 @@ export async function loadHook(spec: { module: string; export: string }, where: 
   try {
     exports = await loaded;
   } catch (error) {
-    throw new RestloadError("E_STEP", `Cannot load module "${spec.module}" of ${where}: ${messageOf(error)}`, { hint: "Fix the module so it loads." });
+    throw new RestloadError("E_STEP", `Cannot load module "${spec.module}" of ${where}: ${messageOf(error)}`, {
+      hint: "Fix the module so it loads.",
+    });
   }
   const hook = exports[spec.export];
   if (typeof hook !== "function") {
     const names = Object.keys(exports).filter((name) => typeof exports[name] === "function");
-    throw new RestloadError("E_STEP", `Cannot use "${spec.export}" of module "${spec.module}" in ${where} as the module exports no such function (it exports: ${names.join(", ") || "none"})`, {
-      hint: "Export the function under that name, or fix `export` in the step.",
-    });
+    throw new RestloadError(
+      "E_STEP",
+      `Cannot use "${spec.export}" of module "${spec.module}" in ${where} as the module exports no such function (it exports: ${names.join(", ") || "none"})`,
+      {
+        hint: "Export the function under that name, or fix `export` in the step.",
+      },
+    );
   }
   return hook as Hook;
 }

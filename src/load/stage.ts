@@ -76,7 +76,8 @@ export class StagedTable {
    */
   add(values: Record<string, unknown>, columns: ReadonlyMap<string, unknown>): void {
     let segment = this.segment;
-    if (segment === undefined || segment.rows >= segmentRows || this.chars >= segmentChars || columns.size !== this.columns.length) segment = this.startSegment(columns);
+    if (segment === undefined || segment.rows >= segmentRows || this.chars >= segmentChars || columns.size !== this.columns.length)
+      segment = this.startSegment(columns);
     const names = this.columns;
     let line = "";
     for (let i = 0; i < names.length; i++) line += encode(values[names[i]!]) + ",";
@@ -169,7 +170,9 @@ export class Stage {
   table(name: string, resource: string): StagedTable {
     let staged = this.tables.get(name);
     if (!staged) {
-      staged = new StagedTable(name, this.owner(name) ?? resource, join(this.dir, String(this.tables.size)), this.sink, (chars) => this.wrote(chars));
+      staged = new StagedTable(name, this.owner(name) ?? resource, join(this.dir, String(this.tables.size)), this.sink, (chars) =>
+        this.wrote(chars),
+      );
       this.tables.set(name, staged);
     }
     staged.resources.add(resource);

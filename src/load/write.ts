@@ -83,13 +83,17 @@ export class UnitWriter {
         const detail = /^Error when converting column .*$/m.exec(full)?.[0];
         const message = [full.split("\n")[0]!, ...(detail ? [detail] : [])].join(": ");
         const from = [...staged.resources].map((name) => `"${name}"`).join(", ");
-        const error = new RestloadError("E_LOAD", `Cannot load the rows of ${staged.resources.size > 1 ? "resources" : "resource"} ${from} into table "${staged.table}": ${message}`, {
-          hint: /Conversion Error/.test(message)
-            ? "A value does not convert to its column's type: check the field's columns hint (data_type, precision), or keep it as text with columns.<field> = { data_type = \"text\" }."
-            : "The unit rolled back; the next run loads it again.",
-          context: { resource: staged.owner },
-          cause: caught,
-        });
+        const error = new RestloadError(
+          "E_LOAD",
+          `Cannot load the rows of ${staged.resources.size > 1 ? "resources" : "resource"} ${from} into table "${staged.table}": ${message}`,
+          {
+            hint: /Conversion Error/.test(message)
+              ? "A value does not convert to its column's type: check the field's columns hint (data_type, precision), or keep it as text with columns.<field> = { data_type = \"text\" }."
+              : "The unit rolled back; the next run loads it again.",
+            context: { resource: staged.owner },
+            cause: caught,
+          },
+        );
         this.failure = { error };
         this.onError(error);
       } finally {
@@ -143,11 +147,15 @@ export class UnitWriter {
     const { session, system } = this.context;
     const keep = quoteIdent("_rl_keep");
     const key = group.primaryKey.map(quoteIdent).join(", ");
-    await session.run(`CREATE OR REPLACE TEMP TABLE ${keep} AS SELECT * FROM (${read}) QUALIFY row_number() OVER (PARTITION BY ${key} ORDER BY ${quoteIdent(sequenceColumn)} DESC) = 1`);
+    await session.run(
+      `CREATE OR REPLACE TEMP TABLE ${keep} AS SELECT * FROM (${read}) QUALIFY row_number() OVER (PARTITION BY ${key} ORDER BY ${quoteIdent(sequenceColumn)} DESC) = 1`,
+    );
     const rootTable = this.target(root.name);
     const matches = `t.${quoteIdent(system.loadId)} = ${quoteLiteral(this.context.loadId)} AND (${group.primaryKey.map((column) => `t.${quoteIdent(column)}`).join(", ")}) IN (SELECT ${key} FROM ${keep})`;
     for (const child of this.childTables(group)) {
-      await session.run(`DELETE FROM ${this.target(child)} WHERE ${quoteIdent(system.rootId)} IN (SELECT t.${quoteIdent(system.id)} FROM ${rootTable} t WHERE ${matches})`);
+      await session.run(
+        `DELETE FROM ${this.target(child)} WHERE ${quoteIdent(system.rootId)} IN (SELECT t.${quoteIdent(system.id)} FROM ${rootTable} t WHERE ${matches})`,
+      );
     }
     await session.run(`DELETE FROM ${rootTable} t WHERE ${matches}`);
     const rows = await session.changes(`INSERT INTO ${rootTable} BY NAME SELECT * EXCLUDE (${quoteIdent(sequenceColumn)}) FROM ${keep}`);
@@ -162,10 +170,14 @@ export class UnitWriter {
     if (!root || this.written[root.name] === undefined) return;
     for (const key of [...group.primaryKey, ...group.mergeKey]) {
       if (!root.columns.has(key)) {
-        throw new RestloadError("E_LOAD", `Cannot merge resource "${group.resource}" as its key column "${key}" is in none of its records`, {
-          hint: "Check primary_key / merge_key: they name fields of the records.",
-          context: { resource: group.resource },
-        });
+        throw new RestloadError(
+          "E_LOAD",
+          `Cannot merge resource "${group.resource}" as its key column "${key}" is in none of its records`,
+          {
+            hint: "Check primary_key / merge_key: they name fields of the records.",
+            context: { resource: group.resource },
+          },
+        );
       }
     }
     const { missing, mistyped } = group.keys;
@@ -174,29 +186,37 @@ export class UnitWriter {
         "E_LOAD",
         `Cannot merge resource "${group.resource}" as ${mistyped === 1 ? "1 record" : `${mistyped} records`} for its table "${group.root}" ${mistyped === 1 ? "has" : "have"} a value for ${group.primaryKey.join(", ")} of another type than the key column (it went to a variant column <column>__v_<type>)`,
         {
-          hint: "A key must keep one type: check what the API sends, or give the key column a type that takes every value (columns.<field> = { data_type = \"text\" }).",
+          hint: 'A key must keep one type: check what the API sends, or give the key column a type that takes every value (columns.<field> = { data_type = "text" }).',
           context: { resource: group.resource },
         },
       );
     }
     if (missing > 0) {
-      throw new RestloadError("E_LOAD", `Cannot merge resource "${group.resource}" as ${missing === 1 ? "1 record" : `${missing} records`} for its table "${group.root}" ${missing === 1 ? "has" : "have"} no value for ${group.primaryKey.join(", ")}`, {
-        hint: "Records to merge need their key; check primary_key / merge_key.",
-        context: { resource: group.resource },
-      });
+      throw new RestloadError(
+        "E_LOAD",
+        `Cannot merge resource "${group.resource}" as ${missing === 1 ? "1 record" : `${missing} records`} for its table "${group.root}" ${missing === 1 ? "has" : "have"} no value for ${group.primaryKey.join(", ")}`,
+        {
+          hint: "Records to merge need their key; check primary_key / merge_key.",
+          context: { resource: group.resource },
+        },
+      );
     }
     const keyColumns = mergeKeys(group);
     const rootTable = this.target(root.name);
     const thisLoad = `${quoteIdent(system.loadId)} = ${quoteLiteral(this.context.loadId)}`;
     if (!root.isNew) {
       if (keyColumns.some((key) => root.columns.get(key)?.type === "json")) {
-        throw new RestloadError("E_LOAD", `Cannot merge resource "${group.resource}" on a JSON key`, { context: { resource: group.resource } });
+        throw new RestloadError("E_LOAD", `Cannot merge resource "${group.resource}" on a JSON key`, {
+          context: { resource: group.resource },
+        });
       }
       const keys = keyColumns.map(quoteIdent).join(", ");
       // IS DISTINCT FROM: rows written before a system_prefix change have no value in this column.
       const earlier = `t.${quoteIdent(system.loadId)} IS DISTINCT FROM ${quoteLiteral(this.context.loadId)} AND (${keyColumns.map((key) => `t.${quoteIdent(key)}`).join(", ")}) IN (SELECT ${keys} FROM ${rootTable} WHERE ${thisLoad})`;
       for (const child of this.childTables(group)) {
-        await session.run(`DELETE FROM ${this.target(child)} WHERE ${quoteIdent(system.rootId)} IN (SELECT t.${quoteIdent(system.id)} FROM ${rootTable} t WHERE ${earlier})`);
+        await session.run(
+          `DELETE FROM ${this.target(child)} WHERE ${quoteIdent(system.rootId)} IN (SELECT t.${quoteIdent(system.id)} FROM ${rootTable} t WHERE ${earlier})`,
+        );
       }
       await session.run(`DELETE FROM ${rootTable} t WHERE ${earlier}`);
     }
@@ -209,7 +229,8 @@ export class UnitWriter {
       await session.run(
         `DELETE FROM ${this.target(child)} c WHERE c.${quoteIdent(system.rootId)} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${rootTable} r WHERE r.${quoteIdent(system.id)} = c.${quoteIdent(system.rootId)})`,
       );
-      if (this.written[child] !== undefined) this.written[child] = await this.count(`${this.target(child)} WHERE ${quoteIdent(system.rootId)} IN (${loadRows})`);
+      if (this.written[child] !== undefined)
+        this.written[child] = await this.count(`${this.target(child)} WHERE ${quoteIdent(system.rootId)} IN (${loadRows})`);
     }
     this.written[root.name] = await this.count(`${rootTable} WHERE ${thisLoad}`);
   }
@@ -228,9 +249,13 @@ export class UnitWriter {
       if (table.isNew) continue;
       // IS DISTINCT FROM and coalesce: rows written before a system_prefix change have no value in these columns.
       if (name === group.root || !rootHasRows) {
-        await session.run(`DELETE FROM ${this.target(name)}${rootHasRows ? ` WHERE ${quoteIdent(system.loadId)} IS DISTINCT FROM ${quoteLiteral(this.context.loadId)}` : ""}`);
+        await session.run(
+          `DELETE FROM ${this.target(name)}${rootHasRows ? ` WHERE ${quoteIdent(system.loadId)} IS DISTINCT FROM ${quoteLiteral(this.context.loadId)}` : ""}`,
+        );
       } else {
-        await session.run(`DELETE FROM ${this.target(name)} WHERE coalesce(split_part(${quoteIdent(system.id)}, '.', 1), '') NOT IN (SELECT ${quoteIdent(system.id)} FROM ${rootTable} WHERE ${thisLoad})`);
+        await session.run(
+          `DELETE FROM ${this.target(name)} WHERE coalesce(split_part(${quoteIdent(system.id)}, '.', 1), '') NOT IN (SELECT ${quoteIdent(system.id)} FROM ${rootTable} WHERE ${thisLoad})`,
+        );
       }
     }
   }
@@ -247,14 +272,18 @@ export class UnitWriter {
     if (present === undefined) {
       if (table.columns.size === 0) return;
       const all = [...table.columns.values()];
-      await session.run(`CREATE TABLE IF NOT EXISTS ${this.target(table.name)} (${all.map((column) => `${quoteIdent(column.name)} ${duckdbType(column.type, column.hint)}`).join(", ")})`);
+      await session.run(
+        `CREATE TABLE IF NOT EXISTS ${this.target(table.name)} (${all.map((column) => `${quoteIdent(column.name)} ${duckdbType(column.type, column.hint)}`).join(", ")})`,
+      );
       this.inDatabase.set(table.name, new Set(all.map((column) => column.name)));
       return;
     }
     for (const name of columns) {
       if (present.has(name)) continue;
       const column = table.columns.get(name)!;
-      await session.run(`ALTER TABLE ${this.target(table.name)} ADD COLUMN IF NOT EXISTS ${quoteIdent(name)} ${duckdbType(column.type, column.hint)}`);
+      await session.run(
+        `ALTER TABLE ${this.target(table.name)} ADD COLUMN IF NOT EXISTS ${quoteIdent(name)} ${duckdbType(column.type, column.hint)}`,
+      );
       present.add(name);
     }
   }
@@ -264,7 +293,8 @@ export class UnitWriter {
     const owned: string[] = [];
     for (const table of this.context.schema.tables.values()) {
       const staged = this.stagedOwner.get(table.name);
-      if (staged === group.resource || (staged === undefined && !table.isNew && this.context.existingOwner(table.name) === group.resource)) owned.push(table.name);
+      if (staged === group.resource || (staged === undefined && !table.isNew && this.context.existingOwner(table.name) === group.resource))
+        owned.push(table.name);
     }
     return owned;
   }

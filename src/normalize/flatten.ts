@@ -79,7 +79,13 @@ export interface Row {
 
 /** System column names for a `system_prefix` (`_rl_` gives `_rl_id`, `_rl_load_id`, …). */
 export function systemColumns(prefix: string): SystemColumns {
-  return { loadId: `${prefix}load_id`, id: `${prefix}id`, parentId: `${prefix}parent_id`, listIdx: `${prefix}list_idx`, rootId: `${prefix}root_id` };
+  return {
+    loadId: `${prefix}load_id`,
+    id: `${prefix}id`,
+    parentId: `${prefix}parent_id`,
+    listIdx: `${prefix}list_idx`,
+    rootId: `${prefix}root_id`,
+  };
 }
 
 /**
@@ -148,10 +154,11 @@ export class Normalizer {
 
   private trackKey(table: Table, values: Record<string, unknown>): void {
     const parts = this.shape.primaryKey.map((column) => keyPart(table.columns.get(column)?.type, values[column]));
-    const mistyped = parts.some((part, i) => part === undefined && Object.keys(values).some((name) => name.startsWith(`${this.shape.primaryKey[i]}__v_`)));
+    const mistyped = parts.some(
+      (part, i) => part === undefined && Object.keys(values).some((name) => name.startsWith(`${this.shape.primaryKey[i]}__v_`)),
+    );
     this.keys.track(parts, mistyped);
   }
-
 
   /** `parent__child`, shortened past 63 characters; cached, as the same paths come in every record. */
   private join(prefix: string, name: string): string {
@@ -181,7 +188,16 @@ export class Normalizer {
     return table;
   }
 
-  private flatten(object: Record<string, unknown>, table: Table, values: Record<string, unknown>, prefix: string, depth: number, out: Row[], rowId: string, rootId: string): void {
+  private flatten(
+    object: Record<string, unknown>,
+    table: Table,
+    values: Record<string, unknown>,
+    prefix: string,
+    depth: number,
+    out: Row[],
+    rowId: string,
+    rootId: string,
+  ): void {
     const keys = Object.keys(object);
     const names = this.columnNames(keys, prefix === "", prefix === "" && depth === 0);
     for (let i = 0; i < keys.length; i++) {
@@ -238,10 +254,14 @@ export class Normalizer {
     } else if (!existing) {
       if (hint?.data_type === "text" && typeof value !== "string") stored = toJson(value);
       else if (!fits(type, value)) {
-        throw new RestloadError("E_NORMALIZE", `Cannot store ${JSON.stringify(String(value)).slice(0, 60)} in column "${column}" of table "${table.name}" as its hint says ${hint?.data_type}`, {
-          hint: `Fix columns.${column} of resource "${shape.resource}", or remove the hint.`,
-          context: { resource: shape.resource },
-        });
+        throw new RestloadError(
+          "E_NORMALIZE",
+          `Cannot store ${JSON.stringify(String(value)).slice(0, 60)} in column "${column}" of table "${table.name}" as its hint says ${hint?.data_type}`,
+          {
+            hint: `Fix columns.${column} of resource "${shape.resource}", or remove the hint.`,
+            context: { resource: shape.resource },
+          },
+        );
       }
       const placed = schema.place(table, column, type, shape.contract, shape.resource, false, hint);
       if ("dropped" in placed) return;

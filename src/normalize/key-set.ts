@@ -14,7 +14,8 @@ export class KeySet {
 
   /** Records `key`; true when it was recorded before (or a different key shares its hash). */
   seen(key: unknown): boolean {
-    const value = typeof key === "number" && Number.isSafeInteger(key) ? key + 0 : hashText(typeof key === "string" ? `s${key}` : `j${String(key)}`);
+    const value =
+      typeof key === "number" && Number.isSafeInteger(key) ? key + 0 : hashText(typeof key === "string" ? `s${key}` : `j${String(key)}`);
     if (this.size * 2 >= this.slots.length) this.grow();
     return this.insert(value);
   }
@@ -42,7 +43,7 @@ export class KeySet {
 
 /** A slot index for an integer-valued double (its low and high 32 bits, mixed). */
 function mix(value: number): number {
-  const low = value % 4294967296 | 0;
+  const low = (value % 4294967296) | 0;
   const high = Math.floor(value / 4294967296) | 0;
   let h = Math.imul(low ^ Math.imul(high, 0x9e3779b1), 0x85ebca6b);
   h ^= h >>> 13;

@@ -59,14 +59,26 @@ export class Schema {
    * Where a value of `type` goes in `table`: the column itself, a new column, or a variant column
    * `<column>__v_<type>` when the column exists with another type.
    */
-  place(table: Table, column: string, type: DataType, contract: Contract, resource: string, variant: boolean, hint?: ColumnHint): Placement {
+  place(
+    table: Table,
+    column: string,
+    type: DataType,
+    contract: Contract,
+    resource: string,
+    variant: boolean,
+    hint?: ColumnHint,
+  ): Placement {
     const existing = table.columns.get(column);
     if (existing) return { column };
     // Columns of a table this unit creates are not governed by the column contract.
     const mode = variant ? contract.data_type : table.isNew ? "evolve" : contract.columns;
     const what = variant ? `a ${type} value into variant column "${column}"` : `new column "${column}"`;
     if (mode === "discard_value") return { dropped: true };
-    enforce(mode, () => `Cannot add ${what} to table "${table.name}" of resource "${resource}" as its schema contract freezes ${variant ? "data types" : "columns"}`);
+    enforce(
+      mode,
+      () =>
+        `Cannot add ${what} to table "${table.name}" of resource "${resource}" as its schema contract freezes ${variant ? "data types" : "columns"}`,
+    );
     this.addColumn(table, { name: column, type, hint });
     return { column };
   }

@@ -100,9 +100,14 @@ export function fits(type: DataType, value: unknown): boolean {
     case "bool":
       return typeof value === "boolean";
     case "bigint":
-      return (typeof value === "number" && Number.isSafeInteger(value)) || (typeof value === "bigint" && value >= int64Min && value <= int64Max);
+      return (
+        (typeof value === "number" && Number.isSafeInteger(value)) || (typeof value === "bigint" && value >= int64Min && value <= int64Max)
+      );
     case "hugeint":
-      return (typeof value === "number" && Number.isSafeInteger(value)) || (typeof value === "bigint" && value >= int128Min && value <= int128Max);
+      return (
+        (typeof value === "number" && Number.isSafeInteger(value)) ||
+        (typeof value === "bigint" && value >= int128Min && value <= int128Max)
+      );
     case "double":
       return typeof value === "number";
     case "timestamp":
@@ -110,7 +115,11 @@ export function fits(type: DataType, value: unknown): boolean {
     case "date":
       return typeof value === "string" && isDate(value);
     case "decimal":
-      return (typeof value === "number" && Number.isFinite(value)) || (typeof value === "string" && /^-?\d+(\.\d+)?$/.test(value)) || typeof value === "bigint";
+      return (
+        (typeof value === "number" && Number.isFinite(value)) ||
+        (typeof value === "string" && /^-?\d+(\.\d+)?$/.test(value)) ||
+        typeof value === "bigint"
+      );
   }
 }
 
@@ -152,4 +161,3 @@ export function fromDuckdbType(name: string): DataType | undefined {
   if (upper === "JSON") return "json";
   return undefined;
 }
-

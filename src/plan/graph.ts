@@ -14,7 +14,11 @@ export function buildGraph(drafts: readonly ResourceDraft[], problems: Problem[]
   const byName = new Map<string, ResourceDraft>();
   for (const draft of drafts) {
     const first = byName.get(draft.name);
-    if (first) problems.push({ path: `resources[${draft.index}].name`, message: `duplicate resource name "${draft.name}" (also resources[${first.index}])` });
+    if (first)
+      problems.push({
+        path: `resources[${draft.index}].name`,
+        message: `duplicate resource name "${draft.name}" (also resources[${first.index}])`,
+      });
     else byName.set(draft.name, draft);
   }
 
@@ -25,16 +29,25 @@ export function buildGraph(drafts: readonly ResourceDraft[], problems: Problem[]
       if (ref.resource === draft.name) {
         problems.push({ path: ref.path, message: `resource "${draft.name}" resolves from itself; a resource cannot be its own parent` });
       } else if (!byName.has(ref.resource)) {
-        problems.push({ path: ref.path, message: `names resource "${ref.resource}", which does not exist; resources are: ${[...byName.keys()].join(", ")}` });
+        problems.push({
+          path: ref.path,
+          message: `names resource "${ref.resource}", which does not exist; resources are: ${[...byName.keys()].join(", ")}`,
+        });
       } else if (parent === null) {
         parent = ref.resource;
       } else if (parent !== ref.resource) {
-        problems.push({ path: ref.path, message: `resource "${draft.name}" resolves from two parents, "${parent}" and "${ref.resource}"; a resource has one parent` });
+        problems.push({
+          path: ref.path,
+          message: `resource "${draft.name}" resolves from two parents, "${parent}" and "${ref.resource}"; a resource has one parent`,
+        });
       }
     }
     parentOf.set(draft.name, parent);
     if (parent === null && draft.include_from_parent.length > 0) {
-      problems.push({ path: `resources[${draft.index}].include_from_parent`, message: `resource "${draft.name}" has no parent to include fields from; it needs a {resources.<parent>.<field>} placeholder or a resolve param` });
+      problems.push({
+        path: `resources[${draft.index}].include_from_parent`,
+        message: `resource "${draft.name}" has no parent to include fields from; it needs a {resources.<parent>.<field>} placeholder or a resolve param`,
+      });
     }
   }
 
@@ -51,7 +64,10 @@ export function buildGraph(drafts: readonly ResourceDraft[], problems: Problem[]
       const cycle = chain.slice(chain.indexOf(current));
       cycle.forEach((member) => inCycle.add(member));
       const draft = byName.get(name)!;
-      problems.push({ path: `resources[${draft.index}]`, message: `resolve cycle: ${[...cycle, name].join(" -> ")}; a parent cannot depend on its own children` });
+      problems.push({
+        path: `resources[${draft.index}]`,
+        message: `resolve cycle: ${[...cycle, name].join(" -> ")}; a parent cannot depend on its own children`,
+      });
     }
   }
   if (problems.length > 0) return { resources: [], units: [] };

@@ -36,7 +36,8 @@ export function plan(loaded: LoadedPipeline, options: PlanOptions): Plan {
     pipeline_file: loaded.file,
     // --database is a path typed in a shell: it resolves against the working directory, as for
     // every command (serve, sql); the file's `database` key follows the rule of resolveDatabasePath.
-    database: options.database !== undefined ? resolve(options.database) : resolveDatabasePath(config.pipeline.database, loaded.dir, options.env),
+    database:
+      options.database !== undefined ? resolve(options.database) : resolveDatabasePath(config.pipeline.database, loaded.dir, options.env),
     dataset,
     system_prefix,
     max_concurrency,

@@ -9,7 +9,10 @@ export function planPaginator(endpoint: ResolvedEndpoint, problems: Problem[]): 
   if (endpoint.method !== "POST") {
     for (const key of ["cursor_body_path", "offset_body_path", "limit_body_path", "page_body_path"] as const) {
       if (key in paginator && (paginator as Partial<Record<typeof key, string | null>>)[key] !== null) {
-        problems.push({ path: `${endpoint.paginator_path}.${key}`, message: `${key} puts the value in a JSON body, which needs method = "POST"` });
+        problems.push({
+          path: `${endpoint.paginator_path}.${key}`,
+          message: `${key} puts the value in a JSON body, which needs method = "POST"`,
+        });
       }
     }
   }

@@ -56,7 +56,10 @@ export function planResource(config: ResolvedPipeline, index: number, problems: 
   // A GET carries no body: fetch refuses one (Bun, Node, Deno), so the run would fail at its first request.
   for (const key of ["json", "data"] as const) {
     if (endpoint[key] !== null && endpoint.method !== "POST") {
-      problems.push({ path: at(["endpoint", key]), message: `${key} is a request body, which needs method = "POST"; set endpoint.method = "POST" or send the values as params` });
+      problems.push({
+        path: at(["endpoint", key]),
+        message: `${key} is a request body, which needs method = "POST"; set endpoint.method = "POST" or send the values as params`,
+      });
     }
   }
 
@@ -82,7 +85,10 @@ export function planResource(config: ResolvedPipeline, index: number, problems: 
   }
 
   if (!/^https?:\/\//i.test(path) && config.client.base_url === null) {
-    problems.push({ path: at(["endpoint", "path"]), message: `the path ${JSON.stringify(path)} is relative and client.base_url is not set; set base_url or give an absolute URL` });
+    problems.push({
+      path: at(["endpoint", "path"]),
+      message: `the path ${JSON.stringify(path)} is relative and client.base_url is not set; set base_url or give an absolute URL`,
+    });
   }
 
   const disposition = resource.write_disposition;
@@ -90,8 +96,15 @@ export function planResource(config: ResolvedPipeline, index: number, problems: 
     warnings.push(`resource "${resource.name}": write_disposition = "merge" without primary_key or merge_key behaves as append`);
   }
   const plannedIncremental = incremental ? { ...incremental.config, declared_at: incremental.path } : null;
-  if (plannedIncremental !== null && plannedIncremental.lag !== null && plannedIncremental.lag > 0 && disposition.disposition === "append") {
-    warnings.push(`resource "${resource.name}": incremental lag with write_disposition = "append" loads the records inside the lag window again on every run`);
+  if (
+    plannedIncremental !== null &&
+    plannedIncremental.lag !== null &&
+    plannedIncremental.lag > 0 &&
+    disposition.disposition === "append"
+  ) {
+    warnings.push(
+      `resource "${resource.name}": incremental lag with write_disposition = "append" loads the records inside the lag window again on every run`,
+    );
   }
 
   return {

@@ -42,7 +42,16 @@ export type PlannedStep = Readonly<Step>;
 export type PlannedResource = Frozen<
   Pick<
     ResolvedResource,
-    "name" | "index" | "selected" | "write_disposition" | "primary_key" | "merge_key" | "include_from_parent" | "columns" | "max_table_nesting" | "schema_contract"
+    | "name"
+    | "index"
+    | "selected"
+    | "write_disposition"
+    | "primary_key"
+    | "merge_key"
+    | "include_from_parent"
+    | "columns"
+    | "max_table_nesting"
+    | "schema_contract"
   > &
     Pick<ResolvedEndpoint, "method" | "auth" | "paginator_level" | "data_selector" | "response_actions">
 > & {
@@ -70,7 +79,9 @@ export interface LoadUnit {
   readonly tables: readonly string[];
 }
 
-export type Plan = Frozen<Pick<ResolvedPipelineSection, "dataset" | "system_prefix" | "max_concurrency" | "duckdb_memory_limit" | "secrets_section">> & {
+export type Plan = Frozen<
+  Pick<ResolvedPipelineSection, "dataset" | "system_prefix" | "max_concurrency" | "duckdb_memory_limit" | "secrets_section">
+> & {
   readonly pipeline: string;
   readonly pipeline_file: string;
   /** Absolute path of the DuckDB file. */

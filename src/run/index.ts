@@ -89,7 +89,13 @@ export async function runPipeline(runOptions: RunOptions): Promise<RunSummary> {
   const runId = randomUUID();
   // One DuckDB thread: a run is bound by extraction, and DuckDB's per-thread buffers are what
   // keep memory up (measured: 361 MB instead of 492 MB peak for 100k records, same duration).
-  const database = await openDatabase(plan.database, { create: true, lockTimeoutMs: options.lockTimeoutMs, memoryLimit: plan.duckdb_memory_limit, threads: 1, rowGroupSize: runRowGroupSize });
+  const database = await openDatabase(plan.database, {
+    create: true,
+    lockTimeoutMs: options.lockTimeoutMs,
+    memoryLimit: plan.duckdb_memory_limit,
+    threads: 1,
+    rowGroupSize: runRowGroupSize,
+  });
   try {
     const session = await Session.of(database);
     await ensureSystemTables(session, plan.dataset);
@@ -148,7 +154,10 @@ function linkedAbort(outer: AbortSignal | undefined): AbortController {
 }
 
 /** Counts pages, records and retries per resource, then passes events on. */
-function countResources(stats: Record<string, { pages: number; records: number; retries: number }>, next: (event: RunEvent) => void): (event: RunEvent) => void {
+function countResources(
+  stats: Record<string, { pages: number; records: number; retries: number }>,
+  next: (event: RunEvent) => void,
+): (event: RunEvent) => void {
   return (event) => {
     const name = event.type === "page" ? event.resource : event.type === "retry" ? event.event.resource : undefined;
     if (name !== undefined) {
@@ -211,9 +220,26 @@ export async function dryRun(options: Omit<RunOptions, "lockTimeoutMs">): Promis
       const schema = new Schema();
       const normalizers = new Map<string, Normalizer>();
       for (const resource of resources) {
-        if (resource.table !== null) normalizers.set(resource.name, new Normalizer(schema, shapeOf(resource), systemColumns(plan.system_prefix), "dry-run", idGenerator()));
+        if (resource.table !== null)
+          normalizers.set(
+            resource.name,
+            new Normalizer(schema, shapeOf(resource), systemColumns(plan.system_prefix), "dry-run", idGenerator()),
+          );
       }
-      await extractResource(resources[0]!, undefined, { options, extractor, normalizers, stage: counter, unit: unit.name, resources, cursors: new Map(), cursorUpdates: [], walkedChains: new Set(), baseDir: dirname(plan.pipeline_file), concurrency: plan.max_concurrency, unitAbort: linkedAbort(options.signal) });
+      await extractResource(resources[0]!, undefined, {
+        options,
+        extractor,
+        normalizers,
+        stage: counter,
+        unit: unit.name,
+        resources,
+        cursors: new Map(),
+        cursorUpdates: [],
+        walkedChains: new Set(),
+        baseDir: dirname(plan.pipeline_file),
+        concurrency: plan.max_concurrency,
+        unitAbort: linkedAbort(options.signal),
+      });
     } catch (caught) {
       error = errorData(loadError(caught, plan), redactWith(options));
       options.onEvent?.({ type: "unit_failed", unit: unit.name, error });
@@ -332,9 +358,13 @@ async function runUnit(
     // it is complete (DuckDB works on its own thread), and nothing is visible before COMMIT.
     await session.run("BEGIN TRANSACTION");
     open = true;
-    const unitWriter = new UnitWriter({ session, dataset: plan.dataset, schema, system, loadId, existingOwner: owner, signal: unitAbort.signal }, groups, (error) => {
-      if (!unitAbort.signal.aborted) unitAbort.abort(error);
-    });
+    const unitWriter = new UnitWriter(
+      { session, dataset: plan.dataset, schema, system, loadId, existingOwner: owner, signal: unitAbort.signal },
+      groups,
+      (error) => {
+        if (!unitAbort.signal.aborted) unitAbort.abort(error);
+      },
+    );
     writer = unitWriter;
     // A table this unit stages rows in is governed by one of its own resources.
     const unitOwner = (table: string) => {
@@ -342,14 +372,34 @@ async function runUnit(
       return name !== undefined && unit.resources.includes(name) ? name : undefined;
     };
     stage = new Stage(`${plan.database}.stage/${loadId}`, (staged, segment) => unitWriter.add(staged, segment), unitOwner);
-    await extractResource(root, undefined, { options, extractor, normalizers, stage, unit: unit.name, resources, cursors, cursorUpdates, walkedChains: new Set(), baseDir: dirname(plan.pipeline_file), concurrency: plan.max_concurrency, unitAbort });
+    await extractResource(root, undefined, {
+      options,
+      extractor,
+      normalizers,
+      stage,
+      unit: unit.name,
+      resources,
+      cursors,
+      cursorUpdates,
+      walkedChains: new Set(),
+      baseDir: dirname(plan.pipeline_file),
+      concurrency: plan.max_concurrency,
+      unitAbort,
+    });
     stage.closeAll();
     if (options.signal?.aborted) throw interruptedError(options.signal, "unit");
     const rows = await unitWriter.finish();
     // The cursors move with the rows they cover, in the same transaction.
     if (options.fullRefresh) for (const name of names) await deleteCursors(session, plan.dataset, plan.pipeline, name);
     for (const update of cursorUpdates) {
-      await writeCursor(session, plan.dataset, { pipeline: plan.pipeline, resource: update.resource, parentKey: update.parentKey, cursorPath: update.cursorPath, loadId, value: update.value });
+      await writeCursor(session, plan.dataset, {
+        pipeline: plan.pipeline,
+        resource: update.resource,
+        parentKey: update.parentKey,
+        cursorPath: update.cursorPath,
+        loadId,
+        value: update.value,
+      });
     }
     await insertLoad(session, plan.dataset, {
       loadId,
@@ -374,7 +424,10 @@ async function runUnit(
   } catch (caught) {
     // A failed write stops extraction: its error is the one to report.
     const cause = writer?.error ?? caught;
-    const error = errorData(options.signal?.aborted ? interruptedError(options.signal, "unit") : loadError(cause, plan), redactWith(options));
+    const error = errorData(
+      options.signal?.aborted ? interruptedError(options.signal, "unit") : loadError(cause, plan),
+      redactWith(options),
+    );
     await writer?.settled();
     if (open) await session.run("ROLLBACK").catch(() => {});
     // The unit's data rolled back with its transaction; its failure is recorded on its own.
@@ -406,7 +459,9 @@ async function runUnit(
  */
 function tableOwner(plan: Plan, unit: LoadUnit): (table: string) => string | undefined {
   const ours = unit.resources.map((name) => plan.resources.find((resource) => resource.name === name)!);
-  const candidates = [...ours, ...plan.resources.filter((resource) => !unit.resources.includes(resource.name))].filter((resource) => resource.table !== null);
+  const candidates = [...ours, ...plan.resources.filter((resource) => !unit.resources.includes(resource.name))].filter(
+    (resource) => resource.table !== null,
+  );
   return (table) => {
     let best: PlannedResource | undefined;
     for (const resource of candidates) {
@@ -454,10 +509,14 @@ export function loadError(caught: unknown, plan: Pick<Plan, "database" | "duckdb
     });
   }
   if (/Out of Memory Error/.test(message)) {
-    return new RestloadError("E_LOAD", `DuckDB ran out of memory while loading (duckdb_memory_limit = ${plan.duckdb_memory_limit}): ${message.split("\n")[0]}`, {
-      hint: "Raise pipeline.duckdb_memory_limit (very wide tables need about 100 KB per column), or store wide objects whole with columns.<field> = { data_type = \"json\" }.",
-      cause: caught,
-    });
+    return new RestloadError(
+      "E_LOAD",
+      `DuckDB ran out of memory while loading (duckdb_memory_limit = ${plan.duckdb_memory_limit}): ${message.split("\n")[0]}`,
+      {
+        hint: 'Raise pipeline.duckdb_memory_limit (very wide tables need about 100 KB per column), or store wide objects whole with columns.<field> = { data_type = "json" }.',
+        cause: caught,
+      },
+    );
   }
   return caught instanceof RestloadError ? caught : new RestloadError("E_LOAD", message, { cause: caught });
 }

@@ -58,15 +58,30 @@ export async function extractResource(resource: PlannedResource, parent: unknown
     context.walkedChains.add(chain);
   }
   const convert = resource.incremental?.convert;
-  const hook = convert !== null && typeof convert === "object" ? await loadHook(convert, `the incremental convert of resource "${resource.name}"`, context.baseDir) : undefined;
+  const hook =
+    convert !== null && typeof convert === "object"
+      ? await loadHook(convert, `the incremental convert of resource "${resource.name}"`, context.baseDir)
+      : undefined;
   const cursor = resource.incremental
-    ? new IncrementalCursor(resource.incremental, resource.name, resource.primary_key, context.cursors.get(cursorKey(resource.name, parentKey, resource.incremental.cursor_path)), hook)
+    ? new IncrementalCursor(
+        resource.incremental,
+        resource.name,
+        resource.primary_key,
+        context.cursors.get(cursorKey(resource.name, parentKey, resource.incremental.cursor_path)),
+        hook,
+      )
     : undefined;
   const options = { signal, incremental: cursor?.requestValues(), ...(parent === undefined ? {} : { parent }) };
   const pool = children.length > 0 ? new TaskPool(context.concurrency) : undefined;
   try {
     for await (const page of context.extractor.pages(resource, options)) {
-      context.options.onEvent?.({ type: "page", unit: context.unit, resource: resource.name, page: page.number, records: page.records.length });
+      context.options.onEvent?.({
+        type: "page",
+        unit: context.unit,
+        resource: resource.name,
+        page: page.number,
+        records: page.records.length,
+      });
       const filtered = cursor ? cursor.filter(page.records) : { kept: page.records, stop: false };
       const records = filtered.kept.map((raw) => withParentFields(resource, raw, parent));
       for (const record of records) {
@@ -78,15 +93,17 @@ export async function extractResource(resource: PlannedResource, parent: unknown
       context.options.onCrashPoint?.(`page_${page.number}`, context.unit);
       // Child chains of different parent records run concurrently (the client's limiter caps the
       // requests in flight); the pool holds back the parent chain when too many wait.
-      if (pool) for (const record of records) await pool.submit(async () => {
-        try {
-          for (const child of children) await extractResource(child, record, context);
-        } catch (error) {
-          // One child chain failed: the unit will roll back, the sibling chains stop requesting.
-          if (!context.unitAbort.signal.aborted) context.unitAbort.abort(error);
-          throw error;
-        }
-      });
+      if (pool)
+        for (const record of records)
+          await pool.submit(async () => {
+            try {
+              for (const child of children) await extractResource(child, record, context);
+            } catch (error) {
+              // One child chain failed: the unit will roll back, the sibling chains stop requesting.
+              if (!context.unitAbort.signal.aborted) context.unitAbort.abort(error);
+              throw error;
+            }
+          });
       // The records are ordered (row_order) and this page left the range: later pages would too.
       if (filtered.stop) break;
     }
@@ -98,7 +115,8 @@ export async function extractResource(resource: PlannedResource, parent: unknown
   }
   await pool?.drain();
   const next = cursor?.next();
-  if (next && resource.incremental) context.cursorUpdates.push({ resource: resource.name, parentKey, cursorPath: resource.incremental.cursor_path, value: next });
+  if (next && resource.incremental)
+    context.cursorUpdates.push({ resource: resource.name, parentKey, cursorPath: resource.incremental.cursor_path, value: next });
 }
 
 /**
@@ -124,9 +142,15 @@ function parentKeyOf(resource: PlannedResource, parent: unknown): string {
 
 /** `include_from_parent = ["id"]` copies the parent's `id` into the record as `_<parent>_id`. */
 function withParentFields(resource: PlannedResource, record: unknown, parent: unknown): unknown {
-  if (parent === undefined || resource.include_from_parent.length === 0 || record === null || typeof record !== "object" || Array.isArray(record)) return record;
+  if (
+    parent === undefined ||
+    resource.include_from_parent.length === 0 ||
+    record === null ||
+    typeof record !== "object" ||
+    Array.isArray(record)
+  )
+    return record;
   const copy: Record<string, unknown> = { ...(record as Record<string, unknown>) };
   for (const field of resource.include_from_parent) copy[`_${resource.parent}_${field}`] = (parent as Record<string, unknown>)[field];
   return copy;
 }
-

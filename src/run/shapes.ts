@@ -9,13 +9,17 @@ const keyColumn = (key: string) => key.split(".").map(normalizeIdentifier).join(
 
 /** How `resource`'s records are normalised; keys and root ids follow `governing`, the resource whose disposition its table takes. */
 export function shapeOf(resource: PlannedResource, governing: PlannedResource = resource): ResourceShape {
-  const hints = new Map(Object.entries(resource.columns).map(([field, hint]) => [field.split(".").map(normalizeIdentifier).join("__"), hint]));
+  const hints = new Map(
+    Object.entries(resource.columns).map(([field, hint]) => [field.split(".").map(normalizeIdentifier).join("__"), hint]),
+  );
   return {
     resource: resource.name,
     table: resource.table!,
     maxNesting: resource.max_table_nesting,
     hints,
-    required: Object.entries(resource.columns).filter(([, hint]) => !hint.nullable).map(([field]) => field),
+    required: Object.entries(resource.columns)
+      .filter(([, hint]) => !hint.nullable)
+      .map(([field]) => field),
     contract: resource.schema_contract as Contract,
     rootIds: governing.write_disposition.disposition === "merge",
     primaryKey: governing.write_disposition.disposition === "merge" ? governing.primary_key.map(keyColumn) : [],
@@ -33,4 +37,3 @@ export function groupOf(resource: PlannedResource, keys: KeyStats): TableGroup {
     keys,
   };
 }
-

@@ -12,7 +12,16 @@ export function serveHttp(fetch: FetchHandler, hostname: string, port: number): 
     const server = Bun.serve({ hostname, port, fetch });
     return { port: server.port ?? port, stop: async () => void (await server.stop(true)) };
   }
-  const deno = (globalThis as { Deno?: { serve(options: { hostname: string; port: number; onListen?: () => void }, handler: FetchHandler): { addr: { port: number }; shutdown(): Promise<void> } } }).Deno;
+  const deno = (
+    globalThis as {
+      Deno?: {
+        serve(
+          options: { hostname: string; port: number; onListen?: () => void },
+          handler: FetchHandler,
+        ): { addr: { port: number }; shutdown(): Promise<void> };
+      };
+    }
+  ).Deno;
   if (!deno) throw new Error("restload serve needs Bun or Deno");
   const server = deno.serve({ hostname, port, onListen: () => {} }, fetch);
   return { port: server.addr.port, stop: () => server.shutdown() };

@@ -26,7 +26,8 @@ export function createApp(options: ServeOptions): Hono {
       await next();
     });
   }
-  const pageToken = (c: { req: { query(name: string): string | undefined } }) => (options.token !== null ? (c.req.query("token") ?? null) : null);
+  const pageToken = (c: { req: { query(name: string): string | undefined } }) =>
+    options.token !== null ? (c.req.query("token") ?? null) : null;
 
   app.get("/", async (c) => c.html(overviewPage(await all(), now(), pageToken(c))));
 
@@ -71,10 +72,14 @@ export function health(databases: readonly DatabaseSnapshot[], maxAgeSeconds: nu
         problems.push(`${p.pipeline}: the last run (started ${newest.started_at}) ended without finishing (killed?)`);
       }
       const last = p.runs.find((run) => run.status !== "running");
-      if (last && last.status !== "succeeded") problems.push(`${p.pipeline}: the last run ${last.status}${last.error ? `: ${last.error}` : ""}`);
+      if (last && last.status !== "succeeded")
+        problems.push(`${p.pipeline}: the last run ${last.status}${last.error ? `: ${last.error}` : ""}`);
       if (maxAgeSeconds !== null) {
         const age = p.last_success_at ? (now - Date.parse(p.last_success_at)) / 1000 : Infinity;
-        if (age > maxAgeSeconds) problems.push(`${p.pipeline}: the last successful unit is ${p.last_success_at ? `${Math.round(age)} s old` : "missing"} (max age ${maxAgeSeconds} s)`);
+        if (age > maxAgeSeconds)
+          problems.push(
+            `${p.pipeline}: the last successful unit is ${p.last_success_at ? `${Math.round(age)} s old` : "missing"} (max age ${maxAgeSeconds} s)`,
+          );
       }
     }
   }
@@ -87,24 +92,70 @@ export function metrics(databases: readonly DatabaseSnapshot[]): string {
   const metric = (name: string, type: string, help: string, samples: [Record<string, string>, number][]) => {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     for (const [labels, value] of samples) {
-      const text = Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`).join(",");
+      const text = Object.entries(labels)
+        .map(([k, v]) => `${k}="${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`)
+        .join(",");
       lines.push(`${name}{${text}} ${value}`);
     }
   };
-  const pipelines = databases.flatMap((db) => db.pipelines.map((p) => ({ db, p, id: { database: db.database, dataset: p.dataset, pipeline: p.pipeline } })));
-  metric("restload_runs", "gauge", "Recent runs (up to 30) by final status.", pipelines.flatMap(({ p, id }) =>
-    ["succeeded", "failed", "interrupted"].map((status): [Record<string, string>, number] => [{ ...id, status }, p.runs.filter((run) => run.status === status).length]),
-  ));
-  metric("restload_last_run_rows", "gauge", "Rows written by the last run.", pipelines.map(({ p, id }) => [id, p.runs[0]?.rows ?? 0]));
-  metric("restload_last_run_duration_seconds", "gauge", "Duration of the last run.", pipelines.map(({ p, id }) => [id, p.runs[0]?.duration_s ?? 0]));
-  metric("restload_last_run_failed", "gauge", "1 when the last run did not succeed.", pipelines.map(({ p, id }) => [id, p.runs[0] && p.runs[0].status !== "succeeded" ? 1 : 0]));
-  metric("restload_last_success_timestamp_seconds", "gauge", "When a unit last committed (Unix time).", pipelines.map(({ p, id }) => [id, p.last_success_at ? Date.parse(p.last_success_at) / 1000 : 0]));
-  metric("restload_table_rows", "gauge", "Rows per table.", pipelines.flatMap(({ p, id }) => p.tables.map((t): [Record<string, string>, number] => [{ ...id, table: t.table }, t.rows])));
-  metric("restload_running", "gauge", "1 while a run writes the database.", databases.map((db) => [{ database: db.database }, db.live ? 1 : 0]));
+  const pipelines = databases.flatMap((db) =>
+    db.pipelines.map((p) => ({ db, p, id: { database: db.database, dataset: p.dataset, pipeline: p.pipeline } })),
+  );
+  metric(
+    "restload_runs",
+    "gauge",
+    "Recent runs (up to 30) by final status.",
+    pipelines.flatMap(({ p, id }) =>
+      ["succeeded", "failed", "interrupted"].map((status): [Record<string, string>, number] => [
+        { ...id, status },
+        p.runs.filter((run) => run.status === status).length,
+      ]),
+    ),
+  );
+  metric(
+    "restload_last_run_rows",
+    "gauge",
+    "Rows written by the last run.",
+    pipelines.map(({ p, id }) => [id, p.runs[0]?.rows ?? 0]),
+  );
+  metric(
+    "restload_last_run_duration_seconds",
+    "gauge",
+    "Duration of the last run.",
+    pipelines.map(({ p, id }) => [id, p.runs[0]?.duration_s ?? 0]),
+  );
+  metric(
+    "restload_last_run_failed",
+    "gauge",
+    "1 when the last run did not succeed.",
+    pipelines.map(({ p, id }) => [id, p.runs[0] && p.runs[0].status !== "succeeded" ? 1 : 0]),
+  );
+  metric(
+    "restload_last_success_timestamp_seconds",
+    "gauge",
+    "When a unit last committed (Unix time).",
+    pipelines.map(({ p, id }) => [id, p.last_success_at ? Date.parse(p.last_success_at) / 1000 : 0]),
+  );
+  metric(
+    "restload_table_rows",
+    "gauge",
+    "Rows per table.",
+    pipelines.flatMap(({ p, id }) => p.tables.map((t): [Record<string, string>, number] => [{ ...id, table: t.table }, t.rows])),
+  );
+  metric(
+    "restload_running",
+    "gauge",
+    "1 while a run writes the database.",
+    databases.map((db) => [{ database: db.database }, db.live ? 1 : 0]),
+  );
   return lines.join("\n") + "\n";
 }
 
-function find<T>(databases: readonly DatabaseSnapshot[], db: string | undefined, pick: (p: DatabaseSnapshot["pipelines"][number]) => T | undefined) {
+function find<T>(
+  databases: readonly DatabaseSnapshot[],
+  db: string | undefined,
+  pick: (p: DatabaseSnapshot["pipelines"][number]) => T | undefined,
+) {
   for (const snapshot of databases) {
     if (db !== undefined && snapshot.database !== db) continue;
     for (const pipeline of snapshot.pipelines) {

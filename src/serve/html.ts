@@ -55,11 +55,19 @@ function pipelineCard(db: DatabaseSnapshot, p: PipelineSnapshot, now: number, to
   const status = liveHere ? "running" : last?.status === "running" ? "unfinished" : (last?.status ?? "never run");
   const runsRows = p.runs
     .slice(0, 10)
-    .map((run) => `<tr><td><a href="${link(`/runs/${encodeURIComponent(run.run_id)}?db=${encodeURIComponent(db.database)}`, token)}">${escapeHtml(run.started_at)}</a></td><td><span class="badge ${escapeHtml(run.status)}">${escapeHtml(run.status)}</span></td><td class="num">${run.rows}</td><td class="num">${run.duration_s === null ? "" : run.duration_s.toFixed(1) + " s"}</td><td class="error">${escapeHtml(run.error ?? "")}</td></tr>`)
+    .map(
+      (run) =>
+        `<tr><td><a href="${link(`/runs/${encodeURIComponent(run.run_id)}?db=${encodeURIComponent(db.database)}`, token)}">${escapeHtml(run.started_at)}</a></td><td><span class="badge ${escapeHtml(run.status)}">${escapeHtml(run.status)}</span></td><td class="num">${run.rows}</td><td class="num">${run.duration_s === null ? "" : run.duration_s.toFixed(1) + " s"}</td><td class="error">${escapeHtml(run.error ?? "")}</td></tr>`,
+    )
     .join("");
   const live = liveHere
-    ? `<p><span class="badge running">running</span> since ${escapeHtml(liveHere.started_at)} — unit ${escapeHtml(liveHere.unit ?? "")}</p><table><tr><th>resource</th><th>pages</th><th>records</th><th>retries</th></tr>${Object.entries(liveHere.resources)
-        .map(([name, r]) => `<tr><td>${escapeHtml(name)}</td><td class="num live-pages">${r.pages}</td><td class="num live-records">${r.records}</td><td class="num">${r.retries}</td></tr>`)
+    ? `<p><span class="badge running">running</span> since ${escapeHtml(liveHere.started_at)} — unit ${escapeHtml(liveHere.unit ?? "")}</p><table><tr><th>resource</th><th>pages</th><th>records</th><th>retries</th></tr>${Object.entries(
+        liveHere.resources,
+      )
+        .map(
+          ([name, r]) =>
+            `<tr><td>${escapeHtml(name)}</td><td class="num live-pages">${r.pages}</td><td class="num live-records">${r.records}</td><td class="num">${r.retries}</td></tr>`,
+        )
         .join("")}</table>`
     : "";
   return `<section class="card pipeline" data-pipeline="${escapeHtml(p.pipeline)}">
@@ -68,7 +76,16 @@ function pipelineCard(db: DatabaseSnapshot, p: PipelineSnapshot, now: number, to
 ${last?.error ? `<p class="error last-error">${escapeHtml(last.error)}</p>` : ""}${live}
 ${chart(p.runs)}
 <table><tr><th>table</th><th class="num">rows</th></tr>${p.tables.map((t) => `<tr><td>${escapeHtml(t.table)}</td><td class="num">${t.rows}</td></tr>`).join("")}</table>
-${p.cursors.length > 0 ? `<p class="muted">newest cursors: ${p.cursors.slice(0, 5).map((c) => `${escapeHtml(c.resource)}${c.parent_key ? escapeHtml(` ${c.parent_key}`) : ""} = ${escapeHtml(c.last_value)}`).join(" · ")} (<a href="${link(`/cursors?db=${encodeURIComponent(db.database)}&dataset=${encodeURIComponent(p.dataset)}`, token)}">all</a>)</p>` : ""}
+${
+  p.cursors.length > 0
+    ? `<p class="muted">newest cursors: ${p.cursors
+        .slice(0, 5)
+        .map((c) => `${escapeHtml(c.resource)}${c.parent_key ? escapeHtml(` ${c.parent_key}`) : ""} = ${escapeHtml(c.last_value)}`)
+        .join(
+          " · ",
+        )} (<a href="${link(`/cursors?db=${encodeURIComponent(db.database)}&dataset=${encodeURIComponent(p.dataset)}`, token)}">all</a>)</p>`
+    : ""
+}
 <table class="runs"><tr><th>run</th><th>status</th><th class="num">rows</th><th class="num">duration</th><th>error</th></tr>${runsRows}</table>
 </section>`;
 }
@@ -77,7 +94,15 @@ export function overviewPage(databases: readonly DatabaseSnapshot[], now: number
   const cards = databases
     .map((db) => {
       const note = db.note ? `<p class="muted note">${escapeHtml(db.database)}: ${escapeHtml(db.note)}</p>` : "";
-      const liveOnly = db.live && !db.pipelines.some((p) => p.pipeline === db.live?.pipeline) ? pipelineCard(db, { pipeline: db.live.pipeline, dataset: "", runs: [], loads_by_run: {}, last_success_at: null, tables: [], cursors: [] }, now, token) : "";
+      const liveOnly =
+        db.live && !db.pipelines.some((p) => p.pipeline === db.live?.pipeline)
+          ? pipelineCard(
+              db,
+              { pipeline: db.live.pipeline, dataset: "", runs: [], loads_by_run: {}, last_success_at: null, tables: [], cursors: [] },
+              now,
+              token,
+            )
+          : "";
       return note + db.pipelines.map((p) => pipelineCard(db, p, now, token)).join("") + liveOnly;
     })
     .join("");
@@ -88,13 +113,22 @@ export function overviewPage(databases: readonly DatabaseSnapshot[], now: number
 export function runPage(pipeline: PipelineSnapshot, run: RunRow, loads: readonly LoadRow[], token: string | null): string {
   const units = loads
     .map(
-      (load) => `<section class="card unit"><h2>unit ${escapeHtml(load.unit)} <span class="badge ${escapeHtml(load.status)}">${escapeHtml(load.status)}</span></h2>
+      (
+        load,
+      ) => `<section class="card unit"><h2>unit ${escapeHtml(load.unit)} <span class="badge ${escapeHtml(load.status)}">${escapeHtml(load.status)}</span></h2>
 <p class="muted">load ${escapeHtml(load.load_id)} · ${escapeHtml(load.started_at)} · ${load.duration_s === null ? "" : load.duration_s.toFixed(1) + " s"} · ${load.requests} requests · ${load.retries} retries</p>
 ${load.error ? `<p class="error">${escapeHtml(load.error)}</p>` : ""}
-<table><tr><th>resource</th><th class="num">pages</th><th class="num">records</th><th class="num">retries</th></tr>${Object.entries(load.resources)
-        .map(([name, r]) => `<tr><td>${escapeHtml(name)}</td><td class="num">${r.pages}</td><td class="num">${r.records}</td><td class="num">${r.retries}</td></tr>`)
+<table><tr><th>resource</th><th class="num">pages</th><th class="num">records</th><th class="num">retries</th></tr>${Object.entries(
+        load.resources,
+      )
+        .map(
+          ([name, r]) =>
+            `<tr><td>${escapeHtml(name)}</td><td class="num">${r.pages}</td><td class="num">${r.records}</td><td class="num">${r.retries}</td></tr>`,
+        )
         .join("")}</table>
-<table><tr><th>table</th><th class="num">rows written</th></tr>${Object.entries(load.rows_by_table).map(([table, rows]) => `<tr><td>${escapeHtml(table)}</td><td class="num">${rows}</td></tr>`).join("")}</table></section>`,
+<table><tr><th>table</th><th class="num">rows written</th></tr>${Object.entries(load.rows_by_table)
+        .map(([table, rows]) => `<tr><td>${escapeHtml(table)}</td><td class="num">${rows}</td></tr>`)
+        .join("")}</table></section>`,
     )
     .join("");
   const body = `<p><a href="${link("/", token)}">← overview</a></p><h1>run of ${escapeHtml(pipeline.pipeline)} <span class="badge ${escapeHtml(run.status)}">${escapeHtml(run.status)}</span></h1>
@@ -104,6 +138,15 @@ ${run.error ? `<p class="error">${escapeHtml(run.error)}</p>` : ""}${units || "<
 }
 
 export function cursorsPage(db: DatabaseSnapshot, pipeline: PipelineSnapshot, token: string | null): string {
-  const rows = pipeline.cursors.map((c) => `<tr><td>${escapeHtml(c.resource)}</td><td>${escapeHtml(c.parent_key || "(root)")}</td><td>${escapeHtml(c.last_value)}</td><td>${escapeHtml(c.updated_at ?? "")}</td></tr>`).join("");
-  return page("cursors", `<p><a href="${link("/", token)}">← overview</a></p><h1>cursors of ${escapeHtml(pipeline.pipeline)}</h1><p class="muted">${escapeHtml(db.database)}</p><table><tr><th>resource</th><th>parent</th><th>last value</th><th>updated</th></tr>${rows}</table>`, null);
+  const rows = pipeline.cursors
+    .map(
+      (c) =>
+        `<tr><td>${escapeHtml(c.resource)}</td><td>${escapeHtml(c.parent_key || "(root)")}</td><td>${escapeHtml(c.last_value)}</td><td>${escapeHtml(c.updated_at ?? "")}</td></tr>`,
+    )
+    .join("");
+  return page(
+    "cursors",
+    `<p><a href="${link("/", token)}">← overview</a></p><h1>cursors of ${escapeHtml(pipeline.pipeline)}</h1><p class="muted">${escapeHtml(db.database)}</p><table><tr><th>resource</th><th>parent</th><th>last value</th><th>updated</th></tr>${rows}</table>`,
+    null,
+  );
 }

@@ -67,7 +67,8 @@ export class Snapshots {
   async read(database: string): Promise<DatabaseSnapshot> {
     const live = readStatusFile(database);
     const cached = this.cache.get(database);
-    if (!existsSync(database)) return { database, read_at: null, pipelines: [], live, note: "the database does not exist yet (no run so far)" };
+    if (!existsSync(database))
+      return { database, read_at: null, pipelines: [], live, note: "the database does not exist yet (no run so far)" };
     const stamp = fileStamp(database);
     if (cached && cached.stamp === stamp && Date.now() - cached.at < 1000) return { ...cached.snapshot, live };
     try {
@@ -75,7 +76,10 @@ export class Snapshots {
       this.cache.set(database, { snapshot, stamp, at: Date.now() });
       return { ...snapshot, live };
     } catch (error) {
-      const note = error instanceof RestloadError && error.code === "E_LOCKED" ? "a run holds the database; showing its progress and the data read before" : `cannot read the database: ${(error as Error).message}`;
+      const note =
+        error instanceof RestloadError && error.code === "E_LOCKED"
+          ? "a run holds the database; showing its progress and the data read before"
+          : `cannot read the database: ${(error as Error).message}`;
       return { ...(cached?.snapshot ?? { database, read_at: null, pipelines: [], live: null, note: null }), live, note };
     }
   }
@@ -115,15 +119,22 @@ async function readDatabase(path: string): Promise<DatabaseSnapshot> {
   const database = await openDatabase(path, { create: false, readOnly: true, lockTimeoutMs: 0, memoryLimit: "64MB" });
   try {
     const session = await Session.of(database);
-    const datasets = (await session.all(`SELECT schema_name FROM duckdb_tables() WHERE database_name = ? AND table_name = '_rl_runs' ORDER BY schema_name`, [session.catalog])).map((row) => String(row.schema_name));
+    const datasets = (
+      await session.all(
+        `SELECT schema_name FROM duckdb_tables() WHERE database_name = ? AND table_name = '_rl_runs' ORDER BY schema_name`,
+        [session.catalog],
+      )
+    ).map((row) => String(row.schema_name));
     const pipelines: PipelineSnapshot[] = [];
     for (const dataset of datasets) {
-      const runs = (await session.all(
-        `SELECT run_id, pipeline, epoch_ms(started_at) AS started_at, epoch_ms(finished_at) AS finished_at, status, exit_code,
+      const runs = (
+        await session.all(
+          `SELECT run_id, pipeline, epoch_ms(started_at) AS started_at, epoch_ms(finished_at) AS finished_at, status, exit_code,
                 coalesce(rows, 0) AS rows, coalesce(requests, 0) AS requests, coalesce(retries, 0) AS retries,
                 epoch(finished_at) - epoch(started_at) AS duration_s, error
            FROM ${session.table(dataset, "_rl_runs")} AS r ORDER BY r.started_at DESC LIMIT ${recentRuns}`,
-      )).map((row) => ({
+        )
+      ).map((row) => ({
         run_id: String(row.run_id),
         pipeline: String(row.pipeline),
         started_at: isoFromMs(row.started_at) ?? "",
@@ -137,7 +148,10 @@ async function readDatabase(path: string): Promise<DatabaseSnapshot> {
         error: row.error === null ? null : String(row.error),
       }));
       // A database last written by an older restload may lack newer columns: the page reads it as it is.
-      const [resourcesColumn] = await session.all(`SELECT count(*) AS n FROM duckdb_columns() WHERE database_name = ? AND schema_name = ? AND table_name = '_rl_loads' AND column_name = 'resources'`, [session.catalog, dataset]);
+      const [resourcesColumn] = await session.all(
+        `SELECT count(*) AS n FROM duckdb_columns() WHERE database_name = ? AND schema_name = ? AND table_name = '_rl_loads' AND column_name = 'resources'`,
+        [session.catalog, dataset],
+      );
       const resources = Number(resourcesColumn?.n) > 0 ? "resources::VARCHAR" : "NULL";
       const loads = await session.all(
         `SELECT load_id, run_id, unit, status, epoch_ms(started_at) AS started_at, epoch(finished_at) - epoch(started_at) AS duration_s,
@@ -159,15 +173,27 @@ async function readDatabase(path: string): Promise<DatabaseSnapshot> {
           error: row.error === null ? null : String(row.error),
         });
       }
-      const [success] = await session.all(`SELECT epoch_ms(max(finished_at)) AS at FROM ${session.table(dataset, "_rl_loads")} WHERE status = 'committed'`);
+      const [success] = await session.all(
+        `SELECT epoch_ms(max(finished_at)) AS at FROM ${session.table(dataset, "_rl_loads")} WHERE status = 'committed'`,
+      );
       const tables: { table: string; rows: number }[] = [];
-      for (const row of await session.all(`SELECT table_name, estimated_size FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? AND table_name NOT LIKE '\\_rl\\_%' ESCAPE '\\' ORDER BY table_name`, [session.catalog, dataset])) {
+      for (const row of await session.all(
+        `SELECT table_name, estimated_size FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? AND table_name NOT LIKE '\\_rl\\_%' ESCAPE '\\' ORDER BY table_name`,
+        [session.catalog, dataset],
+      )) {
         const [count] = await session.all(`SELECT count(*) AS n FROM ${session.table(dataset, String(row.table_name))}`);
         tables.push({ table: String(row.table_name), rows: Number(count?.n ?? 0) });
       }
-      const cursors = (await session.all(
-        `SELECT resource, parent_key, last_value, epoch_ms(updated_at) AS updated_at FROM ${session.table(dataset, "_rl_state")} AS s ORDER BY s.updated_at DESC LIMIT 50`,
-      )).map((row) => ({ resource: String(row.resource), parent_key: String(row.parent_key), last_value: String(row.last_value), updated_at: isoFromMs(row.updated_at) }));
+      const cursors = (
+        await session.all(
+          `SELECT resource, parent_key, last_value, epoch_ms(updated_at) AS updated_at FROM ${session.table(dataset, "_rl_state")} AS s ORDER BY s.updated_at DESC LIMIT 50`,
+        )
+      ).map((row) => ({
+        resource: String(row.resource),
+        parent_key: String(row.parent_key),
+        last_value: String(row.last_value),
+        updated_at: isoFromMs(row.updated_at),
+      }));
       const pipeline = runs[0]?.pipeline ?? dataset;
       pipelines.push({ pipeline, dataset, runs, loads_by_run: loadsByRun, last_success_at: isoFromMs(success?.at), tables, cursors });
     }

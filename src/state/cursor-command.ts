@@ -21,7 +21,16 @@ export async function withCursors<T>(plan: Plan, lockTimeoutMs: number, work: (s
       list: () => listCursors(session, plan.dataset, plan.pipeline),
       reset: (resource) => session.transaction(() => deleteCursors(session, plan.dataset, plan.pipeline, resource)),
       set: (resource, cursorPath, value) =>
-        session.transaction(() => writeCursor(session, plan.dataset, { pipeline: plan.pipeline, resource, parentKey: "", cursorPath, loadId: "set by restload state", value: { lastValue: value, boundaryKeys: [] } })),
+        session.transaction(() =>
+          writeCursor(session, plan.dataset, {
+            pipeline: plan.pipeline,
+            resource,
+            parentKey: "",
+            cursorPath,
+            loadId: "set by restload state",
+            value: { lastValue: value, boundaryKeys: [] },
+          }),
+        ),
     });
   } finally {
     database.close();

@@ -23,7 +23,12 @@ export function cursorKey(resource: string, parentKey: string, cursorPath: strin
 }
 
 /** Every stored cursor of the given resources. */
-export async function readCursors(session: Session, dataset: string, pipeline: string, resources: readonly string[]): Promise<Map<string, StoredCursor>> {
+export async function readCursors(
+  session: Session,
+  dataset: string,
+  pipeline: string,
+  resources: readonly string[],
+): Promise<Map<string, StoredCursor>> {
   const cursors = new Map<string, StoredCursor>();
   if (resources.length === 0) return cursors;
   const rows = await session.all(
@@ -46,10 +51,16 @@ export async function writeCursor(
   cursor: { pipeline: string; resource: string; parentKey: string; cursorPath: string; loadId: string; value: StoredCursor },
 ): Promise<void> {
   const stored = storeCursor(cursor.value.lastValue);
-  await session.run(
-    `INSERT OR REPLACE INTO ${session.table(dataset, "_rl_state")} VALUES (?, ?, ?, ?, ?, ?, ?::JSON, ?, now())`,
-    [cursor.pipeline, cursor.resource, cursor.parentKey, cursor.cursorPath, stored.text, stored.type, toJson(cursor.value.boundaryKeys), cursor.loadId],
-  );
+  await session.run(`INSERT OR REPLACE INTO ${session.table(dataset, "_rl_state")} VALUES (?, ?, ?, ?, ?, ?, ?::JSON, ?, now())`, [
+    cursor.pipeline,
+    cursor.resource,
+    cursor.parentKey,
+    cursor.cursorPath,
+    stored.text,
+    stored.type,
+    toJson(cursor.value.boundaryKeys),
+    cursor.loadId,
+  ]);
 }
 
 /** Deletes the cursors of `resource` (every parent key); returns how many. */

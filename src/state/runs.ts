@@ -22,24 +22,45 @@ export interface LoadRecord {
   readonly resources: Readonly<Record<string, { pages: number; records: number; retries: number }>>;
 }
 
-export async function insertRun(session: Session, dataset: string, run: { runId: string; pipeline: string; startedAt: Date }): Promise<void> {
-  await session.run(`INSERT INTO ${session.table(dataset, "_rl_runs")} (run_id, pipeline, started_at, status, pid, host) VALUES (?, ?, ?::TIMESTAMPTZ, 'running', ?, ?)`, [
-    run.runId,
-    run.pipeline,
-    run.startedAt.toISOString(),
-    process.pid,
-    hostname(),
-  ]);
+export async function insertRun(
+  session: Session,
+  dataset: string,
+  run: { runId: string; pipeline: string; startedAt: Date },
+): Promise<void> {
+  await session.run(
+    `INSERT INTO ${session.table(dataset, "_rl_runs")} (run_id, pipeline, started_at, status, pid, host) VALUES (?, ?, ?::TIMESTAMPTZ, 'running', ?, ?)`,
+    [run.runId, run.pipeline, run.startedAt.toISOString(), process.pid, hostname()],
+  );
 }
 
 export async function finishRun(
   session: Session,
   dataset: string,
-  run: { runId: string; status: RunStatus; exitCode: number; rows: number; requests: number; retries: number; error: string | null; errorData: ErrorData | null; finishedAt: Date },
+  run: {
+    runId: string;
+    status: RunStatus;
+    exitCode: number;
+    rows: number;
+    requests: number;
+    retries: number;
+    error: string | null;
+    errorData: ErrorData | null;
+    finishedAt: Date;
+  },
 ): Promise<void> {
   await session.run(
     `UPDATE ${session.table(dataset, "_rl_runs")} SET finished_at = ?::TIMESTAMPTZ, status = ?, exit_code = ?, rows = ?, requests = ?, retries = ?, error = ?, error_data = ?::JSON WHERE run_id = ?`,
-    [run.finishedAt.toISOString(), run.status, run.exitCode, run.rows, run.requests, run.retries, run.error, run.errorData === null ? null : toJson(run.errorData), run.runId],
+    [
+      run.finishedAt.toISOString(),
+      run.status,
+      run.exitCode,
+      run.rows,
+      run.requests,
+      run.retries,
+      run.error,
+      run.errorData === null ? null : toJson(run.errorData),
+      run.runId,
+    ],
   );
 }
 

@@ -53,7 +53,17 @@ export class StatusFile {
     private readonly redactor: Redactor,
   ) {
     const now = run.startedAt.toISOString();
-    this.document = { run_id: run.runId, pipeline: run.pipeline, pid: process.pid, started_at: now, updated_at: now, state: "running", unit: null, units: {}, resources: {} };
+    this.document = {
+      run_id: run.runId,
+      pipeline: run.pipeline,
+      pid: process.pid,
+      started_at: now,
+      updated_at: now,
+      state: "running",
+      unit: null,
+      units: {},
+      resources: {},
+    };
   }
 
   /** Writes now and then every 500 ms until `finish`. */

@@ -13,7 +13,8 @@ const migrations: readonly ((session: Session, dataset: string) => string[])[] =
   // 2: per-resource pages, records and retries of each load, for the status page's run detail.
   (session, dataset) => [`ALTER TABLE ${session.table(dataset, "_rl_loads")} ADD COLUMN IF NOT EXISTS resources JSON`],
   // 3: the failure as data (code, message, hint, context, problems, exit_code) beside its one-line text.
-  (session, dataset) => ["_rl_runs", "_rl_loads"].map((table) => `ALTER TABLE ${session.table(dataset, table)} ADD COLUMN IF NOT EXISTS error_data JSON`),
+  (session, dataset) =>
+    ["_rl_runs", "_rl_loads"].map((table) => `ALTER TABLE ${session.table(dataset, table)} ADD COLUMN IF NOT EXISTS error_data JSON`),
 ];
 
 /** Creates the dataset schema and the system tables, or migrates them to the current version. */

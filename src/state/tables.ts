@@ -16,8 +16,12 @@ export async function listTables(path: string, dataset: string, lockTimeoutMs: n
   const database = await openDatabase(path, { create: false, readOnly: true, lockTimeoutMs, memoryLimit });
   try {
     const session = await Session.of(database);
-    const names = (await session.all(`SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? ORDER BY table_name`, [session.catalog, dataset]))
-      .map((row) => String(row.table_name));
+    const names = (
+      await session.all(`SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? ORDER BY table_name`, [
+        session.catalog,
+        dataset,
+      ])
+    ).map((row) => String(row.table_name));
     const loads = names.includes("_rl_loads")
       ? await session.all(
           `SELECT key AS table_name, arg_max(load_id, finished_at) AS load_id, epoch_ms(max(finished_at)) AS finished_at
@@ -29,7 +33,12 @@ export async function listTables(path: string, dataset: string, lockTimeoutMs: n
     for (const name of names.filter((table) => !isSystemTable(table))) {
       const [count] = await session.all(`SELECT count(*) AS n FROM ${session.table(dataset, name)}`);
       const load = lastLoad.get(name);
-      out.push({ table: name, rows: Number(count?.n ?? 0), last_load_id: load ? String(load.load_id) : null, last_loaded_at: load ? isoFromMs(load.finished_at) : null });
+      out.push({
+        table: name,
+        rows: Number(count?.n ?? 0),
+        last_load_id: load ? String(load.load_id) : null,
+        last_loaded_at: load ? isoFromMs(load.finished_at) : null,
+      });
     }
     return out;
   } finally {

@@ -18,7 +18,9 @@ function pipeline(toml: string): string {
 
 describe("check --json on failure", () => {
   test("an invalid pipeline gives { ok: false, error } with the file in its context and exit code 78", async () => {
-    const file = pipeline(`[pipeline]\nname = "test"\n[client]\nbase_url = "http://127.0.0.1:1/"\n[[resources]]\nname = "items"\nwrite_dispositon = "merge"\n`);
+    const file = pipeline(
+      `[pipeline]\nname = "test"\n[client]\nbase_url = "http://127.0.0.1:1/"\n[[resources]]\nname = "items"\nwrite_dispositon = "merge"\n`,
+    );
     const result = await runMain(["check", file, "--json"]);
     expect(result.code).toBe(78);
     expect(JSON.parse(result.stdout)).toEqual({
@@ -47,7 +49,14 @@ describe("check --json on failure", () => {
     expect(probe).toEqual({
       resource: "items",
       ok: false,
-      error: { code: "E_HTTP", message: expect.stringContaining("returned 404"), hint: expect.any(String), context: { resource: "items", url: `${server.origin}/items` }, problems: [], exit_code: 1 },
+      error: {
+        code: "E_HTTP",
+        message: expect.stringContaining("returned 404"),
+        hint: expect.any(String),
+        context: { resource: "items", url: `${server.origin}/items` },
+        problems: [],
+        exit_code: 1,
+      },
     });
     expect(result.stdout).not.toContain(canary);
   });

@@ -16,11 +16,16 @@ beforeAll(() => {
   api = startServer((request) => {
     switch (request.url.pathname) {
       case "/big":
-        return new Response('{"data": [{"id": 9007199254740993, "n": 1}, {"id": 9223372036854775807, "n": 2}]}', { headers: { "content-type": "application/json" } });
+        return new Response('{"data": [{"id": 9007199254740993, "n": 1}, {"id": 9223372036854775807, "n": 2}]}', {
+          headers: { "content-type": "application/json" },
+        });
       case "/broken":
         return json({ message: `forbidden for ${request.url.searchParams.get("key")}` }, { status: 403 });
       default:
-        return json({ data: [{ id: 1 }, { id: 2 }], next: request.url.searchParams.get("page") === "2" ? null : `${request.url.pathname}?page=2` });
+        return json({
+          data: [{ id: 1 }, { id: 2 }],
+          next: request.url.searchParams.get("page") === "2" ? null : `${request.url.pathname}?page=2`,
+        });
     }
   });
   dir = tempDir();
@@ -39,7 +44,11 @@ afterAll(async () => {
 });
 
 const env = { ...process.env, RESTLOAD_SECRET_GITHUB_TOKEN: "ghp_test", RESTLOAD_SECRET_API_KEY: canary };
-const lines = (stdout: string) => stdout.trim().split("\n").map((line) => JSON.parse(line));
+const lines = (stdout: string) =>
+  stdout
+    .trim()
+    .split("\n")
+    .map((line) => JSON.parse(line));
 
 describe("restload extract", () => {
   test("streams the recorded GitHub issues: 13 records over 5 Link pages, one NDJSON line each", async () => {
@@ -57,7 +66,9 @@ describe("restload extract", () => {
   test("prints 9007199254740993 and 9223372036854775807 exactly", async () => {
     const result = await restload(["extract", join(dir, "api.toml"), "--select", "big"], { env });
     expect(result.code).toBe(0);
-    expect(result.stdout).toBe('{"resource":"big","record":{"id":9007199254740993,"n":1}}\n{"resource":"big","record":{"id":9223372036854775807,"n":2}}\n');
+    expect(result.stdout).toBe(
+      '{"resource":"big","record":{"id":9007199254740993,"n":1}}\n{"resource":"big","record":{"id":9223372036854775807,"n":2}}\n',
+    );
   });
 
   test("--max-pages stops each resource early", async () => {
@@ -96,7 +107,10 @@ describe("restload extract", () => {
     const proxy = startServer((request) => json({ data: [{ via: request.url.toString() }] }));
     try {
       const file = join(dir, "proxied.toml");
-      writeFileSync(file, `[pipeline]\nname = "proxied"\n[client]\nbase_url = "http://api.example.test/v1/"\nmax_attempts = 1\n[[resources]]\nname = "items"\n`);
+      writeFileSync(
+        file,
+        `[pipeline]\nname = "proxied"\n[client]\nbase_url = "http://api.example.test/v1/"\nmax_attempts = 1\n[[resources]]\nname = "items"\n`,
+      );
       const viaProxy = await restload(["extract", file], { env: { ...env, HTTP_PROXY: proxy.url } });
       expect(viaProxy.code).toBe(0);
       expect(lines(viaProxy.stdout)).toEqual([{ resource: "items", record: { via: "http://api.example.test/v1/items" } }]);
@@ -110,7 +124,9 @@ describe("restload extract", () => {
 
   test("works from the compiled binary", async () => {
     const binary = await compiledBinary();
-    const result = await run([binary, "extract", join(dir, "api.toml"), "--select", "big"], { env: { ...env, RESTLOAD_CACHE_DIR: tempDir() } });
+    const result = await run([binary, "extract", join(dir, "api.toml"), "--select", "big"], {
+      env: { ...env, RESTLOAD_CACHE_DIR: tempDir() },
+    });
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('"id":9223372036854775807');
   }, 300_000);
@@ -132,7 +148,13 @@ describe("restload check --probe", () => {
     const output = JSON.parse(result.stdout);
     expect(output.ok).toBe(false);
     const byName = Object.fromEntries(output.probe.map((probe: { resource: string }) => [probe.resource, probe]));
-    expect(byName.big).toMatchObject({ ok: true, status: 200, records: 2, fields: ["id", "n"], data_selector: { path: "data", detected: true } });
+    expect(byName.big).toMatchObject({
+      ok: true,
+      status: 200,
+      records: 2,
+      fields: ["id", "n"],
+      data_selector: { path: "data", detected: true },
+    });
     expect(byName.pages.paginator).toMatchObject({ type: "json_link", next_url_path: "next", detected: true });
     expect(byName.broken).toMatchObject({ ok: false, error: { code: "E_HTTP" } });
     expect(result.stdout).not.toContain(canary);
@@ -143,7 +165,24 @@ describe("restload check --probe", () => {
 describe("extra CA certificates", () => {
   test("client.ca_certificates lets restload trust a private CA; without it the TLS handshake fails", async () => {
     const certDir = tempDir();
-    const made = await run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", join(certDir, "key.pem"), "-out", join(certDir, "cert.pem")]);
+    const made = await run([
+      "openssl",
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-days",
+      "2",
+      "-subj",
+      "/CN=localhost",
+      "-addext",
+      "subjectAltName=IP:127.0.0.1,DNS:localhost",
+      "-keyout",
+      join(certDir, "key.pem"),
+      "-out",
+      join(certDir, "cert.pem"),
+    ]);
     expect(made.code).toBe(0);
     const server = Bun.serve({
       hostname: "127.0.0.1",

@@ -6,7 +6,9 @@ describe("command line shell", () => {
   test("--version prints the version, DuckDB's version and the runtime", async () => {
     const result = await restload(["--version"]);
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(new RegExp(`^restload ${packageJson.version.replaceAll(".", "\\.")} \\(DuckDB \\d+\\.\\d+\\.\\d+, bun \\d`));
+    expect(result.stdout).toMatch(
+      new RegExp(`^restload ${packageJson.version.replaceAll(".", "\\.")} \\(DuckDB \\d+\\.\\d+\\.\\d+, bun \\d`),
+    );
   });
 
   test("--help lists the sql command and exits 0", async () => {

@@ -33,7 +33,8 @@ describe("restload sql", () => {
   test("--json keeps 64-bit integers and decimals exact and NULL as null", async () => {
     const db = join(tempDir(), "json.duckdb");
     const result = await restload([
-      "sql", db,
+      "sql",
+      db,
       "select 9223372036854775807::bigint as big, 9007199254740993::bigint as odd, 170141183460469231731687303715884105727::hugeint as huge, 12.34::decimal(10,2) as price, null::varchar as missing, [1, 2] as list, 'x\"y' as quoted",
       "--json",
     ]);

@@ -65,7 +65,9 @@ describe("configs/", () => {
 
   for (const name of configs) {
     test(`${name} passes check --skip-secrets`, async () => {
-      const result = await runMain(["check", join(repoRoot, "configs", name), "--skip-secrets"], { RESTLOAD_DEMO_URL: "http://127.0.0.1:1/" });
+      const result = await runMain(["check", join(repoRoot, "configs", name), "--skip-secrets"], {
+        RESTLOAD_DEMO_URL: "http://127.0.0.1:1/",
+      });
       expect(result.stderr).toBe("");
       expect(result.code).toBe(0);
     });

@@ -52,7 +52,9 @@ describe("secret lookup", () => {
     copyFileSync(join(repoRoot, "configs", "github.toml"), join(dir, "github.toml"));
     writeFileSync(join(dir, "secrets.toml"), `[sources.rest_api.github]\ngithub_token = "${canary}"\n`, { mode: 0o600 });
     const secrets = await foundIn(join(dir, "github.toml"));
-    expect(secrets).toEqual([{ name: "github_token", used_at: ["client.auth.token"], found_in: `${join(dir, "secrets.toml")} [sources.rest_api.github]` }]);
+    expect(secrets).toEqual([
+      { name: "github_token", used_at: ["client.auth.token"], found_in: `${join(dir, "secrets.toml")} [sources.rest_api.github]` },
+    ]);
   });
 
   test("the environment wins over the credentials directory and the file", async () => {
@@ -123,7 +125,9 @@ describe("secret lookup", () => {
     const result = await runMain(["check", file]);
     expect(result.code).toBe(78);
     expect(result.stderr).toContain("error[E_SECRET]: 2 secrets are missing");
-    expect(result.stderr).toContain('client.auth.username: secret "user" is not set; looked in: environment variable RESTLOAD_SECRET_USER (not set); $CREDENTIALS_DIRECTORY (not set);');
+    expect(result.stderr).toContain(
+      'client.auth.username: secret "user" is not set; looked in: environment variable RESTLOAD_SECRET_USER (not set); $CREDENTIALS_DIRECTORY (not set);',
+    );
     expect(result.stderr).toContain('client.auth.password: secret "pass" is not set');
     expect(result.stderr).toContain("secrets.toml ([rest_api_github], top level, [sources.*]: no key pass)");
   });
@@ -145,7 +149,9 @@ describe("secret lookup", () => {
   test("--skip-secrets lists the secrets without looking them up", async () => {
     const result = await runMain(["check", project({}), "--skip-secrets", "--json"]);
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout).secrets).toEqual([{ name: "github_token", used_at: ["client.auth.token"], found_in: "not looked up (--skip-secrets)" }]);
+    expect(JSON.parse(result.stdout).secrets).toEqual([
+      { name: "github_token", used_at: ["client.auth.token"], found_in: "not looked up (--skip-secrets)" },
+    ]);
   });
 });
 
@@ -153,7 +159,9 @@ describe("secrets never leave the process", () => {
   test("a canary with +/=& appears in no check output, text or JSON, raw or encoded", async () => {
     const file = project(
       { "secrets.toml": `[rest_api_github]\nuser = "user"\npassword = "${canary}"\n` },
-      pipeline('auth = { type = "http_basic", username = { secret = "user" }, password = { secret = "password" } }\nheaders = { "X-Key" = { secret = "password" } }'),
+      pipeline(
+        'auth = { type = "http_basic", username = { secret = "user" }, password = { secret = "password" } }\nheaders = { "X-Key" = { secret = "password" } }',
+      ),
     );
     chmodSync(join(file, "..", "secrets.toml"), 0o644);
     const text = await runMain(["check", file]);

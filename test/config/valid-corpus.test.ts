@@ -15,7 +15,9 @@ async function checkJson(file: string) {
 }
 
 describe("valid pipeline corpus", () => {
-  for (const entry of readdirSync(dir).filter((name) => name.endsWith(".toml")).sort()) {
+  for (const entry of readdirSync(dir)
+    .filter((name) => name.endsWith(".toml"))
+    .sort()) {
     test(`${entry} plans exactly as ${entry.replace(".toml", ".plan.json")}`, async () => {
       const expected = JSON.parse(readFileSync(join(dir, entry.replace(".toml", ".plan.json")), "utf8"));
       expect(await checkJson(join(dir, entry))).toEqual(expected);
@@ -61,7 +63,9 @@ describe("valid pipeline corpus", () => {
   test("merge without a key and lag with append are warnings, not errors", async () => {
     const result = await runMain(["check", join(repoRoot, "test", "fixtures", "config", "warnings.toml"), "--skip-secrets"]);
     expect(result.code).toBe(0);
-    expect(result.stderr).toContain('warning: resource "events": write_disposition = "merge" without primary_key or merge_key behaves as append');
+    expect(result.stderr).toContain(
+      'warning: resource "events": write_disposition = "merge" without primary_key or merge_key behaves as append',
+    );
     expect(result.stderr).toContain('warning: resource "logs": incremental lag with write_disposition = "append"');
   });
 });

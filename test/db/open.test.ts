@@ -6,7 +6,12 @@ import { Session } from "../../src/db/session.ts";
 import { tempDir } from "../helpers.ts";
 
 async function rowGroupsAfterInsert(file: string, rowGroupSize: number | undefined): Promise<{ catalog: string; rowGroups: number }> {
-  const database = await openDatabase(file, { create: true, lockTimeoutMs: 0, memoryLimit: "128MB", ...(rowGroupSize === undefined ? {} : { rowGroupSize }) });
+  const database = await openDatabase(file, {
+    create: true,
+    lockTimeoutMs: 0,
+    memoryLimit: "128MB",
+    ...(rowGroupSize === undefined ? {} : { rowGroupSize }),
+  });
   try {
     const session = await Session.of(database);
     await session.run("CREATE TABLE t AS SELECT range AS id, 'row ' || range AS name FROM range(40000)");
@@ -22,7 +27,12 @@ describe("openDatabase", () => {
     const dir = tempDir();
     expect(await rowGroupsAfterInsert(join(dir, "small.duckdb"), 32_768)).toEqual({ catalog: "small", rowGroups: 2 });
     expect(await rowGroupsAfterInsert(join(dir, "default.duckdb"), undefined)).toEqual({ catalog: "default", rowGroups: 1 });
-    const reopened = await openDatabase(join(dir, "small.duckdb"), { create: false, lockTimeoutMs: 0, readOnly: true, memoryLimit: "128MB" });
+    const reopened = await openDatabase(join(dir, "small.duckdb"), {
+      create: false,
+      lockTimeoutMs: 0,
+      readOnly: true,
+      memoryLimit: "128MB",
+    });
     try {
       const [row] = await (await Session.of(reopened)).all("SELECT count(*) AS n, max(id) AS top FROM t");
       expect(row).toEqual({ n: "40000", top: "39999" });
@@ -59,7 +69,9 @@ describe("openDatabase", () => {
   test("a file that is not a DuckDB database is refused and left unchanged", async () => {
     const file = join(tempDir(), "notes.duckdb");
     await Bun.write(file, "not a database");
-    await expect(openDatabase(file, { create: true, lockTimeoutMs: 0, memoryLimit: "128MB", rowGroupSize: 32_768 })).rejects.toThrow(/is not a DuckDB database file/);
+    await expect(openDatabase(file, { create: true, lockTimeoutMs: 0, memoryLimit: "128MB", rowGroupSize: 32_768 })).rejects.toThrow(
+      /is not a DuckDB database file/,
+    );
     expect(await Bun.file(file).text()).toBe("not a database");
   });
 });

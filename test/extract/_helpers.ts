@@ -20,7 +20,12 @@ export interface Extracted {
 /** Extracts every root resource of `toml` (or those named) and collects pages, records and the first error. */
 export async function extract(
   toml: string,
-  options: { secrets?: Record<string, string>; only?: string[]; maxPages?: number; clock?: Clock & { slept: number[]; advance(ms: number): void } } = {},
+  options: {
+    secrets?: Record<string, string>;
+    only?: string[];
+    maxPages?: number;
+    clock?: Clock & { slept: number[]; advance(ms: number): void };
+  } = {},
 ): Promise<Extracted> {
   const { config } = parsePipelineText(toml, "/tmp/test-pipeline.toml", {});
   const planned = plan({ file: "/tmp/test-pipeline.toml", dir: "/tmp", config, secrets: [], envNames: [] }, { env: {} });

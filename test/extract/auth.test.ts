@@ -17,12 +17,30 @@ interface AuthCase {
 }
 
 const cases: Record<string, AuthCase> = {
-  bearer: { auth: 'auth = { type = "bearer", token = { secret = "key" } }', accepts: (r) => r.headers.get("authorization") === `Bearer ${secret}` },
-  "bearer shorthand { token }": { auth: 'auth = { token = { secret = "key" } }', accepts: (r) => r.headers.get("authorization") === `Bearer ${secret}` },
-  "api_key in the default Authorization header": { auth: 'auth = { type = "api_key", api_key = { secret = "key" } }', accepts: (r) => r.headers.get("authorization") === secret },
-  "api_key in a named header": { auth: 'auth = { type = "api_key", name = "X-Api-Key", api_key = { secret = "key" } }', accepts: (r) => r.headers.get("x-api-key") === secret },
-  "api_key in the query": { auth: 'auth = { type = "api_key", name = "key", api_key = { secret = "key" }, location = "query" }', accepts: (r) => r.url.searchParams.get("key") === secret },
-  "api_key in a cookie": { auth: 'auth = { type = "api_key", name = "sid", api_key = { secret = "key" }, location = "cookie" }', accepts: (r) => r.headers.get("cookie") === `sid=${encodeURIComponent(secret)}` },
+  bearer: {
+    auth: 'auth = { type = "bearer", token = { secret = "key" } }',
+    accepts: (r) => r.headers.get("authorization") === `Bearer ${secret}`,
+  },
+  "bearer shorthand { token }": {
+    auth: 'auth = { token = { secret = "key" } }',
+    accepts: (r) => r.headers.get("authorization") === `Bearer ${secret}`,
+  },
+  "api_key in the default Authorization header": {
+    auth: 'auth = { type = "api_key", api_key = { secret = "key" } }',
+    accepts: (r) => r.headers.get("authorization") === secret,
+  },
+  "api_key in a named header": {
+    auth: 'auth = { type = "api_key", name = "X-Api-Key", api_key = { secret = "key" } }',
+    accepts: (r) => r.headers.get("x-api-key") === secret,
+  },
+  "api_key in the query": {
+    auth: 'auth = { type = "api_key", name = "key", api_key = { secret = "key" }, location = "query" }',
+    accepts: (r) => r.url.searchParams.get("key") === secret,
+  },
+  "api_key in a cookie": {
+    auth: 'auth = { type = "api_key", name = "sid", api_key = { secret = "key" }, location = "cookie" }',
+    accepts: (r) => r.headers.get("cookie") === `sid=${encodeURIComponent(secret)}`,
+  },
   http_basic: {
     auth: 'auth = { type = "http_basic", username = "robot", password = { secret = "key" } }',
     accepts: (r) => r.headers.get("authorization") === `Basic ${Buffer.from(`robot:${secret}`).toString("base64")}`,
@@ -33,7 +51,9 @@ describe("auth contract", () => {
   for (const [name, c] of Object.entries(cases)) {
     test(`${name}: the server gets the credentials on every page`, async () => {
       const server = startServer((request, i) =>
-        c.accepts(request) ? json([{ page: i }], { headers: i === 0 ? { link: `<${request.url.origin}/items?page=2>; rel="next"` } : {} }) : json({ message: "denied" }, { status: 401 }),
+        c.accepts(request)
+          ? json([{ page: i }], { headers: i === 0 ? { link: `<${request.url.origin}/items?page=2>; rel="next"` } : {} })
+          : json({ message: "denied" }, { status: 401 }),
       );
       servers.push(server);
       const result = await extract(`${pipelineHead(server.url, c.auth)}\n[[resources]]\nname = "items"\n`, { secrets: { key: secret } });
@@ -69,16 +89,23 @@ describe("oauth2_client_credentials", () => {
       if (request.url.pathname === "/token") {
         const basic = Buffer.from(`${encodeURIComponent("client-1")}:${encodeURIComponent(secret)}`).toString("base64");
         const form = new URLSearchParams(request.body);
-        if (request.headers.get("authorization") !== `Basic ${basic}` || form.get("grant_type") !== "client_credentials" || form.get("audience") !== "api") {
+        if (
+          request.headers.get("authorization") !== `Basic ${basic}` ||
+          form.get("grant_type") !== "client_credentials" ||
+          form.get("audience") !== "api"
+        ) {
           return json({ error: "invalid_client" }, { status: 401 });
         }
         issued++;
         return json({ access_token: `token-${issued}-${secret}`, expires_in: options.expiresIn ?? 3600 });
       }
       const token = request.headers.get("authorization")?.replace("Bearer ", "");
-      if (!token?.startsWith("token-") || (options.revokeFirstToken && token.startsWith("token-1-"))) return json({ message: `token ${token} rejected` }, { status: 401 });
+      if (!token?.startsWith("token-") || (options.revokeFirstToken && token.startsWith("token-1-")))
+        return json({ message: `token ${token} rejected` }, { status: 401 });
       const page = Number(request.url.searchParams.get("page") ?? 1);
-      return json([{ page, token: token.split("-")[1] }], { headers: page < 3 ? { link: `<${request.url.origin}/items?page=${page + 1}>; rel="next"` } : {} });
+      return json([{ page, token: token.split("-")[1] }], {
+        headers: page < 3 ? { link: `<${request.url.origin}/items?page=${page + 1}>; rel="next"` } : {},
+      });
     });
     servers.push(server);
     const auth = `auth = { type = "oauth2_client_credentials", access_token_url = "${server.origin}/token", client_id = "client-1", client_secret = { secret = "key" }, access_token_request_data = { audience = "api" } }`;
@@ -89,7 +116,11 @@ describe("oauth2_client_credentials", () => {
     const { server, toml } = oauthServer();
     const result = await extract(toml, { secrets: { key: secret } });
     expect(result.error).toBeUndefined();
-    expect(result.records.items).toEqual([{ page: 1, token: "1" }, { page: 2, token: "1" }, { page: 3, token: "1" }]);
+    expect(result.records.items).toEqual([
+      { page: 1, token: "1" },
+      { page: 2, token: "1" },
+      { page: 3, token: "1" },
+    ]);
     expect(server.requests.filter((r) => r.url.pathname === "/token")).toHaveLength(1);
   });
 

@@ -65,7 +65,9 @@ describe("retries", () => {
 
   test("a 401 is not retried and names the secret to check", async () => {
     const server = serve(() => json({ message: "Bad credentials" }, { status: 401 }));
-    const result = await extract(pipelineHead(server.url, 'auth = { token = { secret = "github_token" } }') + resource(), { secrets: { github_token: "t0ken-value" } });
+    const result = await extract(pipelineHead(server.url, 'auth = { token = { secret = "github_token" } }') + resource(), {
+      secrets: { github_token: "t0ken-value" },
+    });
     expect(server.requests).toHaveLength(1);
     expect((result.error as RestloadError).code).toBe("E_HTTP");
     expect(result.error!.message).toContain('Cannot fetch page 1 of resource "items" as the server returned 401: GET http://127.0.0.1');
@@ -135,7 +137,9 @@ describe("retries", () => {
   test("a failure that is not the network's is not retried and keeps its own message", async () => {
     // The token server hands out a token with a line break: the Authorization header built from
     // it is one the runtime refuses to send, which no further attempt would change.
-    const server = serve((request) => (request.url.pathname === "/token" ? json({ access_token: "tok\nen", expires_in: 3600 }) : json([{ id: 1 }])));
+    const server = serve((request) =>
+      request.url.pathname === "/token" ? json({ access_token: "tok\nen", expires_in: 3600 }) : json([{ id: 1 }]),
+    );
     const auth = `auth = { type = "oauth2_client_credentials", access_token_url = "${server.origin}/token", client_id = "client-1", client_secret = { secret = "key" } }`;
     const result = await extract(pipelineHead(server.url, auth) + resource(), { secrets: { key: "s3cret" } });
     expect(result.error).toBeDefined();
@@ -149,7 +153,9 @@ describe("retries", () => {
 
 describe("bodies", () => {
   test("a 200 with an HTML maintenance page is an error, not an empty page", async () => {
-    const server = serve(() => new Response("<html><body>Down for maintenance</body></html>", { headers: { "content-type": "text/html" } }));
+    const server = serve(
+      () => new Response("<html><body>Down for maintenance</body></html>", { headers: { "content-type": "text/html" } }),
+    );
     const result = await extract(pipelineHead(server.url) + resource());
     expect((result.error as RestloadError).code).toBe("E_RESPONSE");
     expect(result.error!.message).toContain("the body is not JSON (text/html)");
@@ -166,7 +172,12 @@ describe("bodies", () => {
   });
 
   test("IDs 9007199254740993 and 9223372036854775807 come back exact", async () => {
-    const server = serve(() => new Response('[{"id": 9007199254740993, "small": 1, "float": 1.5}, {"id": 9223372036854775807}]', { headers: { "content-type": "application/json" } }));
+    const server = serve(
+      () =>
+        new Response('[{"id": 9007199254740993, "small": 1, "float": 1.5}, {"id": 9223372036854775807}]', {
+          headers: { "content-type": "application/json" },
+        }),
+    );
     const result = await extract(pipelineHead(server.url) + resource());
     expect(result.records.items).toEqual([{ id: 9007199254740993n, small: 1, float: 1.5 }, { id: 9223372036854775807n }]);
   });
@@ -177,7 +188,12 @@ describe("rate limits", () => {
     const clock = fakeClock(Date.UTC(2026, 0, 1));
     const reset = Math.floor(clock.now() / 1000) + 42;
     const server = serve((request, i) =>
-      json([{ id: i }], { headers: i === 0 ? { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(reset), link: `<${request.url.origin}/items?page=2>; rel="next"` } : {} }),
+      json([{ id: i }], {
+        headers:
+          i === 0
+            ? { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(reset), link: `<${request.url.origin}/items?page=2>; rel="next"` }
+            : {},
+      }),
     );
     const result = await extract(pipelineHead(server.url) + '\n[[resources]]\nname = "items"\n', { clock });
     expect(result.records.items).toHaveLength(2);
@@ -186,14 +202,18 @@ describe("rate limits", () => {
 
   test("the IETF RateLimit field pauses the host too", async () => {
     const server = serve((request, i) =>
-      json([{ id: i }], { headers: i === 0 ? { ratelimit: "limit=100, remaining=0, reset=7", link: `<${request.url.origin}/items?page=2>; rel="next"` } : {} }),
+      json([{ id: i }], {
+        headers: i === 0 ? { ratelimit: "limit=100, remaining=0, reset=7", link: `<${request.url.origin}/items?page=2>; rel="next"` } : {},
+      }),
     );
     const result = await extract(pipelineHead(server.url) + '\n[[resources]]\nname = "items"\n');
     expect(result.clock.slept).toEqual([7000]);
   });
 
   test("requests_per_second spaces requests to one host", async () => {
-    const server = serve((request, i) => json([{ id: i }], { headers: i < 4 ? { link: `<${request.url.origin}/items?page=${i + 2}>; rel="next"` } : {} }));
+    const server = serve((request, i) =>
+      json([{ id: i }], { headers: i < 4 ? { link: `<${request.url.origin}/items?page=${i + 2}>; rel="next"` } : {} }),
+    );
     const result = await extract(pipelineHead(server.url, "requests_per_second = 2") + '\n[[resources]]\nname = "items"\n');
     expect(result.records.items).toHaveLength(5);
     expect(result.clock.slept).toEqual([500, 500, 500, 500]);

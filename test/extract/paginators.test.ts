@@ -20,7 +20,8 @@ interface Case {
 }
 
 const query = (request: LoggedRequest, name: string) => request.url.searchParams.get(name);
-const bodyAt = (request: LoggedRequest, path: string) => path.split(".").reduce<any>((value, key) => value?.[key], request.body ? JSON.parse(request.body) : {});
+const bodyAt = (request: LoggedRequest, path: string) =>
+  path.split(".").reduce<any>((value, key) => value?.[key], request.body ? JSON.parse(request.body) : {});
 
 const cases: Case[] = [
   {
@@ -34,7 +35,12 @@ const cases: Case[] = [
     paginator: 'endpoint.paginator = "header_link"',
     pageOf: (r) => Number(query(r, "page") ?? 0),
     respond: (i, r) =>
-      json(slice(i), { headers: i < lastIndex ? { link: `<${r.url.origin}/items?page=${i + 1}>; rel="next", <${r.url.origin}/items?page=${lastIndex}>; rel="last"` } : {} }),
+      json(slice(i), {
+        headers:
+          i < lastIndex
+            ? { link: `<${r.url.origin}/items?page=${i + 1}>; rel="next", <${r.url.origin}/items?page=${lastIndex}>; rel="last"` }
+            : {},
+      }),
   },
   {
     name: "header_cursor",
@@ -51,9 +57,13 @@ const cases: Case[] = [
   {
     name: "cursor in a POST body",
     method: "POST",
-    paginator: 'endpoint.json = { filter = "all" }\nendpoint.paginator = { type = "cursor", cursor_path = "next_cursor", cursor_body_path = "page.after" }',
+    paginator:
+      'endpoint.json = { filter = "all" }\nendpoint.paginator = { type = "cursor", cursor_path = "next_cursor", cursor_body_path = "page.after" }',
     pageOf: (r) => (bodyAt(r, "page.after") ? Number(bodyAt(r, "page.after").slice(1)) : 0),
-    respond: (i, r) => (bodyAt(r, "filter") === "all" ? json({ results: slice(i), next_cursor: i < lastIndex ? `c${i + 1}` : "" }) : json({ error: "filter lost" }, { status: 400 })),
+    respond: (i, r) =>
+      bodyAt(r, "filter") === "all"
+        ? json({ results: slice(i), next_cursor: i < lastIndex ? `c${i + 1}` : "" })
+        : json({ error: "filter lost" }, { status: 400 }),
   },
   {
     name: "offset in the query with a total",
@@ -117,7 +127,9 @@ describe("paginator contract", () => {
     test(`${c.name}: every record once, in order, then stop`, async () => {
       const server = startServer((request) => c.respond(c.pageOf(request), request));
       servers.push(server);
-      const result = await extract(`${pipelineHead(server.url)}\n[[resources]]\nname = "items"\n${c.method ? `endpoint.method = "${c.method}"\n` : ""}${c.paginator}\n`);
+      const result = await extract(
+        `${pipelineHead(server.url)}\n[[resources]]\nname = "items"\n${c.method ? `endpoint.method = "${c.method}"\n` : ""}${c.paginator}\n`,
+      );
       expect(result.error).toBeUndefined();
       expect(result.records.items).toEqual(all);
       // Pages of a known total are requested concurrently: their arrival order may vary.
@@ -153,45 +165,69 @@ describe("stop conditions", () => {
   };
 
   test("json_link stops when the next key is missing", async () => {
-    const { result, requests } = await run((_, i) => json(i === 0 ? { data: slice(0), next: "/items?p=2" } : { data: slice(1) }), 'endpoint.paginator = "json_link"');
+    const { result, requests } = await run(
+      (_, i) => json(i === 0 ? { data: slice(0), next: "/items?p=2" } : { data: slice(1) }),
+      'endpoint.paginator = "json_link"',
+    );
     expect(result.records.items).toHaveLength(6);
     expect(requests).toHaveLength(2);
   });
 
   test("cursor stops when has_more is false even if a cursor is present", async () => {
-    const { result, requests } = await run(() => json({ data: slice(0), has_more: false, next: "c1" }), 'endpoint.paginator = { type = "cursor", cursor_path = "next", has_more_path = "has_more" }');
+    const { result, requests } = await run(
+      () => json({ data: slice(0), has_more: false, next: "c1" }),
+      'endpoint.paginator = { type = "cursor", cursor_path = "next", has_more_path = "has_more" }',
+    );
     expect(result.records.items).toHaveLength(3);
     expect(requests).toHaveLength(1);
   });
 
   test("cursor with stop_after_empty_page stops on an empty page", async () => {
-    const { requests } = await run((_, i) => json({ data: i === 0 ? slice(0) : [], next: `c${i + 1}` }), 'endpoint.paginator = { type = "cursor", cursor_path = "next", stop_after_empty_page = true }');
+    const { requests } = await run(
+      (_, i) => json({ data: i === 0 ? slice(0) : [], next: `c${i + 1}` }),
+      'endpoint.paginator = { type = "cursor", cursor_path = "next", stop_after_empty_page = true }',
+    );
     expect(requests).toHaveLength(2);
   });
 
   test("offset stops on an empty page", async () => {
-    const { result, requests } = await run((r) => json({ items: all.slice(Number(r.url.searchParams.get("offset")), Number(r.url.searchParams.get("offset")) + 3) }), 'endpoint.paginator = { type = "offset", limit = 3, total_path = false }');
+    const { result, requests } = await run(
+      (r) => json({ items: all.slice(Number(r.url.searchParams.get("offset")), Number(r.url.searchParams.get("offset")) + 3) }),
+      'endpoint.paginator = { type = "offset", limit = 3, total_path = false }',
+    );
     expect(result.records.items).toEqual(all);
     expect(requests).toHaveLength(4);
   });
 
   test("offset stops at maximum_offset", async () => {
-    const { requests } = await run(() => json({ items: slice(0) }), 'endpoint.paginator = { type = "offset", limit = 3, total_path = false, maximum_offset = 6 }');
+    const { requests } = await run(
+      () => json({ items: slice(0) }),
+      'endpoint.paginator = { type = "offset", limit = 3, total_path = false, maximum_offset = 6 }',
+    );
     expect(requests.map((r) => r.url.searchParams.get("offset"))).toEqual(["0", "3"]);
   });
 
   test("offset stops when has_more is false", async () => {
-    const { requests } = await run((_, i) => json({ items: slice(i), more: i < 1 }), 'endpoint.paginator = { type = "offset", limit = 3, total_path = false, has_more_path = "more" }');
+    const { requests } = await run(
+      (_, i) => json({ items: slice(i), more: i < 1 }),
+      'endpoint.paginator = { type = "offset", limit = 3, total_path = false, has_more_path = "more" }',
+    );
     expect(requests).toHaveLength(2);
   });
 
   test("page_number stops at maximum_page (the first page not requested)", async () => {
-    const { requests } = await run(() => json({ items: slice(0) }), 'endpoint.paginator = { type = "page_number", base_page = 1, total_path = false, maximum_page = 3 }');
+    const { requests } = await run(
+      () => json({ items: slice(0) }),
+      'endpoint.paginator = { type = "page_number", base_page = 1, total_path = false, maximum_page = 3 }',
+    );
     expect(requests.map((r) => r.url.searchParams.get("page"))).toEqual(["1", "2"]);
   });
 
   test("page_number stops on an empty page", async () => {
-    const { result } = await run((r) => json({ items: slice(Number(r.url.searchParams.get("page"))) }), 'endpoint.paginator = { type = "page_number", total_path = false }');
+    const { result } = await run(
+      (r) => json({ items: slice(Number(r.url.searchParams.get("page"))) }),
+      'endpoint.paginator = { type = "page_number", total_path = false }',
+    );
     expect(result.records.items).toEqual(all);
   });
 });
@@ -205,7 +241,9 @@ describe("concurrent pages", () => {
       return json({ total: records.length, items: records.slice(offset, offset + 10) });
     });
     servers.push(server);
-    const result = await extract(`${pipelineHead(server.url)}\n[[resources]]\nname = "items"\nendpoint.paginator = { type = "offset", limit = 10 }\n`);
+    const result = await extract(
+      `${pipelineHead(server.url)}\n[[resources]]\nname = "items"\nendpoint.paginator = { type = "offset", limit = 10 }\n`,
+    );
     expect(result.error).toBeUndefined();
     expect(result.records.items).toEqual(records);
     expect(server.requests).toHaveLength(25);
@@ -220,11 +258,15 @@ describe("concurrent pages", () => {
       return json({ pages: 6, more: page < 5, items: [{ page }] });
     });
     servers.push(server);
-    const parallel = await extract(`${pipelineHead(server.url)}\n[[resources]]\nname = "items"\nendpoint.paginator = { type = "page_number", total_path = "pages" }\n`);
+    const parallel = await extract(
+      `${pipelineHead(server.url)}\n[[resources]]\nname = "items"\nendpoint.paginator = { type = "page_number", total_path = "pages" }\n`,
+    );
     expect((parallel.records.items as { page: number }[]).map((r) => r.page)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(server.concurrency.max).toBeGreaterThan(1);
     server.concurrency.max = 0;
-    const sequential = await extract(`${pipelineHead(server.url)}\n[[resources]]\nname = "items"\nendpoint.paginator = { type = "page_number", total_path = "pages", has_more_path = "more" }\n`);
+    const sequential = await extract(
+      `${pipelineHead(server.url)}\n[[resources]]\nname = "items"\nendpoint.paginator = { type = "page_number", total_path = "pages", has_more_path = "more" }\n`,
+    );
     expect((sequential.records.items as { page: number }[]).map((r) => r.page)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(server.concurrency.max).toBe(1);
   });
@@ -236,7 +278,9 @@ describe("concurrent pages", () => {
       return json({ total: 2000, items: records.slice(offset, offset + 10) });
     });
     servers.push(server);
-    const result = await extract(`${pipelineHead(server.url)}\n[[resources]]\nname = "items"\nendpoint.paginator = { type = "offset", limit = 10 }\n`);
+    const result = await extract(
+      `${pipelineHead(server.url)}\n[[resources]]\nname = "items"\nendpoint.paginator = { type = "offset", limit = 10 }\n`,
+    );
     expect(result.records.items).toEqual(records);
     expect(server.requests.length).toBeLessThanOrEqual(4 + 8);
   });

@@ -8,7 +8,13 @@ import { project } from "../run/_helpers.ts";
 import { extract, pipelineHead } from "./_helpers.ts";
 
 const canary = "c4n4ry+/=&k3y";
-const canaryForms = [canary, encodeURIComponent(canary), new URLSearchParams({ x: canary }).toString().slice(2), Buffer.from(canary).toString("base64"), Buffer.from(`user:${canary}`).toString("base64")];
+const canaryForms = [
+  canary,
+  encodeURIComponent(canary),
+  new URLSearchParams({ x: canary }).toString().slice(2),
+  Buffer.from(canary).toString("base64"),
+  Buffer.from(`user:${canary}`).toString("base64"),
+];
 
 const auths: Record<string, string> = {
   bearer: 'auth = { type = "bearer", token = { secret = "canary" } }',
@@ -25,7 +31,13 @@ afterAll(async () => {
 
 /** Everything a request carried that could hold a credential. */
 function carried(request: LoggedRequest): string {
-  return [request.url.toString(), request.headers.get("authorization"), request.headers.get("x-api-key"), request.headers.get("cookie"), request.body].join(" ");
+  return [
+    request.url.toString(),
+    request.headers.get("authorization"),
+    request.headers.get("x-api-key"),
+    request.headers.get("cookie"),
+    request.body,
+  ].join(" ");
 }
 
 function expectNoCanary(text: string): void {
@@ -54,7 +66,11 @@ describe("credentials never cross origins", () => {
         expect((result.error as RestloadError).hint).toContain("allowed_origins");
         expectNoCanary(result.error!.message + ((result.error as RestloadError).hint ?? ""));
         // The API itself did get the credentials: the check is about where they go, not whether.
-        expect(carried(api.requests[0]!).includes(canary) || carried(api.requests[0]!).includes(encodeURIComponent(canary)) || carried(api.requests[0]!).includes(Buffer.from(`user:${canary}`).toString("base64"))).toBe(true);
+        expect(
+          carried(api.requests[0]!).includes(canary) ||
+            carried(api.requests[0]!).includes(encodeURIComponent(canary)) ||
+            carried(api.requests[0]!).includes(Buffer.from(`user:${canary}`).toString("base64")),
+        ).toBe(true);
       });
     }
   }
@@ -64,7 +80,10 @@ describe("credentials never cross origins", () => {
     servers.push(cdn);
     const api = startServer(() => json({ data: [{ id: 1 }], next: `${cdn.origin}/page2` }));
     servers.push(api);
-    const result = await extract(`${pipelineHead(api.url, `${auths.bearer}\nallowed_origins = ["${cdn.origin}"]`)}\n[[resources]]\nname = "items"\nendpoint.paginator = "json_link"\n`, { secrets: { canary } });
+    const result = await extract(
+      `${pipelineHead(api.url, `${auths.bearer}\nallowed_origins = ["${cdn.origin}"]`)}\n[[resources]]\nname = "items"\nendpoint.paginator = "json_link"\n`,
+      { secrets: { canary } },
+    );
     expect(result.error).toBeUndefined();
     expect(result.records.items).toEqual([{ id: 1 }, { id: 2 }]);
     expect(cdn.requests).toHaveLength(1);
@@ -72,7 +91,9 @@ describe("credentials never cross origins", () => {
   });
 
   test("a same-origin redirect is followed with credentials", async () => {
-    const api = startServer((request) => (request.url.pathname === "/items" ? new Response(null, { status: 301, headers: { location: "/v2/items" } }) : json([{ id: 1 }])));
+    const api = startServer((request) =>
+      request.url.pathname === "/items" ? new Response(null, { status: 301, headers: { location: "/v2/items" } }) : json([{ id: 1 }]),
+    );
     servers.push(api);
     const result = await extract(`${pipelineHead(api.url, auths.bearer)}\n[[resources]]\nname = "items"\n`, { secrets: { canary } });
     expect(result.records.items).toEqual([{ id: 1 }]);
@@ -83,10 +104,15 @@ describe("credentials never cross origins", () => {
   test("a canary key never appears in errors, raw or percent-encoded, even when the URL carries it", async () => {
     // The API echoes the key into its next link (some do), then fails on that page.
     const api = startServer((_request, i) =>
-      i === 0 ? json({ data: [{ id: 1 }], next: `/items?page=2&api_key=${encodeURIComponent(canary)}` }) : json({ message: `bad key ${canary}` }, { status: 500 }),
+      i === 0
+        ? json({ data: [{ id: 1 }], next: `/items?page=2&api_key=${encodeURIComponent(canary)}` })
+        : json({ message: `bad key ${canary}` }, { status: 500 }),
     );
     servers.push(api);
-    const result = await extract(`${pipelineHead(api.url, `${auths["api_key in the query"]}\nmax_attempts = 2`)}\n[[resources]]\nname = "items"\nendpoint.paginator = "json_link"\n`, { secrets: { canary } });
+    const result = await extract(
+      `${pipelineHead(api.url, `${auths["api_key in the query"]}\nmax_attempts = 2`)}\n[[resources]]\nname = "items"\nendpoint.paginator = "json_link"\n`,
+      { secrets: { canary } },
+    );
     expect(result.error!.message).toContain("page=2&api_key=***");
     expect(result.error!.message).toContain("bad key ***");
     expectNoCanary(result.error!.message);
@@ -96,10 +122,17 @@ describe("credentials never cross origins", () => {
 
 describe("secrets an API or the runtime echoes in part or another form", () => {
   const everything = async (p: ReturnType<typeof project>, ran: { stdout: string; stderr: string }) =>
-    [ran.stdout, ran.stderr, readFileSync(`${p.database}.status.json`, "utf8"), JSON.stringify(await p.query("select error from data._rl_runs union all select error from data._rl_loads"))].join("\n");
+    [
+      ran.stdout,
+      ran.stderr,
+      readFileSync(`${p.database}.status.json`, "utf8"),
+      JSON.stringify(await p.query("select error from data._rl_runs union all select error from data._rl_loads")),
+    ].join("\n");
 
   test("a password in base_url stays out of a connection failure's message (the runtime quotes the URL)", async () => {
-    const p = project(`[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "http://bob:CANARYui14@127.0.0.1:1/api/"\nmax_attempts = 1\n[[resources]]\nname = "items"\n`);
+    const p = project(
+      `[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "http://bob:CANARYui14@127.0.0.1:1/api/"\nmax_attempts = 1\n[[resources]]\nname = "items"\n`,
+    );
     const ran = await p.run();
     expect(ran.code).toBe(1);
     const text = await everything(p, ran);
@@ -108,12 +141,21 @@ describe("secrets an API or the runtime echoes in part or another form", () => {
   });
 
   test("a token inside a URL secret, a header secret's token, and a form-encoded query secret read back by the API stay masked", async () => {
-    const server = startServer((request) => json({ path: request.url.pathname, key: decodeURIComponent(request.url.search), auth: request.headers.get("x-auth") }, { status: 404 }));
+    const server = startServer((request) =>
+      json(
+        { path: request.url.pathname, key: decodeURIComponent(request.url.search), auth: request.headers.get("x-auth") },
+        { status: 404 },
+      ),
+    );
     servers.push(server);
     const p = project(
       `[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = { secret = "burl" }\nheaders = { "X-Auth" = { secret = "hdr" } }\nauth = { type = "api_key", name = "k", api_key = { secret = "qk" }, location = "query" }\nmax_attempts = 1\n[[resources]]\nname = "items"\n`,
     );
-    const ran = await p.run([], { RESTLOAD_SECRET_BURL: `${server.url}api/CANARYpath12/`, RESTLOAD_SECRET_HDR: "Token CANARYhdr12345", RESTLOAD_SECRET_QK: "CANARY q+k&9" });
+    const ran = await p.run([], {
+      RESTLOAD_SECRET_BURL: `${server.url}api/CANARYpath12/`,
+      RESTLOAD_SECRET_HDR: "Token CANARYhdr12345",
+      RESTLOAD_SECRET_QK: "CANARY q+k&9",
+    });
     expect(ran.code).toBe(1);
     const text = await everything(p, ran);
     expect(text).toContain("404");

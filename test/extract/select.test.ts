@@ -41,7 +41,14 @@ describe("pagination helpers", () => {
   });
 
   test("detection: an object with href in a next key is a json link", () => {
-    const page = { request: { method: "GET" as const, url: new URL("https://x/items"), headers: {}, json: undefined, data: undefined }, url: new URL("https://x/items"), status: 200, headers: new Headers(), body: { _links: { next: { href: "/items?page=2" } }, items: [] }, records: [] };
+    const page = {
+      request: { method: "GET" as const, url: new URL("https://x/items"), headers: {}, json: undefined, data: undefined },
+      url: new URL("https://x/items"),
+      status: 200,
+      headers: new Headers(),
+      body: { _links: { next: { href: "/items?page=2" } }, items: [] },
+      records: [],
+    };
     expect(detectPaginator(page)).toEqual({ type: "json_link", next_url_path: "_links.next" });
   });
 });

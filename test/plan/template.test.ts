@@ -15,7 +15,9 @@ describe("templates", () => {
   });
 
   test("a field may be a dotted path", () => {
-    expect(parseTemplate("{resources.pulls.user.login}")).toEqual([{ kind: "resource", resource: "pulls", field: "user.login", text: "{resources.pulls.user.login}" }]);
+    expect(parseTemplate("{resources.pulls.user.login}")).toEqual([
+      { kind: "resource", resource: "pulls", field: "user.login", text: "{resources.pulls.user.login}" },
+    ]);
   });
 
   test("{{ and }} are literal braces; braces around non-names stay literal", () => {
@@ -54,7 +56,13 @@ describe("redaction", () => {
   test("masks a secret raw and in its percent, form, base64 and JSON forms", () => {
     const secret = 'p+s/w=d&"x"';
     const redactor = new Redactor([secret]);
-    for (const form of [secret, encodeURIComponent(secret), new URLSearchParams({ k: secret }).toString().slice(2), Buffer.from(secret).toString("base64"), JSON.stringify(secret).slice(1, -1)]) {
+    for (const form of [
+      secret,
+      encodeURIComponent(secret),
+      new URLSearchParams({ k: secret }).toString().slice(2),
+      Buffer.from(secret).toString("base64"),
+      JSON.stringify(secret).slice(1, -1),
+    ]) {
       expect(redactor.redact(`before ${form} after`)).toBe("before *** after");
     }
   });

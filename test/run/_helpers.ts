@@ -51,7 +51,8 @@ export const testHead = (url: string) => `[pipeline]\nname = "test"\ndataset = "
 export function seededRandom(): { readonly seed: number; next(): number } {
   const given = process.env["RESTLOAD_TEST_SEED"];
   const seed = given !== undefined && given !== "" ? Number(given) : Math.floor(Math.random() * 2 ** 32);
-  if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) throw new Error(`RESTLOAD_TEST_SEED must be an integer 0..4294967295, not "${given}"`);
+  if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32)
+    throw new Error(`RESTLOAD_TEST_SEED must be an integer 0..4294967295, not "${given}"`);
   let state = seed;
   return {
     seed,

@@ -21,19 +21,27 @@ async function tableExists(p: ReturnType<typeof project>, table: string): Promis
 
 describe("columns hints", () => {
   test("nullable = false fails the unit of a record whose field is null, naming the resource, the field and the way out; nothing of it lands", async () => {
-    const server = serve([{ id: 1, email: "ann@example.com" }, { id: 2, email: null }]);
+    const server = serve([
+      { id: 1, email: "ann@example.com" },
+      { id: 2, email: null },
+    ]);
     const p = project(`${testHead(server.url)}[[resources]]\nname = "users"\ncolumns.email = { nullable = false }\n`);
     const result = await p.run(["--json"]);
     expect(result.code).toBe(1);
     const summary = JSON.parse(result.stdout);
-    expect(summary).toMatchObject({ status: "failed", units: [{ unit: "users", status: "failed", error: { code: "E_DATA", context: { resource: "users" } } }] });
+    expect(summary).toMatchObject({
+      status: "failed",
+      units: [{ unit: "users", status: "failed", error: { code: "E_DATA", context: { resource: "users" } } }],
+    });
     const error = summary.units[0].error;
     expect(error.message).toContain('resource "users"');
     expect(error.message).toContain('field "email" is null');
     expect(error.message).toContain("columns.email says nullable = false");
     expect(error.hint).toContain('filter = { field = "email", op = "exists" }');
     expect(await tableExists(p, "users")).toBe(false);
-    expect(await p.query("select status, error_data->>'$.code' as code from data._rl_loads")).toEqual([{ status: "failed", code: "E_DATA" }]);
+    expect(await p.query("select status, error_data->>'$.code' as code from data._rl_loads")).toEqual([
+      { status: "failed", code: "E_DATA" },
+    ]);
   });
 
   test("nullable = false on a nested field fails a record that lacks it as missing, with the column it names", async () => {
@@ -49,8 +57,14 @@ describe("columns hints", () => {
   });
 
   test("nullable = false loads records that hold the field; the default (nullable = true) loads a null", async () => {
-    const server = serve([{ id: 1, email: "ann@example.com", phone: null }, { id: 2, email: "bob@example.com", phone: "555" }, { id: 3, email: "eve@example.com" }]);
-    const p = project(`${testHead(server.url)}[[resources]]\nname = "users"\ncolumns.email = { nullable = false }\ncolumns.phone = { data_type = "text" }\n`);
+    const server = serve([
+      { id: 1, email: "ann@example.com", phone: null },
+      { id: 2, email: "bob@example.com", phone: "555" },
+      { id: 3, email: "eve@example.com" },
+    ]);
+    const p = project(
+      `${testHead(server.url)}[[resources]]\nname = "users"\ncolumns.email = { nullable = false }\ncolumns.phone = { data_type = "text" }\n`,
+    );
     const result = await p.run();
     expect(result.stderr).not.toContain("error");
     expect(result.code).toBe(0);
@@ -62,12 +76,21 @@ describe("columns hints", () => {
   });
 
   test("precision and scale size a decimal column and its values keep their digits", async () => {
-    const server = serve([{ id: 1, amount: "12345678.91" }, { id: 2, amount: 0.5 }]);
-    const p = project(`${testHead(server.url)}[[resources]]\nname = "orders"\ncolumns.amount = { data_type = "decimal", precision = 10, scale = 2 }\n`);
+    const server = serve([
+      { id: 1, amount: "12345678.91" },
+      { id: 2, amount: 0.5 },
+    ]);
+    const p = project(
+      `${testHead(server.url)}[[resources]]\nname = "orders"\ncolumns.amount = { data_type = "decimal", precision = 10, scale = 2 }\n`,
+    );
     const result = await p.run();
     expect(result.stderr).not.toContain("error");
     expect(result.code).toBe(0);
-    expect(await p.query("select data_type from duckdb_columns() where schema_name = 'data' and table_name = 'orders' and column_name = 'amount'")).toEqual([{ data_type: "DECIMAL(10,2)" }]);
+    expect(
+      await p.query(
+        "select data_type from duckdb_columns() where schema_name = 'data' and table_name = 'orders' and column_name = 'amount'",
+      ),
+    ).toEqual([{ data_type: "DECIMAL(10,2)" }]);
     expect(await p.query("select id, amount::varchar as amount from data.orders order by id")).toEqual([
       { id: 1, amount: "12345678.91" },
       { id: 2, amount: "0.50" },

@@ -11,7 +11,8 @@ afterAll(async () => {
 
 const mutable = (initial: unknown[]) => mutableApi(servers, initial);
 
-const issues = (n: number, label = "bug") => Array.from({ length: n }, (_, i) => ({ id: i + 1, title: `t${i + 1}`, labels: [{ name: label }, { name: `${label}-2` }] }));
+const issues = (n: number, label = "bug") =>
+  Array.from({ length: n }, (_, i) => ({ id: i + 1, title: `t${i + 1}`, labels: [{ name: label }, { name: `${label}-2` }] }));
 
 describe("write dispositions", () => {
   test("append adds every run's rows", async () => {
@@ -44,14 +45,20 @@ describe("write dispositions", () => {
       { id: 2, title: "changed" },
       { id: 3, title: "t3" },
     ]);
-    expect(await p.query("select i.id, l.name from data.items i join data.items__labels l on l._rl_parent_id = i._rl_id order by i.id, l._rl_list_idx")).toEqual([
+    expect(
+      await p.query(
+        "select i.id, l.name from data.items i join data.items__labels l on l._rl_parent_id = i._rl_id order by i.id, l._rl_list_idx",
+      ),
+    ).toEqual([
       { id: 1, name: "bug" },
       { id: 1, name: "bug-2" },
       { id: 2, name: "feature" },
       { id: 3, name: "bug" },
       { id: 3, name: "bug-2" },
     ]);
-    expect(await p.query("select count(*) as n from data.items__labels where _rl_root_id not in (select _rl_id from data.items)")).toEqual([{ n: 0 }]);
+    expect(await p.query("select count(*) as n from data.items__labels where _rl_root_id not in (select _rl_id from data.items)")).toEqual([
+      { n: 0 },
+    ]);
     expect(await p.query("select _rl_id from data.items where id = 1")).toEqual([before!]);
   });
 
@@ -68,7 +75,9 @@ describe("write dispositions", () => {
 
   test("the upsert strategy is refused before anything is fetched or written, pointing at delete-insert", async () => {
     const { server } = mutable(issues(2));
-    const p = project(`${testHead(server.url)}\n[[resources]]\nname = "items"\nprimary_key = "id"\nwrite_disposition = { disposition = "merge", strategy = "upsert" }\n`);
+    const p = project(
+      `${testHead(server.url)}\n[[resources]]\nname = "items"\nprimary_key = "id"\nwrite_disposition = { disposition = "merge", strategy = "upsert" }\n`,
+    );
     const result = await p.run();
     expect(result.code).toBe(78);
     expect(result.stderr).toContain("resources[0].write_disposition.strategy");
@@ -116,7 +125,8 @@ describe("write dispositions", () => {
     ]);
   });
 
-  const mergeOn = (url: string, extra = "") => project(`${testHead(url)}\n[[resources]]\nname = "items"\nprimary_key = "id"\nwrite_disposition = "merge"\n${extra}`);
+  const mergeOn = (url: string, extra = "") =>
+    project(`${testHead(url)}\n[[resources]]\nname = "items"\nprimary_key = "id"\nwrite_disposition = "merge"\n${extra}`);
 
   test("merge: one key in several spellings (an instant with other offsets, a decimal as text and number) keeps one row, the last", async () => {
     const instants = mutable([
@@ -129,7 +139,12 @@ describe("write dispositions", () => {
       expect((await p.run()).code).toBe(0);
       expect(await p.query("select epoch(id) as seconds, v from data.items")).toEqual([{ seconds: 1704067200, v: "c" }]);
     }
-    const decimals = mutable([{ id: "1.50", v: "a" }, { id: 1.5, v: "b" }, { id: "1.5", v: "c" }, { id: "2", v: "d" }]);
+    const decimals = mutable([
+      { id: "1.50", v: "a" },
+      { id: 1.5, v: "b" },
+      { id: "1.5", v: "c" },
+      { id: "2", v: "d" },
+    ]);
     const q = mergeOn(decimals.server.url, 'columns.id = { data_type = "decimal", precision = 10, scale = 2 }\n');
     expect((await q.run()).code).toBe(0);
     expect(await q.query("select id::varchar as id, v from data.items order by id")).toEqual([
@@ -142,7 +157,10 @@ describe("write dispositions", () => {
     const { server, state } = mutable([{ id: 1, v: "a" }]);
     const p = mergeOn(server.url);
     expect((await p.run()).code).toBe(0);
-    state.records = [{ id: 2, v: "b" }, { id: "x2", v: "c" }];
+    state.records = [
+      { id: 2, v: "b" },
+      { id: "x2", v: "c" },
+    ];
     const result = await p.run();
     expect(result.code).toBe(1);
     expect(result.stdout).toContain(`1 record for its table "items" has a value for id of another type than the key column`);
@@ -150,13 +168,21 @@ describe("write dispositions", () => {
   });
 
   test("a key field whose column another field of the record takes (userId, user_id) fails clearly instead of merging on the other field", async () => {
-    const { server, state } = mutable([{ userId: 1, name: "a" }, { userId: 2, name: "b" }]);
+    const { server, state } = mutable([
+      { userId: 1, name: "a" },
+      { userId: 2, name: "b" },
+    ]);
     const p = project(`${testHead(server.url)}\n[[resources]]\nname = "items"\nprimary_key = "userId"\nwrite_disposition = "merge"\n`);
     expect((await p.run()).code).toBe(0);
-    state.records = [{ userId: 1, user_id: "x", name: "c" }, { userId: 2, user_id: "x", name: "d" }];
+    state.records = [
+      { userId: 1, user_id: "x", name: "c" },
+      { userId: 2, user_id: "x", name: "d" },
+    ];
     const result = await p.run();
     expect(result.code).toBe(1);
-    expect(result.stdout).toContain(`Cannot merge resource "items" on "userId": the fields "userId" and "user_id" of its records all become column "user_id", which "user_id" keeps`);
+    expect(result.stdout).toContain(
+      `Cannot merge resource "items" on "userId": the fields "userId" and "user_id" of its records all become column "user_id", which "user_id" keeps`,
+    );
     expect(result.stdout).toContain("rename");
     expect(await p.query("select user_id, name from data.items order by user_id")).toEqual([
       { user_id: 1, name: "a" },
@@ -166,13 +192,19 @@ describe("write dispositions", () => {
 
   test("an integer beyond 2^53 in a column hinted as text is stored as its exact digits (append and merge)", async () => {
     const big = 2n ** 53n + 1n;
-    const server = (await import("../servers/server.ts")).startServer(() => new Response(`[{"id": 1, "n": ${big}, "m": ${big}}]`, { headers: { "content-type": "application/json" } }));
+    const server = (await import("../servers/server.ts")).startServer(
+      () => new Response(`[{"id": 1, "n": ${big}, "m": ${big}}]`, { headers: { "content-type": "application/json" } }),
+    );
     servers.push(server);
     for (const disposition of ["append", "merge"]) {
-      const p = project(`${testHead(server.url)}\n[[resources]]\nname = "items"\nprimary_key = "id"\nwrite_disposition = "${disposition}"\ncolumns.n = { data_type = "text" }\n`);
+      const p = project(
+        `${testHead(server.url)}\n[[resources]]\nname = "items"\nprimary_key = "id"\nwrite_disposition = "${disposition}"\ncolumns.n = { data_type = "text" }\n`,
+      );
       const result = await p.run();
       expect(result.stdout).not.toContain("error");
-      expect(await p.query("select n, typeof(n) as type, m::varchar as m from data.items")).toEqual([{ n: String(big), type: "VARCHAR", m: String(big) }]);
+      expect(await p.query("select n, typeof(n) as type, m::varchar as m from data.items")).toEqual([
+        { n: String(big), type: "VARCHAR", m: String(big) },
+      ]);
     }
   });
 });

@@ -15,7 +15,9 @@ const withKey = (url: string) =>
 
 describe("a failed unit's error carries its context", () => {
   test("into the --json summary, the unit_failed event and _rl_loads / _rl_runs, with the secret masked", async () => {
-    const server = startServer((request) => (request.url.pathname === "/good" ? json([{ id: 1 }]) : json({ message: "gone" }, { status: 410 })));
+    const server = startServer((request) =>
+      request.url.pathname === "/good" ? json([{ id: 1 }]) : json({ message: "gone" }, { status: 410 }),
+    );
     servers.push(server);
     const p = project(`${withKey(server.url)}[[resources]]\nname = "good"\n[[resources]]\nname = "gone"\n`);
     const result = await p.run(["--json", "--log-format", "json"], { RESTLOAD_SECRET_KEY: canary });
@@ -30,14 +32,24 @@ describe("a failed unit's error carries its context", () => {
     };
     const summary = JSON.parse(result.stdout);
     expect(summary.units.find((unit: { unit: string }) => unit.unit === "gone").error).toEqual(expected);
-    const events = result.stderr.trim().split("\n").map((line) => JSON.parse(line));
+    const events = result.stderr
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
     const failed = events.filter((event) => event.event === "unit_failed");
     expect(failed).toEqual([{ time: expect.any(String), event: "unit_failed", unit: "gone", ...expected }]);
     const loads = await p.query(
       "select unit, error, error_data->>'$.code' as code, error_data->>'$.context.resource' as resource, error_data->>'$.context.url' as url, error_data->>'$.exit_code' as exit_code from data._rl_loads order by unit",
     );
     expect(loads).toEqual([
-      { unit: "gone", error: expect.stringMatching(/^E_HTTP: Cannot fetch page 1 of resource "gone"/), code: "E_HTTP", resource: "gone", url: `${server.origin}/gone`, exit_code: "1" },
+      {
+        unit: "gone",
+        error: expect.stringMatching(/^E_HTTP: Cannot fetch page 1 of resource "gone"/),
+        code: "E_HTTP",
+        resource: "gone",
+        url: `${server.origin}/gone`,
+        exit_code: "1",
+      },
       { unit: "good", error: null, code: null, resource: null, url: null, exit_code: null },
     ]);
     const [run] = await p.query("select error, error_data::varchar as data from data._rl_runs");
@@ -53,8 +65,21 @@ describe("a failed unit's error carries its context", () => {
     const result = await p.run(["--json", "--log-format", "json"]);
     expect(result.code).toBe(78);
     const output = JSON.parse(result.stdout);
-    expect(output).toEqual({ ok: false, error: { code: "E_CONFIG", message: expect.any(String), hint: expect.any(String), context: { file: p.pipeline }, problems: [expect.objectContaining({ path: expect.stringContaining("resources[0].endpoint") })], exit_code: 78 } });
-    const [event] = result.stderr.trim().split("\n").map((line) => JSON.parse(line));
+    expect(output).toEqual({
+      ok: false,
+      error: {
+        code: "E_CONFIG",
+        message: expect.any(String),
+        hint: expect.any(String),
+        context: { file: p.pipeline },
+        problems: [expect.objectContaining({ path: expect.stringContaining("resources[0].endpoint") })],
+        exit_code: 78,
+      },
+    });
+    const [event] = result.stderr
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
     expect(event).toEqual({ time: expect.any(String), event: "run_failed", ...output.error });
   });
 });
@@ -63,12 +88,20 @@ describe("E_DATA", () => {
   test("a parent record without the field a child's placeholder reads fails its unit with E_DATA and exit 1, not 78", async () => {
     const server = startServer((request) => (request.url.pathname === "/parents" ? json([{ id: 1, name: "a" }]) : json([{ id: 10 }])));
     servers.push(server);
-    const p = project(`${testHead(server.url)}[[resources]]\nname = "parents"\n[[resources]]\nname = "children"\nendpoint.path = "parents/{resources.parents.slug}/children"\n`);
+    const p = project(
+      `${testHead(server.url)}[[resources]]\nname = "parents"\n[[resources]]\nname = "children"\nendpoint.path = "parents/{resources.parents.slug}/children"\n`,
+    );
     const result = await p.run(["--json"]);
     expect(result.code).toBe(1);
     const summary = JSON.parse(result.stdout);
-    expect(summary).toMatchObject({ status: "failed", exit_code: 1, units: [{ unit: "parents", status: "failed", error: { code: "E_DATA", context: { resource: "children" }, exit_code: 1 } }] });
-    expect(await p.query("select error_data->>'$.code' as code, error_data->>'$.context.resource' as resource from data._rl_loads")).toEqual([{ code: "E_DATA", resource: "children" }]);
+    expect(summary).toMatchObject({
+      status: "failed",
+      exit_code: 1,
+      units: [{ unit: "parents", status: "failed", error: { code: "E_DATA", context: { resource: "children" }, exit_code: 1 } }],
+    });
+    expect(
+      await p.query("select error_data->>'$.code' as code, error_data->>'$.context.resource' as resource from data._rl_loads"),
+    ).toEqual([{ code: "E_DATA", resource: "children" }]);
     expect(await p.query("select exit_code, error_data->>'$.code' as code from data._rl_runs")).toEqual([{ exit_code: 1, code: "E_DATA" }]);
   });
 });

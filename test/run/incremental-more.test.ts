@@ -22,7 +22,9 @@ describe("per-parent cursors", () => {
       return json((events[parent] ?? []).filter((event) => event.ts >= since));
     });
     servers.push(server);
-    const p = project(`[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${server.url}"\npaginator = "single_page"\n[[resources]]\nname = "parents"\nprimary_key = "id"\nwrite_disposition = "merge"\n[[resources]]\nname = "events"\nprimary_key = "id"\nwrite_disposition = "merge"\nendpoint.path = "parents/{resources.parents.id}/events"\nendpoint.incremental = { cursor_path = "ts", initial_value = 0, start_param = "since" }\ninclude_from_parent = ["id"]\n`);
+    const p = project(
+      `[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${server.url}"\npaginator = "single_page"\n[[resources]]\nname = "parents"\nprimary_key = "id"\nwrite_disposition = "merge"\n[[resources]]\nname = "events"\nprimary_key = "id"\nwrite_disposition = "merge"\nendpoint.path = "parents/{resources.parents.id}/events"\nendpoint.incremental = { cursor_path = "ts", initial_value = 0, start_param = "since" }\ninclude_from_parent = ["id"]\n`,
+    );
     expect((await p.run()).code).toBe(0);
     expect(await p.query("select parent_key, last_value from data._rl_state order by parent_key")).toEqual([
       { parent_key: '{"id":"a"}', last_value: "3" },
@@ -31,7 +33,11 @@ describe("per-parent cursors", () => {
     events.a!.push({ id: "a4", ts: 4 });
     server.requests.length = 0;
     expect((await p.run()).code).toBe(0);
-    expect(server.requests.map((r) => r.url.pathname + r.url.search)).toEqual(["/parents", "/parents/a/events?since=3", "/parents/b/events?since=10"]);
+    expect(server.requests.map((r) => r.url.pathname + r.url.search)).toEqual([
+      "/parents",
+      "/parents/a/events?since=3",
+      "/parents/b/events?since=10",
+    ]);
     expect(await p.query("select id, _parents_id from data.events where _parents_id = 'a' order by id")).toEqual([
       { id: "a1", _parents_id: "a" },
       { id: "a2", _parents_id: "a" },
@@ -52,16 +58,24 @@ describe("append + cursor under kill -9", () => {
       const since = Number(request.url.searchParams.get("since") ?? 0);
       const page = Number(request.url.searchParams.get("page") ?? 0);
       const rows = source.filter((row) => row.seq >= since);
-      const next = (page + 1) * 20 < rows.length ? { link: `<${request.url.origin}/events?since=${since}&page=${page + 1}>; rel="next"` } : {};
+      const next =
+        (page + 1) * 20 < rows.length ? { link: `<${request.url.origin}/events?since=${since}&page=${page + 1}>; rel="next"` } : {};
       return json(rows.slice(page * 20, page * 20 + 20), { headers: next });
     });
     servers.push(server);
-    return project(`[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${server.url}"\n[[resources]]\nname = "events"\nwrite_disposition = "append"\nendpoint.incremental = { cursor_path = "seq", initial_value = 0, start_param = "since" }\n`);
+    return project(
+      `[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${server.url}"\n[[resources]]\nname = "events"\nwrite_disposition = "append"\nendpoint.incremental = { cursor_path = "seq", initial_value = 0, start_param = "since" }\n`,
+    );
   }
   for (const point of ["page_2", "before_commit", "after_commit"]) {
     test(`killed at ${point}, then rerun: rows equal the source with no duplicates at the boundary`, async () => {
       const p = eventsProject(0);
-      const crashed = Bun.spawn([bunBin, mainTs, "run", p.pipeline], { cwd: repoRoot, env: { ...process.env, RESTLOAD_CRASH_AT: `${point}:events` }, stdout: "ignore", stderr: "ignore" });
+      const crashed = Bun.spawn([bunBin, mainTs, "run", p.pipeline], {
+        cwd: repoRoot,
+        env: { ...process.env, RESTLOAD_CRASH_AT: `${point}:events` },
+        stdout: "ignore",
+        stderr: "ignore",
+      });
       await crashed.exited;
       expect(crashed.signalCode).toBe("SIGKILL");
       expect((await p.run()).code).toBe(0);
@@ -73,7 +87,14 @@ describe("append + cursor under kill -9", () => {
 
   test("killed at random moments three times, then rerun: rows equal the source with no duplicates", async () => {
     const p = eventsProject(30);
-    const kills = randomKillDelays([[20, 60], [60, 120], [100, 200]], "test/run/incremental-more.test.ts");
+    const kills = randomKillDelays(
+      [
+        [20, 60],
+        [60, 120],
+        [100, 200],
+      ],
+      "test/run/incremental-more.test.ts",
+    );
     await kills.replayOnFailure(async () => {
       for (const delay of kills.delays) {
         const proc = Bun.spawn([bunBin, mainTs, "run", p.pipeline], { cwd: repoRoot, stdout: "ignore", stderr: "ignore" });

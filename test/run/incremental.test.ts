@@ -40,7 +40,9 @@ describe("incremental runs", () => {
     const p = project(githubLike(api.url));
     expect((await p.run()).code).toBe(0);
     expect(await p.query("select count(*) as n from data.issues")).toEqual([{ n: 120 }]);
-    const [state] = await p.query("select last_value, value_type, json_array_length(boundary_keys) as keys from data._rl_state where resource = 'issues'");
+    const [state] = await p.query(
+      "select last_value, value_type, json_array_length(boundary_keys) as keys from data._rl_state where resource = 'issues'",
+    );
     expect(state).toEqual({ last_value: "2024-01-06T00:30:00Z", value_type: "timestamp", keys: 1 });
 
     api.requests.length = 0;
@@ -74,7 +76,9 @@ describe("incremental runs", () => {
       ];
       const server = startServer(() => json(records));
       stops.push(server);
-      const p = project(`[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${server.url}"\n[[resources]]\nname = "events"\n${key}\nwrite_disposition = "append"\nendpoint.paginator = "single_page"\nendpoint.incremental = { cursor_path = "ts", initial_value = "2023-12-31T00:00:00Z", start_param = "since" }\n`);
+      const p = project(
+        `[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${server.url}"\n[[resources]]\nname = "events"\n${key}\nwrite_disposition = "append"\nendpoint.paginator = "single_page"\nendpoint.incremental = { cursor_path = "ts", initial_value = "2023-12-31T00:00:00Z", start_param = "since" }\n`,
+      );
       expect((await p.run()).code).toBe(0);
       records.push({ id: 4, ts: "2024-01-02T00:00:00Z" }, { id: 5, ts: "2024-01-03T00:00:00Z" });
       expect((await p.run()).code).toBe(0);
@@ -92,7 +96,9 @@ describe("incremental runs", () => {
     const p = project(`${head}endpoint.incremental = { cursor_path = "n", initial_value = 0, start_param = "from" }\n`);
     expect((await p.run()).code).toBe(0);
     expect(await p.query("select last_value from data._rl_state")).toEqual([{ last_value: "10" }]);
-    const window = project(`${head}endpoint.incremental = { cursor_path = "n", initial_value = 3, end_value = 6, start_param = "from", end_param = "to" }\n`);
+    const window = project(
+      `${head}endpoint.incremental = { cursor_path = "n", initial_value = 3, end_value = 6, start_param = "from", end_param = "to" }\n`,
+    );
     await runMain(["run", p.pipeline]); // nothing new
     const backfill = await runMain(["run", window.pipeline, "--database", p.database, "--json"]);
     expect(backfill.code).toBe(0);
@@ -105,20 +111,29 @@ describe("incremental runs", () => {
     const all = Array.from({ length: 40 }, (_, i) => ({ id: 40 - i, n: 40 - i }));
     const server = startServer((request) => {
       const page = Number(request.url.searchParams.get("page") ?? 0);
-      return json(all.slice(page * 10, page * 10 + 10), { headers: page < 3 ? { link: `<${request.url.origin}/items?page=${page + 1}>; rel="next"` } : {} });
+      return json(all.slice(page * 10, page * 10 + 10), {
+        headers: page < 3 ? { link: `<${request.url.origin}/items?page=${page + 1}>; rel="next"` } : {},
+      });
     });
     stops.push(server);
-    const p = project(`[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${server.url}"\n[[resources]]\nname = "items"\nprimary_key = "id"\nwrite_disposition = "merge"\nendpoint.incremental = { cursor_path = "n", initial_value = 25, row_order = "desc" }\n`);
+    const p = project(
+      `[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${server.url}"\n[[resources]]\nname = "items"\nprimary_key = "id"\nwrite_disposition = "merge"\nendpoint.incremental = { cursor_path = "n", initial_value = 25, row_order = "desc" }\n`,
+    );
     expect((await p.run()).code).toBe(0);
     expect(server.requests.map((r) => r.url.searchParams.get("page") ?? "0")).toEqual(["0", "1"]);
     expect(await p.query("select min(n) as lo, max(n) as hi, count(*) as c from data.items")).toEqual([{ lo: 25, hi: 40, c: 16 }]);
   });
 
   test("lag reloads the records inside the lag window (merge keeps them single)", async () => {
-    const records = [{ id: 1, n: 10 }, { id: 2, n: 20 }];
+    const records = [
+      { id: 1, n: 10 },
+      { id: 2, n: 20 },
+    ];
     const server = startServer(() => json(records));
     stops.push(server);
-    const p = project(`[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${server.url}"\n[[resources]]\nname = "items"\nprimary_key = "id"\nwrite_disposition = "merge"\nendpoint.paginator = "single_page"\nendpoint.incremental = { cursor_path = "n", initial_value = 0, start_param = "from", lag = 15 }\n`);
+    const p = project(
+      `[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${server.url}"\n[[resources]]\nname = "items"\nprimary_key = "id"\nwrite_disposition = "merge"\nendpoint.paginator = "single_page"\nendpoint.incremental = { cursor_path = "n", initial_value = 0, start_param = "from", lag = 15 }\n`,
+    );
     await p.run();
     const second = await p.run(["--json"]);
     expect(server.requests[1]!.url.searchParams.get("from")).toBe("5");
@@ -131,7 +146,9 @@ describe("incremental runs", () => {
     const server = startServer(() => json(records));
     stops.push(server);
     const make = (mode: string) =>
-      project(`[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${server.url}"\n[[resources]]\nname = "items"\nendpoint.paginator = "single_page"\nendpoint.incremental = { cursor_path = "n", initial_value = 0, on_cursor_value_missing = "${mode}" }\n`);
+      project(
+        `[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${server.url}"\n[[resources]]\nname = "items"\nendpoint.paginator = "single_page"\nendpoint.incremental = { cursor_path = "n", initial_value = 0, on_cursor_value_missing = "${mode}" }\n`,
+      );
     const raise = make("raise");
     const raised = await raise.run();
     expect(raised.code).toBe(1);
@@ -145,9 +162,16 @@ describe("incremental runs", () => {
   });
 
   test("cursor values of mixed types fail clearly", async () => {
-    const server = startServer(() => json([{ id: 1, n: 5 }, { id: 2, n: "2024-01-01T00:00:00Z" }]));
+    const server = startServer(() =>
+      json([
+        { id: 1, n: 5 },
+        { id: 2, n: "2024-01-01T00:00:00Z" },
+      ]),
+    );
     stops.push(server);
-    const p = project(`[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${server.url}"\n[[resources]]\nname = "items"\nendpoint.paginator = "single_page"\nendpoint.incremental = { cursor_path = "n", initial_value = 0 }\n`);
+    const p = project(
+      `[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${server.url}"\n[[resources]]\nname = "items"\nendpoint.paginator = "single_page"\nendpoint.incremental = { cursor_path = "n", initial_value = 0 }\n`,
+    );
     const result = await p.run();
     expect(result.code).toBe(1);
     expect(result.stdout).toContain('of resource "items": a cursor keeps one type');
@@ -172,7 +196,9 @@ describe("restload state", () => {
     const p = project(githubLike(api.url));
     await p.run();
     const shown = await runMain(["state", p.pipeline, "--json"]);
-    expect(JSON.parse(shown.stdout)).toMatchObject([{ resource: "issues", parent_key: "", cursor_path: "updated_at", last_value: "2024-01-01T20:30:00Z", value_type: "timestamp" }]);
+    expect(JSON.parse(shown.stdout)).toMatchObject([
+      { resource: "issues", parent_key: "", cursor_path: "updated_at", last_value: "2024-01-01T20:30:00Z", value_type: "timestamp" },
+    ]);
     expect((await runMain(["state", p.pipeline, "--set", "issues=2024-01-01T10:00:00Z"])).code).toBe(0);
     api.requests.length = 0;
     await p.run();
@@ -187,13 +213,19 @@ describe("restload state", () => {
 });
 
 describe("incremental forms", () => {
-  const head = (url: string) => `[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${url}"\n[[resources]]\nname = "items"\nprimary_key = "id"\nwrite_disposition = "merge"\nendpoint.paginator = "single_page"\n`;
+  const head = (url: string) =>
+    `[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${url}"\n[[resources]]\nname = "items"\nprimary_key = "id"\nwrite_disposition = "merge"\nendpoint.paginator = "single_page"\n`;
 
   test("{incremental.start_value} in a POST body and params, converted to epoch seconds; the second run starts from the stored cursor", async () => {
-    const records = [{ id: 1, ts: "2024-01-01T00:00:10Z" }, { id: 2, ts: "2024-01-01T00:00:20Z" }];
+    const records = [
+      { id: 1, ts: "2024-01-01T00:00:10Z" },
+      { id: 2, ts: "2024-01-01T00:00:20Z" },
+    ];
     const server = startServer(() => json(records));
     stops.push(server);
-    const p = project(`${head(server.url)}endpoint.method = "POST"\nendpoint.json = { filter = { after = "{incremental.start_value}" } }\nendpoint.params.from = "{incremental.start_value}"\nendpoint.incremental = { cursor_path = "ts", initial_value = "2024-01-01T00:00:00Z", convert = "epoch_seconds" }\n`);
+    const p = project(
+      `${head(server.url)}endpoint.method = "POST"\nendpoint.json = { filter = { after = "{incremental.start_value}" } }\nendpoint.params.from = "{incremental.start_value}"\nendpoint.incremental = { cursor_path = "ts", initial_value = "2024-01-01T00:00:00Z", convert = "epoch_seconds" }\n`,
+    );
     await p.run();
     await p.run();
     expect(server.requests.map((r) => [r.url.searchParams.get("from"), JSON.parse(r.body).filter.after])).toEqual([
@@ -205,7 +237,9 @@ describe("incremental forms", () => {
   test("convert = { module, export } writes the cursor through the user's function", async () => {
     const server = startServer(() => json([{ id: 1, n: 5 }]));
     stops.push(server);
-    const p = project(`${head(server.url)}endpoint.incremental = { cursor_path = "n", initial_value = 1, start_param = "from", convert = { module = "./convert.ts", export = "hex" } }\n`);
+    const p = project(
+      `${head(server.url)}endpoint.incremental = { cursor_path = "n", initial_value = 1, start_param = "from", convert = { module = "./convert.ts", export = "hex" } }\n`,
+    );
     const { writeFileSync } = await import("node:fs");
     writeFileSync(`${p.dir}/convert.ts`, "export const hex = (value: number) => `0x${value.toString(16)}`;\n");
     expect((await p.run()).code).toBe(0);
@@ -214,20 +248,33 @@ describe("incremental forms", () => {
   });
 
   test('last_value_func = "min" walks backwards; range_start = "open" skips the start itself', async () => {
-    const records = [{ id: 1, n: 10 }, { id: 2, n: 7 }, { id: 3, n: 5 }, { id: 4, n: 12 }];
+    const records = [
+      { id: 1, n: 10 },
+      { id: 2, n: 7 },
+      { id: 3, n: 5 },
+      { id: 4, n: 12 },
+    ];
     const server = startServer(() => json(records));
     stops.push(server);
-    const p = project(`${head(server.url)}endpoint.incremental = { cursor_path = "n", initial_value = 10, last_value_func = "min", range_start = "open" }\n`);
+    const p = project(
+      `${head(server.url)}endpoint.incremental = { cursor_path = "n", initial_value = 10, last_value_func = "min", range_start = "open" }\n`,
+    );
     await p.run();
     expect(await p.query("select id from data.items order by id")).toEqual([{ id: 2 }, { id: 3 }]);
     expect(await p.query("select last_value from data._rl_state")).toEqual([{ last_value: "5" }]);
   });
 
   test("date cursors compare as dates", async () => {
-    const records = [{ id: 1, day: "2024-01-09" }, { id: 2, day: "2024-01-10" }, { id: 3, day: "2024-02-01" }];
+    const records = [
+      { id: 1, day: "2024-01-09" },
+      { id: 2, day: "2024-01-10" },
+      { id: 3, day: "2024-02-01" },
+    ];
     const server = startServer(() => json(records));
     stops.push(server);
-    const p = project(`${head(server.url)}endpoint.incremental = { cursor_path = "day", initial_value = "2024-01-10", start_param = "since" }\n`);
+    const p = project(
+      `${head(server.url)}endpoint.incremental = { cursor_path = "day", initial_value = "2024-01-10", start_param = "since" }\n`,
+    );
     await p.run();
     expect(await p.query("select id from data.items order by id")).toEqual([{ id: 2 }, { id: 3 }]);
     expect(await p.query("select last_value, value_type from data._rl_state")).toEqual([{ last_value: "2024-02-01", value_type: "date" }]);

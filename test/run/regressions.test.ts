@@ -21,8 +21,12 @@ function serve(handler: Parameters<typeof startServer>[0]): TestServer {
 
 describe("review regressions", () => {
   test("two resources of one unit writing one table_name insert each row once", async () => {
-    const server = serve((request) => (request.url.pathname === "/parents" ? json([{ id: 1 }, { id: 2 }]) : json([{ id: `${request.url.pathname}` }])));
-    const p = project(`[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${server.url}"\npaginator = "single_page"\n[[resources]]\nname = "parents"\ntable_name = "things"\n[[resources]]\nname = "children"\ntable_name = "things"\nendpoint.path = "parents/{resources.parents.id}/children"\n`);
+    const server = serve((request) =>
+      request.url.pathname === "/parents" ? json([{ id: 1 }, { id: 2 }]) : json([{ id: `${request.url.pathname}` }]),
+    );
+    const p = project(
+      `[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${server.url}"\npaginator = "single_page"\n[[resources]]\nname = "parents"\ntable_name = "things"\n[[resources]]\nname = "children"\ntable_name = "things"\nendpoint.path = "parents/{resources.parents.id}/children"\n`,
+    );
     const result = await p.run(["--json"]);
     expect(result.code).toBe(0);
     expect(await p.query("select count(*) as n from data.things")).toEqual([{ n: 4 }]);
@@ -31,7 +35,9 @@ describe("review regressions", () => {
 
   test("replacing a resource does not empty another unit's table that only looks like its child", async () => {
     const server = serve((request) => json(request.url.pathname === "/repos" ? [{ id: 1, tags: ["a"] }] : [{ id: 9 }]));
-    const p = project(`[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${server.url}"\npaginator = "single_page"\n[[resources]]\nname = "repos"\nwrite_disposition = "replace"\n[[resources]]\nname = "repos__stats"\nendpoint.path = "stats"\n`);
+    const p = project(
+      `[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${server.url}"\npaginator = "single_page"\n[[resources]]\nname = "repos"\nwrite_disposition = "replace"\n[[resources]]\nname = "repos__stats"\nendpoint.path = "stats"\n`,
+    );
     expect((await p.run()).code).toBe(0);
     expect((await p.run()).code).toBe(0);
     expect(await p.query("select count(*) as n from data.repos__stats")).toEqual([{ n: 2 }]);
@@ -40,9 +46,13 @@ describe("review regressions", () => {
 
   test("a nested field and a key that flatten to one name keep both values", async () => {
     const server = serve(() => json([{ id: 1, a: { b: 1 }, a__b: 2 }]));
-    const p = project(`[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${server.url}"\npaginator = "single_page"\n[[resources]]\nname = "items"\n`);
+    const p = project(
+      `[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${server.url}"\npaginator = "single_page"\n[[resources]]\nname = "items"\n`,
+    );
     expect((await p.run()).code).toBe(0);
-    const columns = (await p.query("select column_name from duckdb_columns() where schema_name = 'data' and table_name = 'items'")).map((r) => String(r.column_name));
+    const columns = (await p.query("select column_name from duckdb_columns() where schema_name = 'data' and table_name = 'items'")).map(
+      (r) => String(r.column_name),
+    );
     const extra = columns.find((name) => name.startsWith("a__b__"))!;
     expect(await p.query(`select a__b, "${extra}" as other from data.items`)).toEqual([{ a__b: 1, other: 2 }]);
   });
@@ -50,7 +60,10 @@ describe("review regressions", () => {
   test("configured headers holding a secret never reach an allowed origin", async () => {
     const cdn = serve(() => json({ data: [{ id: 2 }] }));
     const api = serve(() => json({ data: [{ id: 1 }], next: `${cdn.origin}/page2` }));
-    const result = await extract(`${pipelineHead(api.url, `headers = { "X-Api-Key" = { secret = "key" }, "X-Plain" = "visible" }\nallowed_origins = ["${cdn.origin}"]`)}\n[[resources]]\nname = "items"\nendpoint.paginator = "json_link"\n`, { secrets: { key: "s3cr3t-key" } });
+    const result = await extract(
+      `${pipelineHead(api.url, `headers = { "X-Api-Key" = { secret = "key" }, "X-Plain" = "visible" }\nallowed_origins = ["${cdn.origin}"]`)}\n[[resources]]\nname = "items"\nendpoint.paginator = "json_link"\n`,
+      { secrets: { key: "s3cr3t-key" } },
+    );
     expect(result.error).toBeUndefined();
     expect(api.requests[0]!.headers.get("x-api-key")).toBe("s3cr3t-key");
     expect(cdn.requests[0]!.headers.get("x-api-key")).toBeNull();
@@ -60,7 +73,9 @@ describe("review regressions", () => {
   test("a secret straddling the 200-character cut of an error excerpt is not partly shown", async () => {
     const secret = "sk_live_0123456789abcdef";
     const api = serve(() => new Response(`${"x".repeat(185)} invalid key ${secret}`, { status: 401 }));
-    const result = await extract(`${pipelineHead(api.url, 'auth = { token = { secret = "key" } }')}\n[[resources]]\nname = "items"\n`, { secrets: { key: secret } });
+    const result = await extract(`${pipelineHead(api.url, 'auth = { token = { secret = "key" } }')}\n[[resources]]\nname = "items"\n`, {
+      secrets: { key: secret },
+    });
     expect(result.error!.message).not.toContain("sk_l");
     expect(result.error!.message).toContain("invalid key *");
   });
@@ -75,7 +90,9 @@ describe("review regressions", () => {
 
   test("--database is relative to the working directory, for run as for serve", async () => {
     const server = serve(() => json([{ id: 1 }]));
-    const p = project(`[pipeline]\nname = "test"\n[client]\nbase_url = "${server.url}"\npaginator = "single_page"\n[[resources]]\nname = "items"\n`);
+    const p = project(
+      `[pipeline]\nname = "test"\n[client]\nbase_url = "${server.url}"\npaginator = "single_page"\n[[resources]]\nname = "items"\n`,
+    );
     const cwd = tempDir();
     mkdirSync(join(cwd, "out"));
     const result = await restload(["run", p.pipeline, "--database", "out/here.duckdb"], { cwd });
@@ -107,11 +124,23 @@ describe("review regressions", () => {
     });
     const cases = [
       { path: "link", paginator: '"header_link"', url: "/link?page=2", repeats: "page 3 would repeat the request of page 2" },
-      { path: "body", paginator: '{ type = "json_link", next_url_path = "next" }', url: "/body?p=2", repeats: "page 3 would repeat the request of page 2" },
-      { path: "cursor", paginator: '{ type = "cursor", cursor_path = "cursors.next", cursor_param = "after" }', url: "/cursor?after=abc", repeats: "page 3 would repeat the request of page 2" },
+      {
+        path: "body",
+        paginator: '{ type = "json_link", next_url_path = "next" }',
+        url: "/body?p=2",
+        repeats: "page 3 would repeat the request of page 2",
+      },
+      {
+        path: "cursor",
+        paginator: '{ type = "cursor", cursor_path = "cursors.next", cursor_param = "after" }',
+        url: "/cursor?after=abc",
+        repeats: "page 3 would repeat the request of page 2",
+      },
     ];
     for (const { path, paginator, url, repeats } of cases) {
-      const p = project(`[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${server.url}"\n[[resources]]\nname = "items"\nendpoint.path = "${path}"\nendpoint.paginator = ${paginator}\n`);
+      const p = project(
+        `[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${server.url}"\n[[resources]]\nname = "items"\nendpoint.path = "${path}"\nendpoint.paginator = ${paginator}\n`,
+      );
       server.requests.length = 0;
       const result = await p.run();
       expect(result.code).toBe(1);
@@ -126,9 +155,14 @@ describe("review regressions", () => {
     const server = serve((request) => {
       if (request.url.pathname === "/p") return json([{ n: 1 }, { n: 2 }, { n: 1 }]);
       const parent = Number(/^\/p\/(\d+)\/k$/.exec(request.url.pathname)?.[1]);
-      return json([{ id: parent * 10 + 1, t: 1 }, { id: parent * 10 + 2, t: 2 }]);
+      return json([
+        { id: parent * 10 + 1, t: 1 },
+        { id: parent * 10 + 2, t: 2 },
+      ]);
     });
-    const p = project(`[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${server.url}"\npaginator = "single_page"\n[[resources]]\nname = "p"\n[[resources]]\nname = "k"\nendpoint.path = "p/{resources.p.n}/k"\nendpoint.incremental = { cursor_path = "t", initial_value = 0 }\n`);
+    const p = project(
+      `[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${server.url}"\npaginator = "single_page"\n[[resources]]\nname = "p"\n[[resources]]\nname = "k"\nendpoint.path = "p/{resources.p.n}/k"\nendpoint.incremental = { cursor_path = "t", initial_value = 0 }\n`,
+    );
     expect((await p.run()).code).toBe(0);
     expect(await p.query("select id from data.k order by id")).toEqual([{ id: 11 }, { id: 12 }, { id: 21 }, { id: 22 }]);
     expect(server.requests.filter((request) => request.url.pathname === "/p/1/k")).toHaveLength(1);
@@ -152,9 +186,14 @@ describe("review regressions", () => {
       expect(result.stdout).toContain('of resource "items"');
       expect(await p.query("select count(*) as n from data._rl_state")).toEqual([{ n: 0 }]);
     }
-    state.records = [{ id: 1, u: "2024-01-15 10:00:00+00" }, { id: 2, u: "2024-01-15T11:00:00+01:00" }];
+    state.records = [
+      { id: 1, u: "2024-01-15 10:00:00+00" },
+      { id: 2, u: "2024-01-15T11:00:00+01:00" },
+    ];
     const p = project(pipeline("2024-01-01T00:00:00Z"));
     expect((await p.run()).code).toBe(0);
-    expect(await p.query("select last_value, value_type from data._rl_state")).toEqual([{ last_value: "2024-01-15 10:00:00+00", value_type: "timestamp" }]);
+    expect(await p.query("select last_value, value_type from data._rl_state")).toEqual([
+      { last_value: "2024-01-15 10:00:00+00", value_type: "timestamp" },
+    ]);
   });
 });

@@ -14,14 +14,25 @@ describe("parents and children", () => {
   test("the seed's GitHub pipeline loads every comment once with _issues_id, and requests nothing else", async () => {
     const api = startDemoApi({ issues: 60 });
     stops.push(api);
-    const p = project(`[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${api.url}"\n[resource_defaults]\nprimary_key = "id"\nwrite_disposition = "merge"\nendpoint.params.per_page = 100\n[[resources]]\nname = "issues"\nendpoint.path = "issues"\nendpoint.params.state = "all"\n[[resources]]\nname = "issue_comments"\nendpoint.path = "issues/{issue_number}/comments"\nendpoint.params.issue_number = { type = "resolve", resource = "issues", field = "number" }\ninclude_from_parent = ["id"]\n`);
+    const p = project(
+      `[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${api.url}"\n[resource_defaults]\nprimary_key = "id"\nwrite_disposition = "merge"\nendpoint.params.per_page = 100\n[[resources]]\nname = "issues"\nendpoint.path = "issues"\nendpoint.params.state = "all"\n[[resources]]\nname = "issue_comments"\nendpoint.path = "issues/{issue_number}/comments"\nendpoint.params.issue_number = { type = "resolve", resource = "issues", field = "number" }\ninclude_from_parent = ["id"]\n`,
+    );
     const result = await p.run(["--json"]);
     expect(result.code).toBe(0);
     const expected = Array.from({ length: 60 }, (_, i) => (i + 1) % 3).reduce((a, b) => a + b, 0);
-    expect(await p.query("select count(*) as n, count(distinct id) as ids from data.issue_comments")).toEqual([{ n: expected, ids: expected }]);
-    expect(await p.query("select count(*) as n from data.issue_comments c join data.issues i on c._issues_id = i.id where c.body like 'Comment % on issue ' || i.number")).toEqual([{ n: expected }]);
+    expect(await p.query("select count(*) as n, count(distinct id) as ids from data.issue_comments")).toEqual([
+      { n: expected, ids: expected },
+    ]);
+    expect(
+      await p.query(
+        "select count(*) as n from data.issue_comments c join data.issues i on c._issues_id = i.id where c.body like 'Comment % on issue ' || i.number",
+      ),
+    ).toEqual([{ n: expected }]);
     const requested = [...api.requests].sort();
-    const wanted = ["/repos/acme/widgets/issues?per_page=100&state=all", ...Array.from({ length: 60 }, (_, i) => `/repos/acme/widgets/issues/${i + 1}/comments?per_page=100`)].sort();
+    const wanted = [
+      "/repos/acme/widgets/issues?per_page=100&state=all",
+      ...Array.from({ length: 60 }, (_, i) => `/repos/acme/widgets/issues/${i + 1}/comments?per_page=100`),
+    ].sort();
     expect(requested).toEqual(wanted);
   });
 
@@ -32,7 +43,9 @@ describe("parents and children", () => {
       return json([{ id: request.url.pathname }]);
     });
     stops.push(server);
-    const p = project(`[pipeline]\nname = "test"\ndataset = "data"\nmax_concurrency = 4\n[client]\nbase_url = "${server.url}"\npaginator = "single_page"\n[[resources]]\nname = "parents"\n[[resources]]\nname = "children"\nendpoint.path = "parents/{resources.parents.id}/children"\n`);
+    const p = project(
+      `[pipeline]\nname = "test"\ndataset = "data"\nmax_concurrency = 4\n[client]\nbase_url = "${server.url}"\npaginator = "single_page"\n[[resources]]\nname = "parents"\n[[resources]]\nname = "children"\nendpoint.path = "parents/{resources.parents.id}/children"\n`,
+    );
     expect((await p.run()).code).toBe(0);
     expect(server.concurrency.max).toBe(4);
     expect(await p.query("select count(*) as n from data.children")).toEqual([{ n: 40 }]);
@@ -45,7 +58,9 @@ describe("parents and children", () => {
       return json([{ id: request.url.pathname }]);
     });
     stops.push(server);
-    const p = project(`[pipeline]\nname = "test"\ndataset = "data"\nmax_concurrency = 8\n[client]\nbase_url = "${server.url}"\npaginator = "single_page"\nmax_connections_per_host = 2\n[[resources]]\nname = "parents"\n[[resources]]\nname = "children"\nendpoint.path = "parents/{resources.parents.id}/children"\n`);
+    const p = project(
+      `[pipeline]\nname = "test"\ndataset = "data"\nmax_concurrency = 8\n[client]\nbase_url = "${server.url}"\npaginator = "single_page"\nmax_connections_per_host = 2\n[[resources]]\nname = "parents"\n[[resources]]\nname = "children"\nendpoint.path = "parents/{resources.parents.id}/children"\n`,
+    );
     expect((await p.run()).code).toBe(0);
     expect(server.concurrency.max).toBe(2);
   });
@@ -58,7 +73,9 @@ describe("parents and children", () => {
       return json([{ id: 1 }]);
     });
     stops.push(server);
-    const p = project(`[pipeline]\nname = "test"\ndataset = "data"\nmax_concurrency = 8\n[client]\nbase_url = "${server.url}"\npaginator = "single_page"\nrequests_per_second = 20\n[[resources]]\nname = "parents"\n[[resources]]\nname = "children"\nendpoint.path = "parents/{resources.parents.id}/children"\n`);
+    const p = project(
+      `[pipeline]\nname = "test"\ndataset = "data"\nmax_concurrency = 8\n[client]\nbase_url = "${server.url}"\npaginator = "single_page"\nrequests_per_second = 20\n[[resources]]\nname = "parents"\n[[resources]]\nname = "children"\nendpoint.path = "parents/{resources.parents.id}/children"\n`,
+    );
     expect((await p.run()).code).toBe(0);
     // 11 requests at 20 per second take at least 10 intervals of 50 ms (a lower bound, not a timing target).
     expect(starts).toHaveLength(11);
@@ -79,7 +96,9 @@ describe("parents and children", () => {
       return json([{ id: request.url.pathname }]);
     });
     stops.push(server);
-    const p = project(`[pipeline]\nname = "test"\ndataset = "data"\nmax_concurrency = 2\n[client]\nbase_url = "${server.url}"\npaginator = "single_page"\n[[resources]]\nname = "parents"\n[[resources]]\nname = "children"\nendpoint.path = "parents/{resources.parents.id}/children"\n`);
+    const p = project(
+      `[pipeline]\nname = "test"\ndataset = "data"\nmax_concurrency = 2\n[client]\nbase_url = "${server.url}"\npaginator = "single_page"\n[[resources]]\nname = "parents"\n[[resources]]\nname = "children"\nendpoint.path = "parents/{resources.parents.id}/children"\n`,
+    );
     expect((await p.run()).code).toBe(0);
     const limitedAt = starts.find((s) => s.path === "/parents/0/children")!.at;
     const afterwards = starts.filter((s) => s.at > limitedAt && s.path !== "/parents/1/children");
@@ -97,23 +116,31 @@ describe("parents and children", () => {
       return json([{ id: request.url.pathname }]);
     });
     stops.push(server);
-    const p = project(`[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${server.url}"\npaginator = "single_page"\n[[resources]]\nname = "parents"\n[[resources]]\nname = "children"\nendpoint.path = "parents/{resources.parents.id}/children"\n[[resources]]\nname = "others"\n`);
+    const p = project(
+      `[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${server.url}"\npaginator = "single_page"\n[[resources]]\nname = "parents"\n[[resources]]\nname = "children"\nendpoint.path = "parents/{resources.parents.id}/children"\n[[resources]]\nname = "others"\n`,
+    );
     const result = await p.run();
     expect(result.code).toBe(1);
     expect(result.stdout).toContain("unit parents: failed");
     expect(result.stdout).toContain('Cannot fetch page 1 of resource "children" as the server returned 403: GET http://127.0.0.1');
     expect(result.stdout).toContain("/parents/2/children");
     expect(result.stdout).toContain("unit others: committed, 1 rows");
-    expect(await p.query("select count(*) as n from duckdb_tables() where schema_name = 'data' and table_name in ('parents', 'children')")).toEqual([{ n: 0 }]);
+    expect(
+      await p.query("select count(*) as n from duckdb_tables() where schema_name = 'data' and table_name in ('parents', 'children')"),
+    ).toEqual([{ n: 0 }]);
   });
 
   test("a parent field that does not exist fails naming the fields that do", async () => {
     const server = startServer((request) => (request.url.pathname === "/parents" ? json([{ id: 1, name: "a" }]) : json([])));
     stops.push(server);
-    const p = project(`[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${server.url}"\npaginator = "single_page"\n[[resources]]\nname = "parents"\n[[resources]]\nname = "children"\nendpoint.path = "parents/{resources.parents.slug}/children"\n`);
+    const p = project(
+      `[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${server.url}"\npaginator = "single_page"\n[[resources]]\nname = "parents"\n[[resources]]\nname = "children"\nendpoint.path = "parents/{resources.parents.slug}/children"\n`,
+    );
     const result = await p.run();
     expect(result.code).toBe(1);
-    expect(result.stdout).toContain('Cannot resolve {resources.parents.slug} for resource "children" as the parent record has no field "slug"; its fields are: id, name');
+    expect(result.stdout).toContain(
+      'Cannot resolve {resources.parents.slug} for resource "children" as the parent record has no field "slug"; its fields are: id, name',
+    );
   });
 
   test("a URL from parent data pointing to another origin is refused", async () => {
@@ -121,7 +148,9 @@ describe("parents and children", () => {
     stops.push(other);
     const server = startServer(() => json([{ id: 1, url: `${other.origin}/details` }]));
     stops.push(server);
-    const p = project(`[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${server.url}"\nauth = { token = "t0k3n-value" }\npaginator = "single_page"\n[[resources]]\nname = "parents"\n[[resources]]\nname = "details"\nendpoint.path = "{resources.parents.url}"\n`);
+    const p = project(
+      `[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${server.url}"\nauth = { token = "t0k3n-value" }\npaginator = "single_page"\n[[resources]]\nname = "parents"\n[[resources]]\nname = "details"\nendpoint.path = "{resources.parents.url}"\n`,
+    );
     const result = await p.run();
     expect(result.code).toBe(1);
     expect(result.stdout).toContain("Cannot follow a URL built from parent data");

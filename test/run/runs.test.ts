@@ -20,23 +20,31 @@ describe("restload run", () => {
       if (request.url.pathname === "/good") return json([{ id: 1 }, { id: 2 }]);
       pages++;
       // The bad resource's first page works, its second fails for good.
-      return pages === 1 ? json([{ id: 10, tags: ["a"] }], { headers: { link: `<${request.url.origin}/bad?page=2>; rel="next"` } }) : json({ message: "gone" }, { status: 410 });
+      return pages === 1
+        ? json([{ id: 10, tags: ["a"] }], { headers: { link: `<${request.url.origin}/bad?page=2>; rel="next"` } })
+        : json({ message: "gone" }, { status: 410 });
     });
     servers.push(server);
-    const p = project(`[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${server.url}"\n[[resources]]\nname = "good"\n[[resources]]\nname = "bad"\n`);
+    const p = project(
+      `[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${server.url}"\n[[resources]]\nname = "good"\n[[resources]]\nname = "bad"\n`,
+    );
     const result = await p.run();
     expect(result.code).toBe(1);
     expect(result.stdout).toContain("unit good: committed, 2 rows");
     expect(result.stdout).toContain("unit bad: failed");
     expect(result.stdout).toContain('Cannot fetch page 2 of resource "bad" as the server returned 410');
     expect(await p.query("select count(*) as n from data.good")).toEqual([{ n: 2 }]);
-    expect(await p.query("select count(*) as n from duckdb_tables() where schema_name = 'data' and table_name like 'bad%'")).toEqual([{ n: 0 }]);
+    expect(await p.query("select count(*) as n from duckdb_tables() where schema_name = 'data' and table_name like 'bad%'")).toEqual([
+      { n: 0 },
+    ]);
     const loads = await p.query("select unit, status, rows_by_table::varchar as rows, error from data._rl_loads order by unit");
     expect(loads).toMatchObject([
       { unit: "bad", status: "failed", rows: "{}", error: expect.stringContaining("E_HTTP: Cannot fetch page 2") },
       { unit: "good", status: "committed", rows: '{"good":2}', error: null },
     ]);
-    expect(await p.query("select status, exit_code, rows, requests from data._rl_runs")).toEqual([{ status: "failed", exit_code: 1, rows: 2, requests: 3 }]);
+    expect(await p.query("select status, exit_code, rows, requests from data._rl_runs")).toEqual([
+      { status: "failed", exit_code: 1, rows: 2, requests: 3 },
+    ]);
   });
 
   test("the recorded GitHub responses load with their real shapes: 13 issues over 5 Link pages", async () => {
@@ -49,9 +57,20 @@ describe("restload run", () => {
     const result = await p.run(["--json"], { RESTLOAD_SECRET_GITHUB_TOKEN: "ghp_x" });
     expect(result.code).toBe(0);
     const summary = JSON.parse(result.stdout);
-    expect(summary).toMatchObject({ status: "succeeded", exit_code: 0, rows: 13, requests: 5, retries: 0, units: [{ unit: "issues", status: "committed", rows_by_table: { issues: 13 } }] });
-    expect(await p.query("select count(*) as n, min(number) as lo, max(number) as hi from github.github.issues")).toEqual([{ n: 13, lo: 1, hi: 13 }]);
-    expect(await p.query("select user__login as login, typeof(created_at) as t from github.github.issues where number = 13")).toEqual([{ login: "octokit-fixture-user-a", t: "TIMESTAMP WITH TIME ZONE" }]);
+    expect(summary).toMatchObject({
+      status: "succeeded",
+      exit_code: 0,
+      rows: 13,
+      requests: 5,
+      retries: 0,
+      units: [{ unit: "issues", status: "committed", rows_by_table: { issues: 13 } }],
+    });
+    expect(await p.query("select count(*) as n, min(number) as lo, max(number) as hi from github.github.issues")).toEqual([
+      { n: 13, lo: 1, hi: 13 },
+    ]);
+    expect(await p.query("select user__login as login, typeof(created_at) as t from github.github.issues where number = 13")).toEqual([
+      { login: "octokit-fixture-user-a", t: "TIMESTAMP WITH TIME ZONE" },
+    ]);
   });
 
   test("tables lists tables, row counts and the last load; it never creates a database", async () => {
@@ -75,14 +94,26 @@ describe("restload run", () => {
   test("--select runs only the named units; an unknown name exits 78", async () => {
     const server = startServer((request) => json([{ id: request.url.pathname }]));
     servers.push(server);
-    const p = project(`[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${server.url}"\nresources = ["a", "b"]\n`.replace('resources = ["a", "b"]\n', "") + '\n[[resources]]\nname = "a"\n[[resources]]\nname = "b"\n');
+    const p = project(
+      `[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${server.url}"\nresources = ["a", "b"]\n`.replace(
+        'resources = ["a", "b"]\n',
+        "",
+      ) + '\n[[resources]]\nname = "a"\n[[resources]]\nname = "b"\n',
+    );
     expect((await p.run(["--select", "b"])).code).toBe(0);
-    expect(await p.query("select table_name from duckdb_tables() where schema_name = 'data' and table_name not like '_rl_%'")).toEqual([{ table_name: "b" }]);
+    expect(await p.query("select table_name from duckdb_tables() where schema_name = 'data' and table_name not like '_rl_%'")).toEqual([
+      { table_name: "b" },
+    ]);
     expect((await p.run(["--select", "c"])).code).toBe(78);
   });
 
   test("--dry-run extracts and normalises, prints what would load, and never creates the database", async () => {
-    const server = startServer(() => json([{ id: 1, tags: ["a", "b"] }, { id: 2, tags: [] }]));
+    const server = startServer(() =>
+      json([
+        { id: 1, tags: ["a", "b"] },
+        { id: 2, tags: [] },
+      ]),
+    );
     servers.push(server);
     const p = project(`[pipeline]\nname = "test"\n[client]\nbase_url = "${server.url}"\n[[resources]]\nname = "items"\n`);
     const result = await p.run(["--dry-run"]);
@@ -99,17 +130,25 @@ describe("restload run", () => {
     const p = project(`[pipeline]\nname = "test"\n[client]\nbase_url = "${server.url}"\n[[resources]]\nname = "items"\n`);
     const result = await p.run(["--log-format", "json"]);
     expect(result.code).toBe(0);
-    const events = result.stderr.trim().split("\n").map((line) => JSON.parse(line));
+    const events = result.stderr
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
     expect(events.map((event) => event.event)).toEqual(["run_started", "unit_started", "page", "unit_committed"]);
     expect(events.every((event) => typeof event.time === "string")).toBe(true);
     expect((await p.run(["--log-format", "xml"])).code).toBe(64);
   });
 
   test("an error that ends the whole run (configuration, a missing secret) follows --log-format json, --json and journald", async () => {
-    const p = project(`[pipeline]\nname = "test"\n[client]\nbase_url = "http://127.0.0.1:1/"\nauth = { type = "bearer", token = { secret = "absent" } }\n[[resources]]\nname = "items"\n`);
+    const p = project(
+      `[pipeline]\nname = "test"\n[client]\nbase_url = "http://127.0.0.1:1/"\nauth = { type = "bearer", token = { secret = "absent" } }\n[[resources]]\nname = "items"\n`,
+    );
     const json = await p.run(["--log-format", "json", "--json"]);
     expect(json.code).toBe(78);
-    const lines = json.stderr.trim().split("\n").map((line) => JSON.parse(line));
+    const lines = json.stderr
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
     expect(lines).toEqual([expect.objectContaining({ event: "run_failed", code: "E_SECRET", time: expect.any(String) })]);
     expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, error: { code: "E_SECRET" } });
     const journal = await p.run(["--select", "nope"], { JOURNAL_STREAM: "8:12345" });
@@ -123,7 +162,9 @@ describe("restload run", () => {
     let calls = 0;
     const server = startServer(() => (calls++ === 0 ? json({}, { status: 503 }) : json([{ id: 1 }])));
     servers.push(server);
-    const p = project(`[pipeline]\nname = "test"\n[client]\nbase_url = "${server.url}"\nbackoff_factor = 0\n[[resources]]\nname = "items"\n`);
+    const p = project(
+      `[pipeline]\nname = "test"\n[client]\nbase_url = "${server.url}"\nbackoff_factor = 0\n[[resources]]\nname = "items"\n`,
+    );
     const result = await p.run([], { JOURNAL_STREAM: "8:12345" });
     expect(result.code).toBe(0);
     const lines = result.stderr.trim().split("\n");
@@ -154,6 +195,8 @@ describe("restload run", () => {
     const binary = await compiledBinary();
     const result = await run([binary, "run", p.pipeline], { env: { PATH: "/usr/bin:/bin", RESTLOAD_CACHE_DIR: tempDir() } });
     expect(result.code).toBe(0);
-    expect(await p.query("select id::varchar as id, user__login from data.items")).toEqual([{ id: "9223372036854775807", user__login: "ann" }]);
+    expect(await p.query("select id::varchar as id, user__login from data.items")).toEqual([
+      { id: "9223372036854775807", user__login: "ann" },
+    ]);
   }, 300_000);
 });

@@ -38,8 +38,12 @@ function spawnRun(pipeline: string, env: Record<string, string> = {}) {
 async function expectEqualsSource(p: ReturnType<typeof project>): Promise<void> {
   expect(await p.query("select id, title from data.items order by id")).toEqual(source.map(({ id, title }) => ({ id, title })));
   expect(await p.query("select count(*) as n from data.items__tags")).toEqual([{ n: source.length * 2 }]);
-  expect(await p.query("select count(*) as n from data.items__tags where _rl_root_id not in (select _rl_id from data.items)")).toEqual([{ n: 0 }]);
-  const [last] = await p.query("select rows_by_table::varchar as rows from data._rl_loads where status = 'committed' order by finished_at desc limit 1");
+  expect(await p.query("select count(*) as n from data.items__tags where _rl_root_id not in (select _rl_id from data.items)")).toEqual([
+    { n: 0 },
+  ]);
+  const [last] = await p.query(
+    "select rows_by_table::varchar as rows from data._rl_loads where status = 'committed' order by finished_at desc limit 1",
+  );
   expect(JSON.parse(String(last!.rows))).toEqual({ items: source.length, items__tags: source.length * 2 });
 }
 
@@ -67,7 +71,14 @@ describe("kill -9 never loses or duplicates a row", () => {
   test("killed at random moments, three times over, then rerun: the tables equal the source", async () => {
     const server = slowApi(40);
     const p = project(pipelineFor(server.url));
-    const kills = randomKillDelays([[30, 100], [120, 150], [200, 300]], "test/run/safety.test.ts");
+    const kills = randomKillDelays(
+      [
+        [30, 100],
+        [120, 150],
+        [200, 300],
+      ],
+      "test/run/safety.test.ts",
+    );
     await kills.replayOnFailure(async () => {
       for (const delay of kills.delays) {
         const proc = spawnRun(p.pipeline);
@@ -97,7 +108,9 @@ describe("signals", () => {
     expect(await proc.exited).toBe(143);
     expect(await p.query("select status, error from data._rl_runs")).toEqual([{ status: "interrupted", error: "interrupted by SIGTERM" }]);
     expect(await p.query("select status from data._rl_loads")).toEqual([{ status: "failed" }]);
-    expect(await p.query("select count(*) as n from duckdb_tables() where schema_name = 'data' and table_name = 'items'")).toEqual([{ n: 0 }]);
+    expect(await p.query("select count(*) as n from duckdb_tables() where schema_name = 'data' and table_name = 'items'")).toEqual([
+      { n: 0 },
+    ]);
     expect((await p.run()).code).toBe(0);
     await expectEqualsSource(p);
   });
@@ -138,7 +151,12 @@ describe("the live status file", () => {
     expect(sawRunning).toBe(true);
     expect(maxRecords).toBeGreaterThan(0);
     const final = JSON.parse(readFileSync(statusPath, "utf8"));
-    expect(final).toMatchObject({ state: "succeeded", pipeline: "test", units: { items: "committed" }, resources: { items: { pages, records: source.length, retries: 0, errors: [] } } });
+    expect(final).toMatchObject({
+      state: "succeeded",
+      pipeline: "test",
+      units: { items: "committed" },
+      resources: { items: { pages, records: source.length, retries: 0, errors: [] } },
+    });
     expect(readFileSync(statusPath, "utf8")).not.toContain(encodeURIComponent(canary));
   });
 });
@@ -172,4 +190,3 @@ describe("the database lock", () => {
     await expectEqualsSource(p);
   });
 });
-

@@ -22,7 +22,10 @@ function slowApi(): TestServer {
 }
 
 describe("signals", () => {
-  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+  for (const [signal, code] of [
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+  ] as const) {
     test(`${signal} mid-run exits ${code}; the run and its unit record the signal`, async () => {
       const server = slowApi();
       const p = project(`${testHead(server.url)}[[resources]]\nname = "items"\n`);
@@ -31,11 +34,17 @@ describe("signals", () => {
       proc.kill(signal);
       expect(await proc.exited).toBe(code);
       const summary = JSON.parse(await new Response(proc.stdout).text());
-      expect(summary).toMatchObject({ status: "interrupted", exit_code: code, units: [{ status: "failed", error: { code: "E_INTERRUPTED", context: { signal }, exit_code: code } }] });
+      expect(summary).toMatchObject({
+        status: "interrupted",
+        exit_code: code,
+        units: [{ status: "failed", error: { code: "E_INTERRUPTED", context: { signal }, exit_code: code } }],
+      });
       expect(await p.query("select status, exit_code, error, error_data->>'$.context.signal' as signal from data._rl_runs")).toEqual([
         { status: "interrupted", exit_code: code, error: `interrupted by ${signal}`, signal },
       ]);
-      expect(await p.query("select status, error_data->>'$.exit_code' as exit_code from data._rl_loads")).toEqual([{ status: "failed", exit_code: String(code) }]);
+      expect(await p.query("select status, error_data->>'$.exit_code' as exit_code from data._rl_loads")).toEqual([
+        { status: "failed", exit_code: String(code) },
+      ]);
     });
   }
 });

@@ -8,7 +8,16 @@ import { json, startServer, type TestServer } from "../servers/server.ts";
 import { project } from "./_helpers.ts";
 
 const records = [
-  { id: 1, state: "open", comments: 0, labels: ["bug"], title: "Crash on start", user: { login: "ann" }, body: "long text", created_at: "2024-01-01T10:00:00Z" },
+  {
+    id: 1,
+    state: "open",
+    comments: 0,
+    labels: ["bug"],
+    title: "Crash on start",
+    user: { login: "ann" },
+    body: "long text",
+    created_at: "2024-01-01T10:00:00Z",
+  },
   { id: 2, state: "closed", comments: 5, title: "Docs typo", user: { login: "bob" }, body: "x", created_at: "2024-01-02T10:00:00+02:00" },
   { id: 3, state: "open", comments: 2, title: "crash when idle", user: { login: "cy" }, body: "y", created_at: "2024-01-03T10:00:00Z" },
   { id: 4, state: "open", comments: 0, title: "Feature", user: { login: "dee" }, body: "z", created_at: "2024-01-04T00:00:00Z" },
@@ -23,7 +32,9 @@ afterAll(async () => {
 function withSteps(steps: string) {
   server ??= startServer(() => json(records));
   if (!servers.includes(server)) servers.push(server);
-  return project(`[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${server.url}"\n[[resources]]\nname = "items"\nendpoint.paginator = "single_page"\nprocessing_steps = ${steps}\n`);
+  return project(
+    `[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${server.url}"\n[[resources]]\nname = "items"\nendpoint.paginator = "single_page"\nprocessing_steps = ${steps}\n`,
+  );
 }
 
 async function ids(p: ReturnType<typeof project>): Promise<number[]> {
@@ -35,16 +46,28 @@ describe("declarative steps", () => {
     ["eq", '[{ filter = { field = "state", op = "eq", value = "open" } }]', [1, 3, 4]],
     ["ne", '[{ filter = { field = "state", op = "ne", value = "open" } }]', [2]],
     ["gt on numbers", '[{ filter = { field = "comments", op = "gt", value = 1 } }]', [2, 3]],
-    ["le on RFC 3339 instants, offsets included", '[{ filter = { field = "created_at", op = "le", value = "2024-01-02T08:00:00Z" } }]', [1, 2]],
+    [
+      "le on RFC 3339 instants, offsets included",
+      '[{ filter = { field = "created_at", op = "le", value = "2024-01-02T08:00:00Z" } }]',
+      [1, 2],
+    ],
     ["in", '[{ filter = { field = "user.login", op = "in", value = ["ann", "dee"] } }]', [1, 4]],
     ["not_in", '[{ filter = { field = "id", op = "not_in", value = [1, 2] } }]', [3, 4]],
     ["exists", '[{ filter = { field = "labels", op = "exists" } }]', [1]],
     ["missing", '[{ filter = { field = "labels", op = "missing" } }]', [2, 3, 4]],
     ["matches", '[{ filter = { field = "title", op = "matches", value = "^[Cc]rash" } }]', [1, 3]],
     ["any", '[{ filter = { any = [ { field = "labels", op = "exists" }, { field = "comments", op = "gt", value = 0 } ] } }]', [1, 2, 3]],
-    ["all", '[{ filter = { all = [ { field = "state", op = "eq", value = "open" }, { field = "comments", op = "eq", value = 0 } ] } }]', [1, 4]],
+    [
+      "all",
+      '[{ filter = { all = [ { field = "state", op = "eq", value = "open" }, { field = "comments", op = "eq", value = 0 } ] } }]',
+      [1, 4],
+    ],
     ["not", '[{ filter = { not = { field = "state", op = "eq", value = "open" } } }]', [2]],
-    ["steps in order", '[{ filter = { field = "state", op = "eq", value = "open" } }, { filter = { field = "comments", op = "eq", value = 0 } }]', [1, 4]],
+    [
+      "steps in order",
+      '[{ filter = { field = "state", op = "eq", value = "open" } }, { filter = { field = "comments", op = "eq", value = 0 } }]',
+      [1, 4],
+    ],
   ];
   for (const [name, steps, expected] of cases) {
     test(`filter: ${name}`, async () => {
@@ -56,13 +79,21 @@ describe("declarative steps", () => {
   }
 
   test("map: drop, rename (nested to top level) and set", async () => {
-    const p = withSteps('[{ map = { drop = ["body", "labels"], rename = { "user.login" = "author" }, set = { source = "github", "meta.version" = 2 } } }]');
+    const p = withSteps(
+      '[{ map = { drop = ["body", "labels"], rename = { "user.login" = "author" }, set = { source = "github", "meta.version" = 2 } } }]',
+    );
     expect((await p.run()).code).toBe(0);
-    const columns = (await p.query("select column_name from duckdb_columns() where schema_name = 'data' and table_name = 'items' order by column_index")).map((r) => r.column_name);
+    const columns = (
+      await p.query("select column_name from duckdb_columns() where schema_name = 'data' and table_name = 'items' order by column_index")
+    ).map((r) => r.column_name);
     expect(columns).not.toContain("body");
     expect(columns).not.toContain("user__login");
-    expect(await p.query("select id, author, source, meta__version from data.items where id = 1")).toEqual([{ id: 1, author: "ann", source: "github", meta__version: 2 }]);
-    expect(await p.query("select count(*) as n from duckdb_tables() where schema_name = 'data' and table_name = 'items__labels'")).toEqual([{ n: 0 }]);
+    expect(await p.query("select id, author, source, meta__version from data.items where id = 1")).toEqual([
+      { id: 1, author: "ann", source: "github", meta__version: 2 },
+    ]);
+    expect(await p.query("select count(*) as n from duckdb_tables() where schema_name = 'data' and table_name = 'items__labels'")).toEqual([
+      { n: 0 },
+    ]);
   });
 });
 
@@ -73,7 +104,9 @@ export function explode(record) { if (record.id === 3) throw new Error("cannot h
 `;
 
   test("filter and map hooks from a TypeScript file beside the pipeline (source)", async () => {
-    const p = withSteps('[{ filter = { module = "./steps.ts", export = "keepOpen" } }, { map = { module = "./steps.ts", export = "redact" } }]');
+    const p = withSteps(
+      '[{ filter = { module = "./steps.ts", export = "keepOpen" } }, { map = { module = "./steps.ts", export = "redact" } }]',
+    );
     writeFileSync(join(p.dir, "steps.ts"), moduleText);
     expect((await p.run()).code).toBe(0);
     expect(await p.query("select id, title, body from data.items order by id")).toEqual([
@@ -84,12 +117,18 @@ export function explode(record) { if (record.id === 3) throw new Error("cannot h
   });
 
   test("the same hooks work from the compiled binary", async () => {
-    const p = withSteps('[{ filter = { module = "./steps.ts", export = "keepOpen" } }, { map = { module = "./steps.ts", export = "redact" } }]');
+    const p = withSteps(
+      '[{ filter = { module = "./steps.ts", export = "keepOpen" } }, { map = { module = "./steps.ts", export = "redact" } }]',
+    );
     writeFileSync(join(p.dir, "steps.ts"), moduleText);
     const binary = await compiledBinary();
     const result = await run([binary, "run", p.pipeline], { env: { PATH: "/usr/bin:/bin", RESTLOAD_CACHE_DIR: tempDir() } });
     expect(result.code).toBe(0);
-    expect(await p.query("select title from data.items order by id")).toEqual([{ title: "CRASH ON START" }, { title: "CRASH WHEN IDLE" }, { title: "FEATURE" }]);
+    expect(await p.query("select title from data.items order by id")).toEqual([
+      { title: "CRASH ON START" },
+      { title: "CRASH WHEN IDLE" },
+      { title: "FEATURE" },
+    ]);
   }, 300_000);
 
   test("check reports a module file that does not exist, with its TOML path", async () => {
@@ -112,7 +151,9 @@ export function explode(record) { if (record.id === 3) throw new Error("cannot h
     writeFileSync(join(p.dir, "steps.ts"), moduleText);
     const result = await p.run();
     expect(result.code).toBe(1);
-    expect(result.stdout).toContain('Cannot use "missing" of module "./steps.ts" in step 1 of resource "items" as the module exports no such function (it exports: explode, keepOpen, redact)');
+    expect(result.stdout).toContain(
+      'Cannot use "missing" of module "./steps.ts" in step 1 of resource "items" as the module exports no such function (it exports: explode, keepOpen, redact)',
+    );
   });
 
   test("a step that throws fails its unit naming the resource, the step and the record's position", async () => {
@@ -121,6 +162,8 @@ export function explode(record) { if (record.id === 3) throw new Error("cannot h
     const result = await p.run();
     expect(result.code).toBe(1);
     expect(result.stdout).toContain('Step 1 of resource "items" failed on record 3 of the page: cannot handle issue 3');
-    expect(await p.query("select count(*) as n from duckdb_tables() where schema_name = 'data' and table_name = 'items'")).toEqual([{ n: 0 }]);
+    expect(await p.query("select count(*) as n from duckdb_tables() where schema_name = 'data' and table_name = 'items'")).toEqual([
+      { n: 0 },
+    ]);
   });
 });

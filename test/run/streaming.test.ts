@@ -35,7 +35,11 @@ describe("segments load while extracting", () => {
       { id: 1, v: "last", extra1: null, extra2: 2 },
       { id: 2, v: "second", extra1: 1, extra2: null },
     ]);
-    expect(await p.query("select i.id, t.name from data.items i join data.items__tags t on t._rl_root_id = i._rl_id order by i.id, t._rl_list_idx")).toEqual([
+    expect(
+      await p.query(
+        "select i.id, t.name from data.items i join data.items__tags t on t._rl_root_id = i._rl_id order by i.id, t._rl_list_idx",
+      ),
+    ).toEqual([
       { id: 1, name: "y" },
       { id: 1, name: "z" },
       { id: 2, name: "p" },
@@ -60,13 +64,19 @@ describe("segments load while extracting", () => {
       { id: 2, v: "second" },
       { id: 3, v: "old3" },
     ]);
-    expect(await p.query("select i.id, t.name from data.items i join data.items__tags t on t._rl_root_id = i._rl_id order by i.id, t._rl_list_idx")).toEqual([
+    expect(
+      await p.query(
+        "select i.id, t.name from data.items i join data.items__tags t on t._rl_root_id = i._rl_id order by i.id, t._rl_list_idx",
+      ),
+    ).toEqual([
       { id: 1, name: "y" },
       { id: 1, name: "z" },
       { id: 2, name: "p" },
       { id: 3, name: "c" },
     ]);
-    expect(await p.query("select count(*) as n from data.items__tags where _rl_root_id not in (select _rl_id from data.items)")).toEqual([{ n: 0 }]);
+    expect(await p.query("select count(*) as n from data.items__tags where _rl_root_id not in (select _rl_id from data.items)")).toEqual([
+      { n: 0 },
+    ]);
   });
 
   test("replace across segments leaves exactly this load's rows, child tables included", async () => {
@@ -80,7 +90,12 @@ describe("segments load while extracting", () => {
       { id: 1, v: "last" },
       { id: 2, v: "second" },
     ]);
-    expect(await p.query("select name from data.items__tags order by name")).toEqual([{ name: "p" }, { name: "x" }, { name: "y" }, { name: "z" }]);
+    expect(await p.query("select name from data.items__tags order by name")).toEqual([
+      { name: "p" },
+      { name: "x" },
+      { name: "y" },
+      { name: "z" },
+    ]);
   });
 
   test("replace after a system_prefix change still removes every earlier row, child rows included", async () => {
@@ -138,29 +153,34 @@ describe("segments load while extracting", () => {
     expect(await p.query("select value from data.items__l order by value")).toEqual([{ value: 3 }, { value: 8 }]);
   });
 
-  for (const details of ["", 'write_disposition = "append"\n']) test(`merge: a key a child resource${details ? " (itself append)" : ""} repeats in its parent's table (list, then details) keeps one row, the last record's`, async () => {
-    // items lists summaries; details fetches each item in full into the same table, later in the unit.
-    const list = [{ id: 1, title: "one" }, { id: 2, title: "two" }];
-    const server = startServer(async (request) => {
-      const detail = /^\/items\/(\d+)$/.exec(request.url.pathname);
-      if (detail) return json({ id: Number(detail[1]), title: `item ${detail[1]}`, body: `full text ${detail[1]}`, tags: [`t${detail[1]}`] });
-      return json(list);
+  for (const details of ["", 'write_disposition = "append"\n'])
+    test(`merge: a key a child resource${details ? " (itself append)" : ""} repeats in its parent's table (list, then details) keeps one row, the last record's`, async () => {
+      // items lists summaries; details fetches each item in full into the same table, later in the unit.
+      const list = [
+        { id: 1, title: "one" },
+        { id: 2, title: "two" },
+      ];
+      const server = startServer(async (request) => {
+        const detail = /^\/items\/(\d+)$/.exec(request.url.pathname);
+        if (detail)
+          return json({ id: Number(detail[1]), title: `item ${detail[1]}`, body: `full text ${detail[1]}`, tags: [`t${detail[1]}`] });
+        return json(list);
+      });
+      servers.push(server);
+      const p = project(
+        `${testHead(server.url)}\n[resource_defaults]\nprimary_key = "id"\nwrite_disposition = "merge"\n[[resources]]\nname = "items"\n[[resources]]\nname = "details"\ntable_name = "items"\n${details}endpoint.path = "items/{resources.items.id}"\nendpoint.paginator = "single_page"\nendpoint.data_selector = "$"\n`,
+      );
+      for (let run = 0; run < 2; run++) {
+        const ran = await p.run();
+        expect(ran.stderr + ran.stdout).not.toContain("error");
+        expect(ran.code).toBe(0);
+        expect(await p.query("select id, title, body from data.items order by id")).toEqual([
+          { id: 1, title: "item 1", body: "full text 1" },
+          { id: 2, title: "item 2", body: "full text 2" },
+        ]);
+        expect(await p.query("select value from data.items__tags order by value")).toEqual([{ value: "t1" }, { value: "t2" }]);
+      }
     });
-    servers.push(server);
-    const p = project(
-      `${testHead(server.url)}\n[resource_defaults]\nprimary_key = "id"\nwrite_disposition = "merge"\n[[resources]]\nname = "items"\n[[resources]]\nname = "details"\ntable_name = "items"\n${details}endpoint.path = "items/{resources.items.id}"\nendpoint.paginator = "single_page"\nendpoint.data_selector = "$"\n`,
-    );
-    for (let run = 0; run < 2; run++) {
-      const ran = await p.run();
-      expect(ran.stderr + ran.stdout).not.toContain("error");
-      expect(ran.code).toBe(0);
-      expect(await p.query("select id, title, body from data.items order by id")).toEqual([
-        { id: 1, title: "item 1", body: "full text 1" },
-        { id: 2, title: "item 2", body: "full text 2" },
-      ]);
-      expect(await p.query("select value from data.items__tags order by value")).toEqual([{ value: "t1" }, { value: "t2" }]);
-    }
-  });
 
   test("timestamps in any RFC 3339 spelling load as the same instant (lower-case t/z, no seconds)", async () => {
     const { server } = mutable([
@@ -186,7 +206,9 @@ describe("segments load while extracting", () => {
     const pageOf = (page: number) =>
       Array.from({ length: 10 }, (_, i) => {
         const id = page * 10 + i + 1;
-        return state.second ? { id, title: `new ${id}`, [`f${page}`]: page, tags: [{ n: `x${id}` }] } : { id, title: `old ${id}`, tags: [{ n: `o${id}` }] };
+        return state.second
+          ? { id, title: `new ${id}`, [`f${page}`]: page, tags: [{ n: `x${id}` }] }
+          : { id, title: `old ${id}`, tags: [{ n: `o${id}` }] };
       });
     const server = startServer(async (request) => {
       const page = Number(request.url.searchParams.get("page") ?? 0);
@@ -206,17 +228,30 @@ describe("segments load while extracting", () => {
   /** The database holds the first load only: no new column, no new row, no staged file; a rerun then completes the second load. */
   async function expectFirstLoadThenRerun({ p, before }: Awaited<ReturnType<typeof growingLoad>>): Promise<void> {
     expect(await p.query("select id, title from data.items order by id")).toEqual(before);
-    expect(await p.query("select count(*) as n from duckdb_columns() where schema_name = 'data' and table_name = 'items' and column_name like 'f%'")).toEqual([{ n: 0 }]);
+    expect(
+      await p.query(
+        "select count(*) as n from duckdb_columns() where schema_name = 'data' and table_name = 'items' and column_name like 'f%'",
+      ),
+    ).toEqual([{ n: 0 }]);
     expect(await p.query("select count(*) as n from data.items__tags")).toEqual([{ n: 60 }]);
     expect((await p.run()).code).toBe(0);
-    expect(await p.query("select count(*) as n, count(*) filter (where title like 'new %') as new from data.items")).toEqual([{ n: 60, new: 60 }]);
-    expect(await p.query("select count(*) as n, count(*) filter (where n like 'x%') as new from data.items__tags")).toEqual([{ n: 60, new: 60 }]);
+    expect(await p.query("select count(*) as n, count(*) filter (where title like 'new %') as new from data.items")).toEqual([
+      { n: 60, new: 60 },
+    ]);
+    expect(await p.query("select count(*) as n, count(*) filter (where n like 'x%') as new from data.items__tags")).toEqual([
+      { n: 60, new: 60 },
+    ]);
     expect(existsSync(`${p.database}.stage`)).toBe(false);
   }
 
   test("kill -9 after segments went in (new columns on an existing table, uncommitted): the database is as before, a rerun completes it", async () => {
     const load = await growingLoad();
-    const crashed = Bun.spawn([bunBin, mainTs, "run", load.p.pipeline], { cwd: repoRoot, env: { ...process.env, RESTLOAD_CRASH_AT: "page_4:items" }, stdout: "pipe", stderr: "pipe" });
+    const crashed = Bun.spawn([bunBin, mainTs, "run", load.p.pipeline], {
+      cwd: repoRoot,
+      env: { ...process.env, RESTLOAD_CRASH_AT: "page_4:items" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     await crashed.exited;
     expect(crashed.signalCode).toBe("SIGKILL");
     await expectFirstLoadThenRerun(load);
@@ -235,7 +270,10 @@ describe("segments load while extracting", () => {
       { status: "succeeded", error: null },
       { status: "interrupted", error: "interrupted by SIGTERM" },
     ]);
-    expect(await load.p.query("select status from data._rl_loads order by started_at")).toEqual([{ status: "committed" }, { status: "failed" }]);
+    expect(await load.p.query("select status from data._rl_loads order by started_at")).toEqual([
+      { status: "committed" },
+      { status: "failed" },
+    ]);
     await expectFirstLoadThenRerun(load);
   });
 
@@ -246,12 +284,20 @@ describe("segments load while extracting", () => {
     const server = startServer(async (request) => {
       const page = Number(request.url.searchParams.get("page") ?? 1);
       if (page > 2) await Bun.sleep(100);
-      const records = page === 1 ? [{ id: 1, amount: 1.5 }, { id: 2, amount: 123456.78 }] : [{ id: page * 10, amount: 2.25, [`field${page}`]: page }];
+      const records =
+        page === 1
+          ? [
+              { id: 1, amount: 1.5 },
+              { id: 2, amount: 123456.78 },
+            ]
+          : [{ id: page * 10, amount: 2.25, [`field${page}`]: page }];
       const next = page < pages ? { link: `<${server.origin}/items?page=${page + 1}>; rel="next"` } : undefined;
       return json(records, next ? { headers: next } : {});
     });
     servers.push(server);
-    const p = project(`${testHead(server.url)}\n[[resources]]\nname = "items"\nendpoint.paginator = "header_link"\ncolumns.amount = { data_type = "decimal", precision = 4, scale = 2 }\n`);
+    const p = project(
+      `${testHead(server.url)}\n[[resources]]\nname = "items"\nendpoint.paginator = "header_link"\ncolumns.amount = { data_type = "decimal", precision = 4, scale = 2 }\n`,
+    );
     const result = await p.run(["--json"]);
     expect(result.code).toBe(1);
     const unit = JSON.parse(result.stdout).units[0];
@@ -283,13 +329,20 @@ describe("segments load while extracting", () => {
   });
 
   test("a full disk fails the unit with a hint naming the database (DuckDB's own wording, as seen on a full tmpfs)", () => {
-    const error = loadError(new Error('TransactionContext Error: Failed to commit: Could not write file "/srv/x.duckdb.wal": No space left on device (in: COMMIT)'), {
-      database: "/srv/x.duckdb",
-      duckdb_memory_limit: "128MB",
-    });
+    const error = loadError(
+      new Error(
+        'TransactionContext Error: Failed to commit: Could not write file "/srv/x.duckdb.wal": No space left on device (in: COMMIT)',
+      ),
+      {
+        database: "/srv/x.duckdb",
+        duckdb_memory_limit: "128MB",
+      },
+    );
     expect(error.code).toBe("E_LOAD");
     expect(error.message).toStartWith("The disk holding /srv/x.duckdb is full: ");
     expect(error.hint).toContain("Free space on that disk");
-    expect(loadError(new Error("ENOSPC: no space left on device, write"), { database: "/srv/x.duckdb", duckdb_memory_limit: "128MB" }).hint).toContain("Free space");
+    expect(
+      loadError(new Error("ENOSPC: no space left on device, write"), { database: "/srv/x.duckdb", duckdb_memory_limit: "128MB" }).hint,
+    ).toContain("Free space");
   });
 });

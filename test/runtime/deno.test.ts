@@ -6,7 +6,8 @@ import { denoBin, repoRoot, run, tempDir } from "../helpers.ts";
 import { serveRecorded } from "../servers/github-recorded.ts";
 import { startDemoApi } from "../../scripts/demo-api.ts";
 
-const deno = (args: string[], env: Record<string, string> = {}) => run([denoBin, "task", "--quiet", "restload", ...args], { env: { ...process.env, ...env } });
+const deno = (args: string[], env: Record<string, string> = {}) =>
+  run([denoBin, "task", "--quiet", "restload", ...args], { env: { ...process.env, ...env } });
 
 describe("on Deno", () => {
   test("deno task restload --version names Deno", async () => {
@@ -17,7 +18,12 @@ describe("on Deno", () => {
 
   test("deno task restload sql creates, fills and queries a database", async () => {
     const db = join(tempDir(), "deno.duckdb");
-    const filled = await deno(["sql", db, "create table t as select range as id from range(3); select sum(id) + 9223372036854775804 as total from t", "--json"]);
+    const filled = await deno([
+      "sql",
+      db,
+      "create table t as select range as id from range(3); select sum(id) + 9223372036854775804 as total from t",
+      "--json",
+    ]);
     expect(filled.code).toBe(0);
     expect(filled.stdout).toContain('"total": 9223372036854775807');
     const bad = await deno(["sql", db, "selec 1"]);
@@ -34,7 +40,10 @@ describe("on Deno", () => {
     const github = serveRecorded("paginate-issues");
     try {
       const file = join(tempDir(), "gh.toml");
-      writeFileSync(file, `[pipeline]\nname = "gh"\n[client]\nbase_url = "${github.origin}/repos/octokit-fixture-org/paginate-issues/"\nauth = { token = { secret = "t" } }\n[[resources]]\nname = "issues"\nendpoint.params.per_page = 3\n`);
+      writeFileSync(
+        file,
+        `[pipeline]\nname = "gh"\n[client]\nbase_url = "${github.origin}/repos/octokit-fixture-org/paginate-issues/"\nauth = { token = { secret = "t" } }\n[[resources]]\nname = "issues"\nendpoint.params.per_page = 3\n`,
+      );
       const result = await deno(["extract", file], { RESTLOAD_SECRET_T: "token" });
       expect(result.code).toBe(0);
       expect(result.stdout.trim().split("\n")).toHaveLength(13);
@@ -50,7 +59,12 @@ describe("on Deno", () => {
       const database = join(tempDir(), "demo.duckdb");
       const result = await deno(["run", "configs/demo.toml", "--database", database, "--json"], { RESTLOAD_DEMO_URL: api.url });
       expect(result.code).toBe(0);
-      expect(JSON.parse(result.stdout).units[0].rows_by_table).toEqual({ issues: 120, issues__labels: 120, issues__assignees: 60, issue_comments: 120 });
+      expect(JSON.parse(result.stdout).units[0].rows_by_table).toEqual({
+        issues: 120,
+        issues__labels: 120,
+        issues__assignees: 60,
+        issue_comments: 120,
+      });
     } finally {
       await api.stop();
     }
@@ -60,7 +74,12 @@ describe("on Deno", () => {
     const api = startDemoApi({ issues: 10 });
     const database = join(tempDir(), "demo.duckdb");
     // deno run directly (not through the task runner), so killing it ends the server.
-    const proc = Bun.spawn([denoBin, "run", "-A", "src/main.ts", "serve", "--database", database, "--port", "0"], { cwd: repoRoot, env: { ...process.env }, stdout: "pipe", stderr: "pipe" });
+    const proc = Bun.spawn([denoBin, "run", "-A", "src/main.ts", "serve", "--database", database, "--port", "0"], {
+      cwd: repoRoot,
+      env: { ...process.env },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     try {
       expect((await deno(["run", "configs/demo.toml", "--database", database], { RESTLOAD_DEMO_URL: api.url })).code).toBe(0);
       const reader = proc.stdout.getReader();

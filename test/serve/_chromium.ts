@@ -10,7 +10,14 @@ const packageDir = join(repoRoot, "node_modules", "@sparticuz", "chromium");
 const cacheRoot = join(repoRoot, "node_modules", ".cache");
 // A system Chromium spends its start trying hosts a closed network cannot reach unless told not to
 // (Playwright adds some of these itself; repeating them keeps that true whatever its defaults become).
-const systemArgs = ["--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"];
+const systemArgs = [
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--disable-quic",
+];
 // Generous for a loaded machine, short enough that a hanging candidate leaves time for the next.
 const launchTimeout = 30_000;
 
@@ -29,7 +36,12 @@ export async function launchChromium(): Promise<Browser> {
   const override = process.env["CHROMIUM_PATH"];
   const candidates: Candidate[] =
     override !== undefined && override !== ""
-      ? [{ label: `$CHROMIUM_PATH (${override})`, options: async () => (isExecutable(override) ? { executablePath: override, args: systemArgs } : "not an executable file") }]
+      ? [
+          {
+            label: `$CHROMIUM_PATH (${override})`,
+            options: async () => (isExecutable(override) ? { executablePath: override, args: systemArgs } : "not an executable file"),
+          },
+        ]
       : [
           {
             label: "Playwright's browser",
@@ -62,7 +74,9 @@ export async function launchChromium(): Promise<Browser> {
       tried.push(`${candidate.label}: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
-  throw new Error(`No Chromium could be launched for the browser tests. Tried:\n- ${tried.join("\n- ")}\nSet CHROMIUM_PATH to a Chromium binary, or run npm install to get @sparticuz/chromium.`);
+  throw new Error(
+    `No Chromium could be launched for the browser tests. Tried:\n- ${tried.join("\n- ")}\nSet CHROMIUM_PATH to a Chromium binary, or run npm install to get @sparticuz/chromium.`,
+  );
 }
 
 function sparticuzVersion(): string {
@@ -102,17 +116,21 @@ async function sparticuzOptions(): Promise<LaunchOptions | string> {
     const work = join(cacheRoot, `.${name}-unpacking-${process.pid}-${Date.now()}`);
     mkdirSync(work);
     try {
-      const script = 'const { default: chromium } = await import("@sparticuz/chromium"); process.stdout.write(await chromium.executablePath());';
+      const script =
+        'const { default: chromium } = await import("@sparticuz/chromium"); process.stdout.write(await chromium.executablePath());';
       const unpacked = await run([bunBin, "-e", script], { cwd: repoRoot, env: { ...process.env, TMPDIR: work } });
       if (unpacked.code !== 0) return `unpacking failed (exit ${unpacked.code}): ${unpacked.stderr.trim()}`;
       if (unpacked.stdout !== join(work, "chromium")) return `the package unpacked to ${unpacked.stdout}, not to ${work}`;
       const problem = unpackProblem(work);
       if (problem !== undefined) return `unpacked Chromium is incomplete: ${problem}`;
       const version = await run([join(work, "chromium"), "--version"]);
-      if (version.code !== 0 || !version.stdout.startsWith("Chromium ")) return `unpacked Chromium does not run: ${version.stdout}${version.stderr}`;
+      if (version.code !== 0 || !version.stdout.startsWith("Chromium "))
+        return `unpacked Chromium does not run: ${version.stdout}${version.stderr}`;
       try {
         renameSync(work, cache);
-        console.log(`Unpacked ${version.stdout.trim()} from @sparticuz/chromium into ${cache} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+        console.log(
+          `Unpacked ${version.stdout.trim()} from @sparticuz/chromium into ${cache} in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+        );
       } catch (error) {
         // Another process renamed its complete copy first: use that one.
         const code = (error as NodeJS.ErrnoException).code;

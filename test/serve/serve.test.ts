@@ -19,7 +19,12 @@ afterAll(async () => {
 
 /** Starts `restload serve` on a free port; resolves with its base URL. */
 async function serve(args: string[], env: Record<string, string> = {}): Promise<string> {
-  const proc = Bun.spawn([bunBin, mainTs, "serve", "--port", "0", ...args], { cwd: repoRoot, env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn([bunBin, mainTs, "serve", "--port", "0", ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   processes.push(proc);
   const reader = proc.stdout.getReader();
   let text = "";
@@ -38,11 +43,20 @@ let api: TestServer;
 beforeAll(async () => {
   api = startServer((request) => {
     if (request.url.pathname.startsWith("/broken")) return json({ message: "gone for good" }, { status: 410 });
-    return json([{ id: 1, title: "one", tags: ["a"] }, { id: 2, title: "two", tags: [] }]);
+    return json([
+      { id: 1, title: "one", tags: ["a"] },
+      { id: 2, title: "two", tags: [] },
+    ]);
   });
   servers.push(api);
-  healthy = project(`[pipeline]\nname = "healthy"\ndataset = "data"\n[client]\nbase_url = "${api.url}"\nauth = { token = { secret = "canary" } }\n[[resources]]\nname = "items"\nendpoint.paginator = "single_page"\n`, "healthy");
-  broken = project(`[pipeline]\nname = "broken"\ndataset = "data"\n[client]\nbase_url = "${api.url}"\nauth = { token = { secret = "canary" } }\n[[resources]]\nname = "broken"\nendpoint.paginator = "single_page"\n`, "broken");
+  healthy = project(
+    `[pipeline]\nname = "healthy"\ndataset = "data"\n[client]\nbase_url = "${api.url}"\nauth = { token = { secret = "canary" } }\n[[resources]]\nname = "items"\nendpoint.paginator = "single_page"\n`,
+    "healthy",
+  );
+  broken = project(
+    `[pipeline]\nname = "broken"\ndataset = "data"\n[client]\nbase_url = "${api.url}"\nauth = { token = { secret = "canary" } }\n[[resources]]\nname = "broken"\nendpoint.paginator = "single_page"\n`,
+    "broken",
+  );
   expect((await healthy.run([], { RESTLOAD_SECRET_CANARY: canary })).code).toBe(0);
   expect((await broken.run([], { RESTLOAD_SECRET_CANARY: canary })).code).toBe(1);
 });
@@ -54,17 +68,24 @@ describe("restload serve", () => {
     expect(overview).toContain("healthy");
     expect(overview).toContain("broken");
     expect(overview).toContain("gone for good");
-    const pipelines = (await (await fetch(`${base}api/pipelines`)).json()) as { pipelines: { pipeline: string; runs: { status: string }[] }[] }[];
+    const pipelines = (await (await fetch(`${base}api/pipelines`)).json()) as {
+      pipelines: { pipeline: string; runs: { status: string }[] }[];
+    }[];
     expect(pipelines.map((db) => db.pipelines[0]!.runs[0]!.status)).toEqual(["succeeded", "failed"]);
     const health = await fetch(`${base}healthz`);
     expect(health.status).toBe(503);
-    expect(await health.text()).toContain("broken: the last run failed: E_HTTP: Cannot fetch page 1 of resource \"broken\" as the server returned 410");
+    expect(await health.text()).toContain(
+      'broken: the last run failed: E_HTTP: Cannot fetch page 1 of resource "broken" as the server returned 410',
+    );
     const metrics = await (await fetch(`${base}metrics`)).text();
     for (const line of metrics.trim().split("\n")) expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+\{(\w+="[^"]*",?)*\} -?[\d.e+]+)$/);
     expect(metrics).toContain(`restload_last_run_failed{database="${broken.database}",dataset="data",pipeline="broken"} 1`);
     expect(metrics).toContain(`restload_table_rows{database="${healthy.database}",dataset="data",pipeline="healthy",table="items"} 2`);
     // One series per database and dataset: no duplicate samples when two files hold one pipeline.
-    const series = metrics.split("\n").filter((line) => !line.startsWith("#") && line !== "").map((line) => line.replace(/ [^ ]+$/, ""));
+    const series = metrics
+      .split("\n")
+      .filter((line) => !line.startsWith("#") && line !== "")
+      .map((line) => line.replace(/ [^ ]+$/, ""));
     expect(new Set(series).size).toBe(series.length);
     const runId = pipelines[0]!.pipelines[0]!.runs[0] as unknown as { run_id: string };
     const detail = await (await fetch(`${base}runs/${runId.run_id}`)).text();
@@ -85,9 +106,17 @@ describe("restload serve", () => {
   });
 
   test("a run killed with -9 shows as unfinished, not running, and /healthz says so", async () => {
-    const killed = project(`[pipeline]\nname = "killed"\ndataset = "data"\n[client]\nbase_url = "${api.url}"\nauth = { token = "x" }\n[[resources]]\nname = "items"\nendpoint.paginator = "single_page"\n`, "killed");
+    const killed = project(
+      `[pipeline]\nname = "killed"\ndataset = "data"\n[client]\nbase_url = "${api.url}"\nauth = { token = "x" }\n[[resources]]\nname = "items"\nendpoint.paginator = "single_page"\n`,
+      "killed",
+    );
     expect((await killed.run()).code).toBe(0);
-    const proc = Bun.spawn([bunBin, mainTs, "run", killed.pipeline], { cwd: repoRoot, env: { ...process.env, RESTLOAD_CRASH_AT: "before_commit:items" }, stdout: "ignore", stderr: "ignore" });
+    const proc = Bun.spawn([bunBin, mainTs, "run", killed.pipeline], {
+      cwd: repoRoot,
+      env: { ...process.env, RESTLOAD_CRASH_AT: "before_commit:items" },
+      stdout: "ignore",
+      stderr: "ignore",
+    });
     await proc.exited;
     expect(proc.signalCode).toBe("SIGKILL");
     const base = await serve(["--database", killed.database]);
@@ -117,7 +146,10 @@ describe("restload serve", () => {
       return json([{ id: page }], { headers: page < 9 ? { link: `<${request.url.origin}/items?page=${page + 1}>; rel="next"` } : {} });
     });
     servers.push(slow);
-    const loop = project(`[pipeline]\nname = "loop"\ndataset = "data"\n[client]\nbase_url = "${slow.url}"\n[[resources]]\nname = "items"\nprimary_key = "id"\nwrite_disposition = "merge"\n`, "loop");
+    const loop = project(
+      `[pipeline]\nname = "loop"\ndataset = "data"\n[client]\nbase_url = "${slow.url}"\n[[resources]]\nname = "items"\nprimary_key = "id"\nwrite_disposition = "merge"\n`,
+      "loop",
+    );
     const base = await serve(["--database", loop.database]);
     const codes: number[] = [];
     let loads = 0;

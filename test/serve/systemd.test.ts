@@ -7,16 +7,33 @@ import { bunBin, repoRoot, run, runMain, tempDir } from "../helpers.ts";
 /** The path of systemd-analyze; without it these tests fail saying so, instead of with a bare ENOENT. */
 function systemdAnalyze(): string {
   const path = Bun.which("systemd-analyze");
-  if (path === null) throw new Error('systemd-analyze is not on PATH: these tests verify the generated units with it (Debian package "systemd")');
+  if (path === null)
+    throw new Error('systemd-analyze is not on PATH: these tests verify the generated units with it (Debian package "systemd")');
   return path;
 }
 
 describe("restload systemd", () => {
   test("service, timer and status page units pass systemd-analyze verify", async () => {
     const dir = tempDir();
-    const result = await runMain(["systemd", join(repoRoot, "configs", "github.toml"), "--serve", "--output", dir, "--binary", bunBin, "--on-calendar", "*:0/15", "--max-age", "2h"]);
+    const result = await runMain([
+      "systemd",
+      join(repoRoot, "configs", "github.toml"),
+      "--serve",
+      "--output",
+      dir,
+      "--binary",
+      bunBin,
+      "--on-calendar",
+      "*:0/15",
+      "--max-age",
+      "2h",
+    ]);
     expect(result.code).toBe(0);
-    expect(readdirSync(dir).sort()).toEqual(["restload-rest-api-github.service", "restload-rest-api-github.timer", "restload-serve-rest-api-github.service"]);
+    expect(readdirSync(dir).sort()).toEqual([
+      "restload-rest-api-github.service",
+      "restload-rest-api-github.timer",
+      "restload-serve-rest-api-github.service",
+    ]);
     const verify = await run([systemdAnalyze(), "verify", ...readdirSync(dir).map((name) => join(dir, name))]);
     expect(verify.stderr).toBe("");
     expect(verify.code).toBe(0);
@@ -40,7 +57,10 @@ describe("restload systemd", () => {
   test("a pipeline reading environment variables gets a warning naming them; one that reads none gets none", async () => {
     const dir = tempDir();
     const pipeline = join(dir, "env.toml");
-    writeFileSync(pipeline, `[pipeline]\nname = "envy"\n[client]\nbase_url = "https://api.example.com/"\nheaders = { "X-Token" = { env = "MY_TOKEN" }, "X-Team" = { env = "MY_TEAM" } }\n[[resources]]\nname = "items"\n`);
+    writeFileSync(
+      pipeline,
+      `[pipeline]\nname = "envy"\n[client]\nbase_url = "https://api.example.com/"\nheaders = { "X-Token" = { env = "MY_TOKEN" }, "X-Team" = { env = "MY_TEAM" } }\n[[resources]]\nname = "items"\n`,
+    );
     const warned = await runMain(["systemd", pipeline, "--binary", bunBin], { ...process.env, MY_TOKEN: "t", MY_TEAM: "a" });
     expect(warned.code).toBe(0);
     expect(warned.stderr).toContain("warning: the pipeline reads MY_TOKEN, MY_TEAM from the environment");
@@ -60,7 +80,10 @@ describe("restload systemd", () => {
   test("a database outside the state directory gets ReadWritePaths=; % is escaped; a bad --port is refused", async () => {
     const dir = tempDir();
     const pipeline = join(dir, "p%1.toml");
-    writeFileSync(pipeline, '[pipeline]\nname = "elsewhere"\ndatabase = "/srv/data/elsewhere.duckdb"\n[client]\nbase_url = "https://api.example.com/"\n[[resources]]\nname = "items"\n');
+    writeFileSync(
+      pipeline,
+      '[pipeline]\nname = "elsewhere"\ndatabase = "/srv/data/elsewhere.duckdb"\n[client]\nbase_url = "https://api.example.com/"\n[[resources]]\nname = "items"\n',
+    );
     const out = join(dir, "units");
     expect((await runMain(["systemd", pipeline, "--output", out, "--binary", bunBin])).code).toBe(0);
     const service = readFileSync(join(out, "restload-elsewhere.service"), "utf8");

@@ -36,8 +36,9 @@ export const nonEmptyText = v.pipe(text, v.minLength(1, "expected a non-empty st
 export const bool = v.boolean((issue) => `expected true or false, found ${describe(issue.input)}`);
 
 /** A string, or `{ secret = "NAME" }`: anything that may carry a credential. */
-export const secretText = v.union([v.string(), v.instance(SecretRef)], (issue) =>
-  `expected a string or { secret = "NAME" }, found ${describe(issue.input)}`,
+export const secretText = v.union(
+  [v.string(), v.instance(SecretRef)],
+  (issue) => `expected a string or { secret = "NAME" }, found ${describe(issue.input)}`,
 );
 
 const number = v.number((issue) => `expected a number, found ${describe(issue.input)}`);
@@ -49,8 +50,14 @@ export const wholeNumber = (min: number) =>
     v.minValue(min, (issue) => `expected a whole number of at least ${min}, found ${describe(issue.input)}`),
   );
 
-export const positiveNumber = v.pipe(number, v.gtValue(0, (issue) => `expected a number above 0, found ${describe(issue.input)}`));
-export const nonNegativeNumber = v.pipe(number, v.minValue(0, (issue) => `expected a number of at least 0, found ${describe(issue.input)}`));
+export const positiveNumber = v.pipe(
+  number,
+  v.gtValue(0, (issue) => `expected a number above 0, found ${describe(issue.input)}`),
+);
+export const nonNegativeNumber = v.pipe(
+  number,
+  v.minValue(0, (issue) => `expected a number of at least 0, found ${describe(issue.input)}`),
+);
 
 export const textList = v.array(text, (issue) => `expected an array of strings, found ${describe(issue.input)}`);
 
@@ -61,8 +68,9 @@ export const keyList = v.pipe(
 );
 
 /** A scalar a request or a cursor can carry: string, number (exact bigint too) or boolean. */
-export const scalar = v.union([v.string(), v.number(), v.bigint(), v.boolean()], (issue) =>
-  `expected a string, number or boolean, found ${describe(issue.input)}`,
+export const scalar = v.union(
+  [v.string(), v.number(), v.bigint(), v.boolean()],
+  (issue) => `expected a string, number or boolean, found ${describe(issue.input)}`,
 );
 
 /**
@@ -79,7 +87,10 @@ export const hook = table({ module: nonEmptyText, export: nonEmptyText });
 
 /** Picks the schema by the input's shape, so errors speak of the form the user meant. */
 export function byShape<S extends v.GenericSchema, T extends v.GenericSchema>(forString: S, forTable: T, expected: string) {
-  const fallback = v.custom<never>(() => false, (issue) => `expected ${expected}, found ${describe(issue.input)}`);
+  const fallback = v.custom<never>(
+    () => false,
+    (issue) => `expected ${expected}, found ${describe(issue.input)}`,
+  );
   return v.lazy((input) => (typeof input === "string" ? forString : isTable(input) ? forTable : fallback)) as v.LazySchema<
     S | T | typeof fallback
   >;

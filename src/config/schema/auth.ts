@@ -30,7 +30,11 @@ const byType = { bearer, api_key: apiKey, http_basic: httpBasic, oauth2_client_c
 const typeField = table({ type: oneOf(authTypes, "an auth type:") });
 
 export const AuthSchema = v.lazy((input) => {
-  if (!isTable(input)) return v.custom<never>(() => false, () => `expected an auth table such as { type = "bearer", token = { secret = "NAME" } }, found ${describe(input)}`);
+  if (!isTable(input))
+    return v.custom<never>(
+      () => false,
+      () => `expected an auth table such as { type = "bearer", token = { secret = "NAME" } }, found ${describe(input)}`,
+    );
   if (!has(input, "type")) return bearerShorthand;
   const type = input.type;
   return typeof type === "string" && type in byType ? byType[type as keyof typeof byType] : v.looseObject({ type: typeField.entries.type });

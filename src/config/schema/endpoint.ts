@@ -11,21 +11,36 @@ const ParamValueSchema = v.lazy((input) => {
   if (isTable(input)) {
     if (input.type === "resolve") return ResolveParamSchema;
     if (input.type === "incremental") return IncrementalParamSchema;
-    return v.custom<never>(() => false, () =>
-      `expected a value, { secret = "NAME" }, or a table with type = "resolve" or "incremental", found ${describe(input)}${has(input, "type") ? ` with type ${describe(input.type)}` : ""}`,
+    return v.custom<never>(
+      () => false,
+      () =>
+        `expected a value, { secret = "NAME" }, or a table with type = "resolve" or "incremental", found ${describe(input)}${has(input, "type") ? ` with type ${describe(input.type)}` : ""}`,
     );
   }
   return v.union(
-    [v.string(), v.number(), v.bigint(), v.boolean(), v.instance(SecretRef), v.array(v.union([v.string(), v.number(), v.bigint(), v.boolean()]))],
+    [
+      v.string(),
+      v.number(),
+      v.bigint(),
+      v.boolean(),
+      v.instance(SecretRef),
+      v.array(v.union([v.string(), v.number(), v.bigint(), v.boolean()])),
+    ],
     () => `expected a string, number, boolean or an array of them, found ${describe(input)}`,
   );
 });
 
-const statusCodes = v.union([wholeNumber(100), v.array(wholeNumber(100))], (issue) => `expected an HTTP status code or an array of them, found ${describe(issue.input)}`);
+const statusCodes = v.union(
+  [wholeNumber(100), v.array(wholeNumber(100))],
+  (issue) => `expected an HTTP status code or an array of them, found ${describe(issue.input)}`,
+);
 
 export const ResponseActionSchema = v.pipe(
   table({ status_code: v.optional(statusCodes), content: v.optional(text), action: oneOf(["ignore"], "an action:") }),
-  v.check((action) => action.status_code !== undefined || action.content !== undefined, "a response action needs status_code or content to match"),
+  v.check(
+    (action) => action.status_code !== undefined || action.content !== undefined,
+    "a response action needs status_code or content to match",
+  ),
   // Resolved: a list of codes (one code is a list of one), null for "any".
   v.transform((action) => ({
     status_code: action.status_code === undefined ? null : [action.status_code].flat(),
@@ -44,8 +59,12 @@ export const EndpointTableSchema = table({
   path: v.optional(text),
   method: v.optional(method),
   params: v.optional(v.record(v.string(), ParamValueSchema)),
-  json: v.optional(v.union([v.record(v.string(), anyValue), v.array(anyValue)], (issue) => `expected a table or an array, found ${describe(issue.input)}`)),
-  data: v.optional(v.union([v.record(v.string(), anyValue), v.string()], (issue) => `expected a table or a string, found ${describe(issue.input)}`)),
+  json: v.optional(
+    v.union([v.record(v.string(), anyValue), v.array(anyValue)], (issue) => `expected a table or an array, found ${describe(issue.input)}`),
+  ),
+  data: v.optional(
+    v.union([v.record(v.string(), anyValue), v.string()], (issue) => `expected a table or a string, found ${describe(issue.input)}`),
+  ),
   headers: v.optional(v.record(v.string(), secretText)),
   paginator: v.optional(PaginatorSchema),
   data_selector: v.optional(text),
@@ -57,7 +76,10 @@ export type EndpointTable = v.InferOutput<typeof EndpointTableSchema>;
 
 /** `endpoint = "issues"` is `endpoint = { path = "issues" }`. */
 export const EndpointSchema = byShape(
-  v.pipe(v.string(), v.transform((path): EndpointTable => ({ path }))),
+  v.pipe(
+    v.string(),
+    v.transform((path): EndpointTable => ({ path })),
+  ),
   EndpointTableSchema,
   "a path string or an endpoint table",
 );

@@ -17,7 +17,10 @@ export type PaginatorType = (typeof paginatorTypes)[number];
 
 /** `total_path = false` says the API sends no total; it resolves to null, as does an API without one. */
 const totalPath = v.pipe(
-  v.optional(v.union([v.string(), v.literal(false)], (issue) => `expected a JSONPath string, or false for no total, found ${String(issue.input)}`), "total"),
+  v.optional(
+    v.union([v.string(), v.literal(false)], (issue) => `expected a JSONPath string, or false for no total, found ${String(issue.input)}`),
+    "total",
+  ),
   v.transform((path) => (path === false ? null : path)),
 );
 
@@ -30,13 +33,20 @@ function oneWay<T extends Record<string, unknown>>(param: keyof T & string, body
     if (!dataset.typed) return;
     const value = dataset.value[body];
     if (dataset.value[param] === undefined || value === undefined || value === null) return;
-    addIssue({ message: `${param} and ${body} are both set; a paginator sends its value one way`, path: [{ type: "object", origin: "value", input: dataset.value, key: body, value }] });
+    addIssue({
+      message: `${param} and ${body} are both set; a paginator sends its value one way`,
+      path: [{ type: "object", origin: "value", input: dataset.value, key: body, value }],
+    });
   });
 }
 
 const json_link = table({ type: v.literal("json_link"), next_url_path: v.optional(text, "next") });
 const header_link = table({ type: v.literal("header_link"), links_next_key: v.optional(text, "next") });
-const header_cursor = table({ type: v.literal("header_cursor"), cursor_key: v.optional(text, "next"), cursor_param: v.optional(text, "cursor") });
+const header_cursor = table({
+  type: v.literal("header_cursor"),
+  cursor_key: v.optional(text, "next"),
+  cursor_param: v.optional(text, "cursor"),
+});
 const cursorTable = table({
   type: v.literal("cursor"),
   cursor_path: v.optional(text, "cursors.next"),
@@ -48,7 +58,10 @@ const cursorTable = table({
 const cursor = v.pipe(
   cursorTable,
   oneWay<v.InferOutput<typeof cursorTable>>("cursor_param", "cursor_body_path"),
-  v.transform(({ cursor_param, ...rest }) => ({ ...rest, cursor_param: rest.cursor_body_path !== null ? null : (cursor_param ?? "cursor") })),
+  v.transform(({ cursor_param, ...rest }) => ({
+    ...rest,
+    cursor_param: rest.cursor_body_path !== null ? null : (cursor_param ?? "cursor"),
+  })),
 );
 const offsetTable = table({
   type: v.literal("offset"),
@@ -88,7 +101,11 @@ const page_number = v.pipe(
   page_numberTable,
   oneWay<v.InferOutput<typeof page_numberTable>>("page_param", "page_body_path"),
   // The first page is base_page unless `page` says where to start.
-  v.transform(({ page, page_param, ...rest }) => ({ ...rest, page: page ?? rest.base_page, page_param: rest.page_body_path !== null ? null : (page_param ?? "page") })),
+  v.transform(({ page, page_param, ...rest }) => ({
+    ...rest,
+    page: page ?? rest.base_page,
+    page_param: rest.page_body_path !== null ? null : (page_param ?? "page"),
+  })),
 );
 
 /** Each type's table form; its output has every parameter filled in with dlt's default (null where none applies). */

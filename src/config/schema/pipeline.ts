@@ -7,23 +7,33 @@ import { describe } from "../references.ts";
 
 const identifier = v.pipe(
   nonEmptyText,
-  v.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, (issue) => `expected letters, digits and _ (not starting with a digit), found ${describe(issue.input)}`),
+  v.regex(
+    /^[A-Za-z_][A-Za-z0-9_]*$/,
+    (issue) => `expected letters, digits and _ (not starting with a digit), found ${describe(issue.input)}`,
+  ),
 );
 
 const destination = v.custom<"duckdb">(
   (input) => input === "duckdb",
-  (issue) => `restload loads DuckDB only, found ${describe(issue.input)}; remove destination or set it to "duckdb", and set pipeline.database to the DuckDB file`,
+  (issue) =>
+    `restload loads DuckDB only, found ${describe(issue.input)}; remove destination or set it to "duckdb", and set pipeline.database to the DuckDB file`,
 );
 
 const memorySize = v.pipe(
   text,
-  v.regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, (issue) => `expected a size such as "256MB" or "1GiB", found ${describe(issue.input)}`),
+  v.regex(
+    /^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i,
+    (issue) => `expected a size such as "256MB" or "1GiB", found ${describe(issue.input)}`,
+  ),
 );
 
 /** Schemas every DuckDB database has already, which a dataset cannot become. */
 const dataset = v.pipe(
   identifier,
-  v.check((name) => !["pg_catalog", "information_schema"].includes(name.toLowerCase()), (issue) => `${describe(issue.input)} is one of DuckDB's built-in schemas; choose another dataset name`),
+  v.check(
+    (name) => !["pg_catalog", "information_schema"].includes(name.toLowerCase()),
+    (issue) => `${describe(issue.input)} is one of DuckDB's built-in schemas; choose another dataset name`,
+  ),
 );
 
 /** `duckdb_memory_limit` when a pipeline sets none, and the limit of commands run without a pipeline (`sql`). */
@@ -36,7 +46,10 @@ export const PipelineSectionSchema = table({
   destination: v.optional(destination),
   max_concurrency: v.optional(wholeNumber(1), 8),
   max_table_nesting: v.optional(wholeNumber(0)),
-  system_prefix: v.optional(v.pipe(text, v.regex(/^[a-z_][a-z0-9_]*$/, "expected lower-case letters, digits and _, e.g. \"_rl_\" or \"_dlt_\"")), "_rl_"),
+  system_prefix: v.optional(
+    v.pipe(text, v.regex(/^[a-z_][a-z0-9_]*$/, 'expected lower-case letters, digits and _, e.g. "_rl_" or "_dlt_"')),
+    "_rl_",
+  ),
   secrets_section: v.optional(nonEmptyText),
   duckdb_memory_limit: v.optional(memorySize, defaultDuckdbMemoryLimit),
 });
@@ -44,14 +57,18 @@ export type PipelineSection = v.InferOutput<typeof PipelineSectionSchema>;
 
 const origin = v.pipe(
   text,
-  v.check((value) => {
-    try {
-      const url = new URL(value);
-      return (url.protocol === "https:" || url.protocol === "http:") && url.origin === value.replace(/\/$/, "");
-    } catch {
-      return false;
-    }
-  }, (issue) => `expected an origin such as "https://api.example.com" (scheme, host, optional port; no path), found ${describe(issue.input)}`),
+  v.check(
+    (value) => {
+      try {
+        const url = new URL(value);
+        return (url.protocol === "https:" || url.protocol === "http:") && url.origin === value.replace(/\/$/, "");
+      } catch {
+        return false;
+      }
+    },
+    (issue) =>
+      `expected an origin such as "https://api.example.com" (scheme, host, optional port; no path), found ${describe(issue.input)}`,
+  ),
   v.transform((value) => new URL(value).origin),
 );
 

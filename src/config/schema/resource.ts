@@ -26,13 +26,18 @@ const ColumnSchema = v.pipe(
       addIssue({ message, path: [{ type: "object", origin: "value", input: column, key, value: column[key] }] });
     for (const key of ["precision", "scale"] as const) {
       if (column[key] !== undefined && column.data_type !== "decimal") {
-        at(key, `${key} applies only to data_type = "decimal", found data_type ${column.data_type === undefined ? "not set" : JSON.stringify(column.data_type)}; set data_type = "decimal" or remove ${key}`);
+        at(
+          key,
+          `${key} applies only to data_type = "decimal", found data_type ${column.data_type === undefined ? "not set" : JSON.stringify(column.data_type)}; set data_type = "decimal" or remove ${key}`,
+        );
       }
     }
     if (column.data_type !== "decimal") return;
-    if (column.precision !== undefined && column.precision > maxPrecision) at("precision", `expected a precision of at most ${maxPrecision} (DuckDB's widest DECIMAL), found ${column.precision}`);
+    if (column.precision !== undefined && column.precision > maxPrecision)
+      at("precision", `expected a precision of at most ${maxPrecision} (DuckDB's widest DECIMAL), found ${column.precision}`);
     const precision = column.precision ?? maxPrecision;
-    if (column.scale !== undefined && column.scale > precision) at("scale", `expected a scale of at most the precision (${precision}), found ${column.scale}`);
+    if (column.scale !== undefined && column.scale > precision)
+      at("scale", `expected a scale of at most the precision (${precision}), found ${column.scale}`);
   }),
 );
 
@@ -44,16 +49,24 @@ const strategies = ["delete-insert", "upsert"] as const;
 
 /** Resolved: `{ disposition, strategy }`, strategy "delete-insert" for merge by default and null otherwise. */
 const WriteDispositionSchema = byShape(
-  v.pipe(oneOf(dispositions, "a write disposition:"), v.transform((disposition) => ({ disposition, strategy: disposition === "merge" ? ("delete-insert" as const) : null }))),
+  v.pipe(
+    oneOf(dispositions, "a write disposition:"),
+    v.transform((disposition) => ({ disposition, strategy: disposition === "merge" ? ("delete-insert" as const) : null })),
+  ),
   v.pipe(
     table({ disposition: oneOf(dispositions, "a write disposition:"), strategy: v.optional(oneOf(strategies, "a merge strategy:")) }),
     v.rawCheck(({ dataset, addIssue }) => {
       if (!dataset.typed || dataset.value.strategy === undefined) return;
       const { disposition, strategy } = dataset.value;
-      const at = (message: string) => addIssue({ message, path: [{ type: "object", origin: "value", input: dataset.value, key: "strategy", value: strategy }] });
-      if (disposition !== "merge") at(`strategy applies only to disposition = "merge", found disposition = ${JSON.stringify(disposition)}; remove strategy`);
+      const at = (message: string) =>
+        addIssue({ message, path: [{ type: "object", origin: "value", input: dataset.value, key: "strategy", value: strategy }] });
+      if (disposition !== "merge")
+        at(`strategy applies only to disposition = "merge", found disposition = ${JSON.stringify(disposition)}; remove strategy`);
       // Until a real upsert exists, "upsert" would load as delete-insert: refused rather than silently swapped.
-      else if (strategy === "upsert") at('the merge strategy "upsert" is not supported yet; use "delete-insert", which replaces the rows of each key and leaves the same rows in the table');
+      else if (strategy === "upsert")
+        at(
+          'the merge strategy "upsert" is not supported yet; use "delete-insert", which replaces the rows of each key and leaves the same rows in the table',
+        );
     }),
     // Past the check a strategy is "delete-insert" or absent.
     v.transform(({ disposition }) => ({ disposition, strategy: disposition === "merge" ? ("delete-insert" as const) : null })),
@@ -67,7 +80,10 @@ export const defaultWriteDisposition: WriteDisposition = { disposition: "append"
 
 const mode = v.optional(oneOf(contractModes, "a contract mode:"), "evolve");
 const SchemaContractSchema = byShape(
-  v.pipe(oneOf(contractModes, "a contract mode:"), v.transform((all) => ({ tables: all, columns: all, data_type: all }))),
+  v.pipe(
+    oneOf(contractModes, "a contract mode:"),
+    v.transform((all) => ({ tables: all, columns: all, data_type: all })),
+  ),
   table({ tables: mode, columns: mode, data_type: mode }),
   'a contract mode such as "freeze", or a table of tables, columns, data_type',
 );
@@ -103,7 +119,14 @@ export type ResourceConfig = v.InferOutput<typeof ResourceTableSchema>;
 
 /** `resources = ["users"]` is `[[resources]] name = "users"` with path "users". */
 export const ResourceSchema = v.lazy((input) => {
-  if (typeof input === "string") return v.pipe(ResourceTableSchema.entries.name, v.transform((name): ResourceConfig => ({ name, endpoint: { path: name } })));
+  if (typeof input === "string")
+    return v.pipe(
+      ResourceTableSchema.entries.name,
+      v.transform((name): ResourceConfig => ({ name, endpoint: { path: name } })),
+    );
   if (isTable(input)) return ResourceTableSchema;
-  return v.custom<never>(() => false, () => `expected a resource name or a resource table, found ${describe(input)}`);
+  return v.custom<never>(
+    () => false,
+    () => `expected a resource name or a resource table, found ${describe(input)}`,
+  );
 }) as v.GenericSchema<unknown, ResourceConfig>;

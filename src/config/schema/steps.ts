@@ -18,7 +18,8 @@ const comparison = v.pipe(
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return;
     const { op, value } = dataset.value;
-    const issue = (message: string) => addIssue({ message, path: [{ type: "object", origin: "value", input: dataset.value, key: "value", value }] });
+    const issue = (message: string) =>
+      addIssue({ message, path: [{ type: "object", origin: "value", input: dataset.value, key: "value", value }] });
     if (op === "exists" || op === "missing") {
       if (value !== undefined) issue(`op "${op}" takes no value`);
     } else if (value === undefined) {
@@ -38,7 +39,10 @@ const comparison = v.pipe(
   }),
 );
 
-const conditionList = v.array(v.lazy(() => ConditionSchema), (issue) => `expected an array of conditions, found ${describe(issue.input)}`);
+const conditionList = v.array(
+  v.lazy(() => ConditionSchema),
+  (issue) => `expected an array of conditions, found ${describe(issue.input)}`,
+);
 
 export const ConditionSchema: v.GenericSchema<unknown, Condition> = v.lazy((input) => {
   if (has(input, "module")) return hook;
@@ -46,7 +50,10 @@ export const ConditionSchema: v.GenericSchema<unknown, Condition> = v.lazy((inpu
   if (has(input, "any")) return table({ any: conditionList });
   if (has(input, "not")) return table({ not: v.lazy(() => ConditionSchema) });
   if (isTable(input)) return comparison;
-  return v.custom<never>(() => false, () => `expected a condition { field, op, value }, { all | any = [...] }, { not = ... } or { module, export }, found ${describe(input)}`);
+  return v.custom<never>(
+    () => false,
+    () => `expected a condition { field, op, value }, { all | any = [...] }, { not = ... } or { module, export }, found ${describe(input)}`,
+  );
 }) as v.GenericSchema<unknown, Condition>;
 
 const mapSpec = v.lazy((input) =>
@@ -62,6 +69,9 @@ const mapSpec = v.lazy((input) =>
 export const StepSchema = v.lazy((input) => {
   if (has(input, "filter")) return table({ filter: ConditionSchema });
   if (has(input, "map")) return table({ map: mapSpec });
-  return v.custom<never>(() => false, () => `expected a step { filter = ... } or { map = ... }, found ${describe(input)}`);
+  return v.custom<never>(
+    () => false,
+    () => `expected a step { filter = ... } or { map = ... }, found ${describe(input)}`,
+  );
 });
 export type Step = { filter: Condition } | { map: v.InferOutput<typeof mapSpec> };

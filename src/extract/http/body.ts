@@ -8,7 +8,11 @@ export class BodyTooLarge extends Error {
 
 export class BodyCutOff extends Error {
   /** `received` is undefined when the runtime read the body (it does not say how far it got). */
-  constructor(readonly received: number | undefined, readonly expected: number | undefined, cause?: unknown) {
+  constructor(
+    readonly received: number | undefined,
+    readonly expected: number | undefined,
+    cause?: unknown,
+  ) {
     super(
       received === undefined
         ? `the body was cut off before its ${expected} bytes arrived`

@@ -105,7 +105,10 @@ export class HttpClient {
         throw new RestloadError(
           "E_HTTP",
           `Cannot fetch ${context.what} of resource "${context.resource}" after ${attempt} attempts: ${outcome.reason}: ${describeRequest(outcome.request ?? request, this.deps.redactor)}${outcome.excerpt ?? ""}`,
-          { hint: "The API kept failing; rerun later, or raise client.max_attempts.", context: { resource: context.resource, url: redactUrl(request.url, this.deps.redactor) } },
+          {
+            hint: "The API kept failing; rerun later, or raise client.max_attempts.",
+            context: { resource: context.resource, url: redactUrl(request.url, this.deps.redactor) },
+          },
         );
       }
       const delayMs = retryDelayMs(attempt, policy, clock.random(), outcome.retryAfterMs);
@@ -127,11 +130,17 @@ export class HttpClient {
       const { response } = exchange;
       const location = response.headers.get("location");
       if (response.status >= 300 && response.status < 400 && location !== null) {
-        if (hop >= maxRedirects) return fatal("E_HTTP", `Cannot fetch ${context.what} of resource "${context.resource}" as it redirects more than ${maxRedirects} times: ${describeRequest(request, redactor)}`);
+        if (hop >= maxRedirects)
+          return fatal(
+            "E_HTTP",
+            `Cannot fetch ${context.what} of resource "${context.resource}" as it redirects more than ${maxRedirects} times: ${describeRequest(request, redactor)}`,
+          );
         const next = new URL(location, current.url);
         verdict = this.check(next, context, "a redirect");
         const toGet = response.status === 303 || ((response.status === 301 || response.status === 302) && current.method === "POST");
-        current = toGet ? withRequest(current, { url: next, method: "GET", body: undefined, contentType: undefined }) : withRequest(current, { url: next });
+        current = toGet
+          ? withRequest(current, { url: next, method: "GET", body: undefined, contentType: undefined })
+          : withRequest(current, { url: next });
         continue;
       }
       return this.interpret(exchange.text, response, current, exchange.sent, context);
@@ -139,11 +148,20 @@ export class HttpClient {
   }
 
   /** One request and its whole body, inside the timeout and the host gate. */
-  private async exchange(request: HttpRequest, verdict: OriginVerdict, context: FetchContext): Promise<{ response: Response; text: string; sent: HttpRequest }> {
+  private async exchange(
+    request: HttpRequest,
+    verdict: OriginVerdict,
+    context: FetchContext,
+  ): Promise<{ response: Response; text: string; sent: HttpRequest }> {
     const { gate, policy, transport } = this.deps;
     // Credentials first: fetching an OAuth token is a request of its own and must not wait on
     // the slot this request would hold.
-    const sent = verdict === "trusted" ? (context.auth ? await context.auth.apply(request, context.signal) : request) : this.withoutCredentials(request, context);
+    const sent =
+      verdict === "trusted"
+        ? context.auth
+          ? await context.auth.apply(request, context.signal)
+          : request
+        : this.withoutCredentials(request, context);
     // The host gate first (a host's pause or budget must not hold a pipeline-wide slot), then the slot.
     const release = await gate.acquire(request.url.host, context.signal);
     let slot: (() => void) | undefined;
@@ -163,7 +181,10 @@ export class HttpClient {
     try {
       const response = await transport(sent, controller.signal);
       // Pauses are set before this request's slot is released, so no other chain slips through.
-      const retryAfter = response.status === 429 || response.status === 503 ? parseRetryAfter(response.headers.get("retry-after"), this.deps.clock.now()) : undefined;
+      const retryAfter =
+        response.status === 429 || response.status === 503
+          ? parseRetryAfter(response.headers.get("retry-after"), this.deps.clock.now())
+          : undefined;
       const pause = retryAfter ?? rateLimitPauseMs(response.headers, this.deps.clock.now());
       if (pause !== undefined) gate.pause(request.url.host, Math.min(pause, policy.maxRetryDelay * 1000));
       const text = await readBody(response, policy.maxResponseBytes);
@@ -184,7 +205,8 @@ export class HttpClient {
   private interpret(text: string, response: Response, request: HttpRequest, sent: HttpRequest, context: FetchContext): Outcome {
     const status = response.status;
     const matched = context.responseActions.find(
-      (action) => (action.status_code === null || action.status_code.includes(status)) && (action.content === null || text.includes(action.content)),
+      (action) =>
+        (action.status_code === null || action.status_code.includes(status)) && (action.content === null || text.includes(action.content)),
     );
     if (matched) return { kind: "done", result: { kind: "ignored", status, url: request.url } };
     const describe = () => `${describeRequest(sent, this.deps.redactor)}${excerpt(text, this.deps.redactor)}`;
@@ -197,7 +219,12 @@ export class HttpClient {
           return { kind: "retry", reason: "the JSON body ended early" };
         }
         const type = response.headers.get("content-type") ?? "no content type";
-        return fatal("E_RESPONSE", `Cannot read ${context.what} of resource "${context.resource}" as the body is not JSON (${type}): ${describe()}`, "The API answered with something else than JSON, often a maintenance or login page. Check base_url and the endpoint path.", context);
+        return fatal(
+          "E_RESPONSE",
+          `Cannot read ${context.what} of resource "${context.resource}" as the body is not JSON (${type}): ${describe()}`,
+          "The API answered with something else than JSON, often a maintenance or login page. Check base_url and the endpoint path.",
+          context,
+        );
       }
     }
     const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"), this.deps.clock.now());
@@ -220,10 +247,14 @@ export class HttpClient {
         : status === 404
           ? 'Check the endpoint path; to skip missing items add response_actions = [{ status_code = 404, action = "ignore" }].'
           : "Check the request the pipeline builds for this resource.";
-    const error = new RestloadError("E_HTTP", `Cannot fetch ${context.what} of resource "${context.resource}" as the server returned ${status}: ${describe()}`, {
-      hint,
-      context: { resource: context.resource, url: redactUrl(request.url, this.deps.redactor) },
-    });
+    const error = new RestloadError(
+      "E_HTTP",
+      `Cannot fetch ${context.what} of resource "${context.resource}" as the server returned ${status}: ${describe()}`,
+      {
+        hint,
+        context: { resource: context.resource, url: redactUrl(request.url, this.deps.redactor) },
+      },
+    );
     return status === 401 ? { kind: "unauthorized", error } : { kind: "fatal", error };
   }
 
@@ -233,9 +264,15 @@ export class HttpClient {
     if (error instanceof TimeoutError) return { kind: "retry", reason: `no complete response within ${error.ms / 1000} s` };
     if (error instanceof BodyCutOff) return { kind: "retry", reason: error.message };
     if (error instanceof BodyTooLarge) {
-      return fatal("E_RESPONSE", `Cannot read ${context.what} of resource "${context.resource}" as ${error.message}: ${describeRequest(request, this.deps.redactor)}`, "Raise client.max_response_bytes, or request smaller pages.", context);
+      return fatal(
+        "E_RESPONSE",
+        `Cannot read ${context.what} of resource "${context.resource}" as ${error.message}: ${describeRequest(request, this.deps.redactor)}`,
+        "Raise client.max_response_bytes, or request smaller pages.",
+        context,
+      );
     }
-    if (isConnectionFailure(error)) return { kind: "retry", reason: `the connection failed (${this.deps.redactor.redact(messageOf(error))})` };
+    if (isConnectionFailure(error))
+      return { kind: "retry", reason: `the connection failed (${this.deps.redactor.redact(messageOf(error))})` };
     // Anything else is not the network's doing (a bug, a header the runtime refuses): asking
     // again would fail the same way, and "the connection failed" would hide the real message.
     throw error;
@@ -248,10 +285,14 @@ export class HttpClient {
   private withoutCredentials(request: HttpRequest, context: FetchContext): HttpRequest {
     const { redactor } = this.deps;
     if (request.body !== undefined && redactor.redact(request.body) !== request.body) {
-      throw new RestloadError("E_ORIGIN", `Cannot send the body of resource "${context.resource}" to ${request.url.origin}: it holds a secret and that origin is not the API's`, {
-        hint: "Credentials go only to the API's origin; allowed_origins are requested without them.",
-        context: { resource: context.resource, url: redactUrl(request.url, redactor) },
-      });
+      throw new RestloadError(
+        "E_ORIGIN",
+        `Cannot send the body of resource "${context.resource}" to ${request.url.origin}: it holds a secret and that origin is not the API's`,
+        {
+          hint: "Credentials go only to the API's origin; allowed_origins are requested without them.",
+          context: { resource: context.resource, url: redactUrl(request.url, redactor) },
+        },
+      );
     }
     return withRequest(request, { headers: {} });
   }

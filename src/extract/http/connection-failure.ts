@@ -9,7 +9,8 @@ const connectionCodes =
   /^(E(CONN(RESET|REFUSED|ABORTED)|PIPE|TIMEDOUT|NOTFOUND|AI_AGAIN|HOSTUNREACH|HOSTDOWN|NETUNREACH|NETDOWN|NETRESET|PROTO)|UND_ERR_(SOCKET|CONNECT_TIMEOUT|HEADERS_TIMEOUT|BODY_TIMEOUT|CLOSED)|Connection(Refused|Closed|Reset)|FailedToOpenSocket|ERR_TLS_\w+|ERR_SSL_\w+|\w*CERT\w*|UNABLE_TO_\w+)$/;
 
 /** Deno gives no codes: its fetch rejects with TypeError("fetch failed") caused by an Error saying what broke. */
-const connectionMessages = /error sending request|connection (was )?(reset|refused|closed|aborted)|broken pipe|os error \d+|dns error|tcp connect error|peer certificate|handshake/i;
+const connectionMessages =
+  /error sending request|connection (was )?(reset|refused|closed|aborted)|broken pipe|os error \d+|dns error|tcp connect error|peer certificate|handshake/i;
 
 /**
  * True when `error` (or an error it was caused by) is a network failure: refused, reset, timed

@@ -14,11 +14,19 @@ export type OriginVerdict = "trusted" | "allowed";
  * Whether `url` may be requested. A next link, a redirect or a URL from parent data that leaves
  * the trusted origins is refused unless its origin is in allowed_origins.
  */
-export function checkOrigin(url: URL, policy: OriginPolicy, context: { resource: string; via: string; redactedUrl: string }): OriginVerdict {
+export function checkOrigin(
+  url: URL,
+  policy: OriginPolicy,
+  context: { resource: string; via: string; redactedUrl: string },
+): OriginVerdict {
   if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw new RestloadError("E_ORIGIN", `Cannot follow ${context.via} of resource "${context.resource}" to ${context.redactedUrl} as it is not an http(s) URL`, {
-      context: { resource: context.resource, url: context.redactedUrl },
-    });
+    throw new RestloadError(
+      "E_ORIGIN",
+      `Cannot follow ${context.via} of resource "${context.resource}" to ${context.redactedUrl} as it is not an http(s) URL`,
+      {
+        context: { resource: context.resource, url: context.redactedUrl },
+      },
+    );
   }
   if (policy.trusted.has(url.origin)) return "trusted";
   if (policy.allowed.has(url.origin)) return "allowed";

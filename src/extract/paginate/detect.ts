@@ -15,7 +15,9 @@ export function detectPaginator(page: Page): PlannedPaginator {
   const nextKeys = findKeys(page.body, (key) => /^next/i.test(key));
   const link = nextKeys.find(({ value }) => isUrlLike(value));
   if (link) return { type: "json_link", next_url_path: link.path };
-  const pages = findKeys(page.body, (key) => key === "total_pages" || key === "pages" || key === "totalPages").find(({ value }) => Number.isInteger(value));
+  const pages = findKeys(page.body, (key) => key === "total_pages" || key === "pages" || key === "totalPages").find(({ value }) =>
+    Number.isInteger(value),
+  );
   if (pages) {
     const current = Number(page.request.url.searchParams.get("page") ?? 1);
     return {
@@ -32,7 +34,14 @@ export function detectPaginator(page: Page): PlannedPaginator {
   }
   const cursor = nextKeys.find(({ value }) => (typeof value === "string" && value !== "") || typeof value === "number");
   if (cursor) {
-    return { type: "cursor", cursor_path: cursor.path, cursor_param: "cursor", cursor_body_path: null, stop_after_empty_page: false, has_more_path: null };
+    return {
+      type: "cursor",
+      cursor_path: cursor.path,
+      cursor_param: "cursor",
+      cursor_body_path: null,
+      stop_after_empty_page: false,
+      has_more_path: null,
+    };
   }
   return { type: "single_page" };
 }

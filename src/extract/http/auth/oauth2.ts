@@ -57,7 +57,8 @@ export function oauth2Auth(auth: Extract<Auth, { type: "oauth2_client_credential
   return {
     type: "oauth2_client_credentials",
     secretNames: secretNamesOf(auth.client_id, auth.client_secret),
-    apply: async (request, signal) => withRequest(request, { headers: { ...request.headers, authorization: `Bearer ${await current(signal)}` } }),
+    apply: async (request, signal) =>
+      withRequest(request, { headers: { ...request.headers, authorization: `Bearer ${await current(signal)}` } }),
     refresh: () => {
       token = undefined;
       return true;
