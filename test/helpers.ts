@@ -81,3 +81,27 @@ export async function runMain(args: readonly string[], env: Record<string, strin
   });
   return { code, stdout, stderr };
 }
+
+/** The base URL a `restload serve` process prints once it listens (`serving http://…`). */
+export async function servingUrl(proc: { stdout: ReadableStream<Uint8Array>; stderr: ReadableStream<Uint8Array> }): Promise<string> {
+  const reader = proc.stdout.getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`serve exited: ${await new Response(proc.stderr).text()}`);
+    text += new TextDecoder().decode(value);
+  }
+  reader.releaseLock();
+  return /serving (\S+)/.exec(text)![1]!;
+}
+
+/** A secret as it could leak: itself, percent-encoded, form-encoded, base64, and inside basic auth's base64. */
+export function leakForms(secret: string): string[] {
+  return [
+    secret,
+    encodeURIComponent(secret),
+    new URLSearchParams({ x: secret }).toString().slice(2),
+    Buffer.from(secret).toString("base64"),
+    Buffer.from(`user:${secret}`).toString("base64"),
+  ];
+}

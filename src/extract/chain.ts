@@ -58,6 +58,19 @@ export async function* walkChain(resource: PlannedResource, first: RequestState,
   // Every request of the chain, by what it asks for: an API whose next link or cursor comes back
   // again would otherwise be walked forever, staging the same rows each time.
   const requested = new Map<string, number>();
+  const chainPage = (
+    number: number,
+    fetched: Pick<ChainPage, "status" | "url" | "body">,
+    selected: Pick<ChainPage, "records" | "selector">,
+  ): ChainPage => ({
+    number,
+    records: selected.records,
+    status: fetched.status,
+    url: fetched.url,
+    selector: selected.selector,
+    paginator: paginator.describe(),
+    body: fetched.body,
+  });
   const ask = (request: RequestState, number: number) => {
     const identity = `${request.method} ${request.url.href}\n${request.json === undefined ? "" : toJson(request.json)}\n${request.data ?? ""}`;
     const earlier = requested.get(identity);
@@ -93,27 +106,8 @@ export async function* walkChain(resource: PlannedResource, first: RequestState,
     // A known total on the first page: the remaining pages are fetched concurrently, in order.
     const rest = number === 1 && options.maxPages === undefined && options.prefetch !== false ? paginator.rest?.(page) : undefined;
     if (rest) {
-      yield {
-        number,
-        records: selected.records,
-        status: result.status,
-        url: result.url,
-        selector: selected.selector,
-        paginator: paginator.describe(),
-        body: result.body,
-      };
-      yield* fetchConcurrently(rest, fetchPage, (fetched, at) => {
-        const records = selectRecords(fetched.body, selector).records;
-        return {
-          number: at,
-          records,
-          status: fetched.status,
-          url: fetched.url,
-          selector: selector ?? "$",
-          paginator: paginator.describe(),
-          body: fetched.body,
-        };
-      });
+      yield chainPage(number, result, selected);
+      yield* fetchConcurrently(rest, fetchPage, (fetched, at) => chainPage(at, fetched, selectRecords(fetched.body, selector)));
       return;
     }
     // next() runs even on the last allowed page: it detects an `auto` paginator and checks the stop rules.
@@ -123,15 +117,7 @@ export async function* walkChain(resource: PlannedResource, first: RequestState,
     const more = following !== null && (options.maxPages === undefined || number < options.maxPages);
     const prefetch = options.prefetch !== false;
     inFlight = more && prefetch ? ask(following, number + 1) : null;
-    yield {
-      number,
-      records: selected.records,
-      status: result.status,
-      url: result.url,
-      selector: selected.selector,
-      paginator: paginator.describe(),
-      body: result.body,
-    };
+    yield chainPage(number, result, selected);
     if (more && !prefetch) inFlight = ask(following, number + 1);
   }
 }

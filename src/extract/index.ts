@@ -147,7 +147,8 @@ export function createExtractor(options: ExtractorOptions): Extractor {
         if (placeholder.kind === "incremental" && incremental) return incremental.placeholders[placeholder.name];
         if (placeholder.kind === "resource" && pageOptions.parent !== undefined)
           return parentField(resource, placeholder.field, pageOptions.parent);
-        throw new RestloadError("E_CONFIG", `Cannot fill ${placeholder.text} of resource "${resource.name}" outside a parent record`, {
+        // The plan gives every resource with a resource placeholder a parent: reaching this is a bug.
+        throw new RestloadError("E_INTERNAL", `Cannot fill ${placeholder.text} of resource "${resource.name}" outside a parent record`, {
           context: { resource: resource.name },
         });
       };

@@ -54,10 +54,12 @@ function resolveUrl(resource: PlannedResource, context: BuildContext): URL {
       : parts.map((part) => (typeof part === "string" ? part : encodeURIComponent(String(context.valueOf(part))))).join("");
   if (/^https?:\/\//i.test(path)) return new URL(path);
   if (context.baseUrl === undefined) {
+    // `check` refuses a relative path without base_url; here the path came from parent data.
     throw new RestloadError(
-      "E_CONFIG",
-      `Cannot build the URL of resource "${resource.name}" as its path "${path}" is relative and client.base_url is not set`,
+      "E_DATA",
+      `Cannot build the URL of resource "${resource.name}" as its path "${path}" (from parent data) is relative and client.base_url is not set`,
       {
+        hint: "Set client.base_url, or make the parent field hold absolute URLs.",
         context: { resource: resource.name },
       },
     );

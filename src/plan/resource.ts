@@ -84,7 +84,11 @@ export function planResource(config: ResolvedPipeline, index: number, problems: 
     }
   }
 
-  if (!/^https?:\/\//i.test(path) && config.client.base_url === null) {
+  // A path that is one placeholder is a URL from parent data, used as it is: only the data can say
+  // whether it is absolute (a relative one without base_url fails its unit then, with E_DATA).
+  const pathParts = parseTemplate(path);
+  const urlFromData = pathParts.length === 1 && typeof pathParts[0] !== "string";
+  if (!urlFromData && !/^https?:\/\//i.test(path) && config.client.base_url === null) {
     problems.push({
       path: at(["endpoint", "path"]),
       message: `the path ${JSON.stringify(path)} is relative and client.base_url is not set; set base_url or give an absolute URL`,

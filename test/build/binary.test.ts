@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
-import { compiledBinary, repoRoot, run, tempDir } from "../helpers.ts";
+import { compiledBinary, repoRoot, run, servingUrl, tempDir } from "../helpers.ts";
 
 const stockBinding = join(repoRoot, "node_modules", "@duckdb", `node-bindings-${process.platform}-${process.arch}`);
 const sha = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
@@ -39,15 +39,7 @@ function strippedSha(name: string): string {
 /** Starts `serve` and returns its process and base URL once it listens. */
 async function startServe(database: string, env: Record<string, string>) {
   const proc = Bun.spawn([binary, "serve", "--database", database, "--port", "0"], { cwd: workDir, env, stdout: "pipe", stderr: "pipe" });
-  const reader = proc.stdout.getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`serve exited: ${await new Response(proc.stderr).text()}`);
-    text += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
-  return { proc, base: /serving (\S+)/.exec(text)![1]! };
+  return { proc, base: await servingUrl(proc) };
 }
 
 /** A scrubbed environment: only PATH, plus what a test adds. */

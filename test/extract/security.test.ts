@@ -4,17 +4,12 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { RestloadError } from "../../src/errors.ts";
 import { json, startServer, type LoggedRequest, type TestServer } from "../servers/server.ts";
 import { readFileSync } from "node:fs";
+import { leakForms } from "../helpers.ts";
 import { project } from "../run/_helpers.ts";
 import { extract, pipelineHead } from "./_helpers.ts";
 
 const canary = "c4n4ry+/=&k3y";
-const canaryForms = [
-  canary,
-  encodeURIComponent(canary),
-  new URLSearchParams({ x: canary }).toString().slice(2),
-  Buffer.from(canary).toString("base64"),
-  Buffer.from(`user:${canary}`).toString("base64"),
-];
+const canaryForms = leakForms(canary);
 
 const auths: Record<string, string> = {
   bearer: 'auth = { type = "bearer", token = { secret = "canary" } }',

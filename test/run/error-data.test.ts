@@ -104,4 +104,32 @@ describe("E_DATA", () => {
     ).toEqual([{ code: "E_DATA", resource: "children" }]);
     expect(await p.query("select exit_code, error_data->>'$.code' as code from data._rl_runs")).toEqual([{ exit_code: 1, code: "E_DATA" }]);
   });
+
+  test("a parent field holding a relative URL, with no base_url to resolve it, fails its unit with E_DATA and exit 1", async () => {
+    const server = startServer((request) =>
+      request.url.pathname === "/parents" ? json([{ id: 1, href: "parents/1/children" }]) : json([{ id: 10 }]),
+    );
+    servers.push(server);
+    const p = project(
+      `[pipeline]\nname = "test"\ndataset = "data"\n[[resources]]\nname = "parents"\nendpoint.path = "${server.url}/parents"\n[[resources]]\nname = "children"\nendpoint.path = "{resources.parents.href}"\n`,
+    );
+    const result = await p.run(["--json"]);
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      units: [{ unit: "parents", status: "failed", error: { code: "E_DATA", context: { resource: "children" }, exit_code: 1 } }],
+    });
+    expect(await p.query("select count(*)::int as n from data._rl_loads where status = 'committed'")).toEqual([{ n: 0 }]);
+  });
+
+  test("a parent field holding an absolute URL needs no base_url: the children load", async () => {
+    const server = startServer((request) =>
+      request.url.pathname === "/parents" ? json([{ id: 1, href: `${server.url}/parents/1/children` }]) : json([{ id: 10 }, { id: 11 }]),
+    );
+    servers.push(server);
+    const p = project(
+      `[pipeline]\nname = "test"\ndataset = "data"\n[[resources]]\nname = "parents"\nendpoint.path = "${server.url}/parents"\n[[resources]]\nname = "children"\nendpoint.path = "{resources.parents.href}"\n`,
+    );
+    expect((await p.run()).code).toBe(0);
+    expect(await p.query("select id from data.children order by id")).toEqual([{ id: 10 }, { id: 11 }]);
+  });
 });

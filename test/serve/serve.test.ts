@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser } from "playwright-core";
-import { bunBin, mainTs, repoRoot, restload } from "../helpers.ts";
+import { bunBin, mainTs, repoRoot, restload, servingUrl } from "../helpers.ts";
 import { json, startServer, type TestServer } from "../servers/server.ts";
 import { project } from "../run/_helpers.ts";
 import { launchChromium } from "./_chromium.ts";
@@ -26,14 +26,7 @@ async function serve(args: string[], env: Record<string, string> = {}): Promise<
     stderr: "pipe",
   });
   processes.push(proc);
-  const reader = proc.stdout.getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`serve exited: ${await new Response(proc.stderr).text()}`);
-    text += new TextDecoder().decode(value);
-  }
-  return /serving (\S+)/.exec(text)![1]!;
+  return servingUrl(proc);
 }
 
 let healthy: ReturnType<typeof project>;
