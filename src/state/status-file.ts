@@ -1,6 +1,6 @@
 // The live status file `<database>.status.json`: what a run is doing, rewritten atomically (temp
-// file + rename) at most twice a second while something changes and at least once a second, so
-// the status page can show a run that holds the database. It never holds secrets.
+// file + rename) at the start, every 500 ms, after a change once the last write is 200 ms old, and
+// at the end, so the status page can show a run that holds the database. It never holds secrets.
 import { readdirSync, rmSync } from "node:fs";
 import { rename, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
