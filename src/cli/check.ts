@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { configError } from "../config/load.ts";
 import { interruptedExitCode, type Problem, RestloadError } from "../errors.ts";
+import { outlineWindows, windowsText } from "../extract/windows.ts";
 import type { Plan, PlannedResource } from "../plan/index.ts";
 import { errorJson, toJson } from "./_format.ts";
 import type { Io } from "./_io.ts";
@@ -39,6 +40,8 @@ export function registerCheck(cli: CAC, io: Io): void {
 
 /** The plan as `check --json` prints it: stable keys, secrets by name and source only. */
 export function checkJson(planned: Plan, secrets: readonly SecretReport[]) {
+  // Windows are counted up to now: the run's start, for a run started now.
+  const now = Date.now();
   return {
     ok: true,
     pipeline: planned.pipeline,
@@ -62,7 +65,7 @@ export function checkJson(planned: Plan, secrets: readonly SecretReport[]) {
       headers: resource.headers,
       paginator: { ...resource.paginator, level: resource.paginator_level },
       data_selector: resource.data_selector ?? "auto",
-      incremental: resource.incremental,
+      incremental: resource.incremental && { ...resource.incremental, windows: outlineWindows(resource.incremental, now) },
       write_disposition: resource.write_disposition,
       primary_key: resource.primary_key,
       merge_key: resource.merge_key,
@@ -155,6 +158,12 @@ function resourceText(resource: PlannedResource): string[] {
     lines.push(
       `    incremental ${inc.cursor_path} (${inc.last_value_func})${bounds}${inc.start_param ? ` via param ${inc.start_param}` : ""}`,
     );
+    const windows = outlineWindows(inc, Date.now());
+    if (windows) {
+      const params = { start: inc.start_param ?? "{incremental.start_value}", end: inc.end_param ?? "{incremental.end_value}" };
+      const [what, count] = windowsText(windows, params, resource.parent !== null);
+      lines.push(`    windows     ${what}`, `                ${count}`);
+    }
   }
   const wd = resource.write_disposition;
   const keys =

@@ -1,6 +1,8 @@
 // `restload run <pipeline.toml>`: extract, normalise and load every selected unit; print a summary.
 import type { CAC } from "cac";
 import { RestloadError, errorData } from "../errors.ts";
+import { dryRunWindowsText, outlineWindows } from "../extract/windows.ts";
+import type { Plan } from "../plan/index.ts";
 import type { RunEvent, RunSummary } from "../run/index.ts";
 import { runtimeFetch } from "../runtime/fetch.ts";
 import { toJson } from "../util/json.ts";
@@ -78,7 +80,7 @@ async function runWith(rawIo: Io, file: string, flags: RunFlags, format: "text" 
   const summary = flags.dryRun
     ? await dryRun(options)
     : await runPipeline({ ...options, lockTimeoutMs: timeout, signal: rawIo.signal, fullRefresh: flags.fullRefresh });
-  await io.stdout(flags.json ? `${toJson(summary, 2)}\n` : summaryText(summary));
+  await io.stdout(flags.json ? `${toJson(summary, 2)}\n` : summaryText(summary, flags.dryRun ? plan : undefined));
   return summary.exit_code;
 }
 
@@ -150,7 +152,8 @@ function eventJson(event: RunEvent): string {
   }
 }
 
-function summaryText(summary: RunSummary): string {
+/** The summary as text; with the plan of a dry run, also the windows each windowed resource requested. */
+function summaryText(summary: RunSummary, dryRunPlan?: Plan): string {
   const dry = summary.run_id === "dry-run";
   const lines = dry
     ? [`dry run of pipeline ${summary.pipeline}: ${summary.status}; nothing was written to ${summary.database}`]
@@ -168,6 +171,10 @@ function summaryText(summary: RunSummary): string {
       lines.push(`  error[${unit.error.code}]: ${unit.error.message}${unit.error.hint ? `\n  hint: ${unit.error.hint}` : ""}`);
     const width = Math.max(0, ...Object.keys(unit.rows_by_table).map((table) => table.length));
     for (const [table, count] of Object.entries(unit.rows_by_table)) lines.push(`  ${table.padEnd(width)}  ${String(count).padStart(8)}`);
+    for (const resource of dryRunPlan?.resources.filter((candidate) => candidate.unit === unit.unit) ?? []) {
+      const windows = resource.incremental && outlineWindows(resource.incremental, Date.parse(summary.started_at));
+      if (windows) lines.push(`  windows of ${resource.name}: ${dryRunWindowsText(windows, resource.parent !== null)}`);
+    }
   }
   lines.push(
     `total ${summary.rows} rows, ${summary.requests} requests, ${summary.retries} retries in ${(summary.duration_ms / 1000).toFixed(1)} s`,

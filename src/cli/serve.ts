@@ -3,6 +3,7 @@ import type { CAC } from "cac";
 import { resolve } from "node:path";
 import { RestloadError } from "../errors.ts";
 import { serveHttp } from "../runtime/http-server.ts";
+import { durationSeconds } from "../util/duration.ts";
 import type { Io } from "./_io.ts";
 
 interface ServeFlags {
@@ -25,10 +26,9 @@ export function registerServe(cli: CAC, io: Io): void {
 
 /** "90m" -> 5400; plain numbers are seconds. */
 export function parseDuration(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)\s*(s|m|h|d)?$/i.exec(text.trim());
-  if (!match) throw new RestloadError("E_USAGE", `--max-age expects a duration such as 90m, 2h or 1d, got "${text}"`);
-  const unit = (match[2] ?? "s").toLowerCase();
-  return Number(match[1]) * { s: 1, m: 60, h: 3600, d: 86_400 }[unit as "s" | "m" | "h" | "d"];
+  const seconds = durationSeconds(text, "s");
+  if (seconds === undefined) throw new RestloadError("E_USAGE", `--max-age expects a duration such as 90m, 2h or 1d, got "${text}"`);
+  return seconds;
 }
 
 async function runServe(io: Io, flags: ServeFlags): Promise<number> {

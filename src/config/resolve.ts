@@ -1,8 +1,9 @@
 // Validated PipelineFile -> ResolvedPipeline: resource_defaults merged and every default applied, once.
-import type { SecretRef } from "./references.ts";
+import * as v from "valibot";
+import { isTable, type SecretRef } from "./references.ts";
 import type { Auth } from "./schema/auth.ts";
-import type { EndpointTable } from "./schema/endpoint.ts";
-import type { IncrementalConfig } from "./schema/incremental.ts";
+import type { EndpointTable, WrittenIncrementalParam } from "./schema/endpoint.ts";
+import { type IncrementalConfig, type IncrementalParam, IncrementalParamSchema } from "./schema/incremental.ts";
 import type { PipelineFile } from "./schema/index.ts";
 import type { ResolvedPaginator } from "./schema/paginator.ts";
 import type { ClientConfig, PipelineSection } from "./schema/pipeline.ts";
@@ -36,11 +37,14 @@ type Settled<T> = { readonly [K in keyof T]-?: Exclude<T[K], undefined> };
 
 type Endpoint = Settled<EndpointTable>;
 
+/** A param as resolved: a legacy incremental table holds every key, with its defaults. */
+export type ResolvedParamValue = Exclude<Endpoint["params"][string], WrittenIncrementalParam> | IncrementalParam;
+
 export interface ResolvedEndpoint {
   /** The resource's name unless set (`resources = ["users"]`). */
   readonly path: string;
   readonly method: Endpoint["method"];
-  readonly params: Endpoint["params"];
+  readonly params: Readonly<Record<string, ResolvedParamValue>>;
   readonly json: Endpoint["json"] | null;
   readonly data: Endpoint["data"] | null;
   readonly headers: Endpoint["headers"];
@@ -124,7 +128,7 @@ function resolveEndpoint(file: PipelineFile, resource: ResourceConfig, endpoint:
   return {
     path: endpoint.path ?? resource.name,
     method: endpoint.method ?? "GET",
-    params: endpoint.params ?? {},
+    params: resolveParams(endpoint.params ?? {}),
     json: endpoint.json ?? null,
     data: endpoint.data ?? null,
     headers: endpoint.headers ?? {},
@@ -136,4 +140,14 @@ function resolveEndpoint(file: PipelineFile, resource: ResourceConfig, endpoint:
     incremental: endpoint.incremental ?? null,
     auth: endpoint.auth ?? file.client.auth ?? null,
   };
+}
+
+/** Legacy incremental params, merged as written with resource_defaults', get their defaults now. */
+function resolveParams(params: Endpoint["params"]): Readonly<Record<string, ResolvedParamValue>> {
+  return Object.fromEntries(
+    Object.entries(params).map(([name, value]) => [
+      name,
+      isTable(value) && value.type === "incremental" ? v.parse(IncrementalParamSchema, value) : (value as ResolvedParamValue),
+    ]),
+  );
 }

@@ -75,6 +75,9 @@ export function prepareBindingDirectory(binding: EmbeddedBinding, env: Env = pro
   for (const root of cacheRoots(env)) {
     const dir = join(root, entry);
     try {
+      // The root too: in a root another user may write to, they could move our checked entry
+      // aside and put theirs in its place before it is loaded.
+      ensureDirectory(root);
       ensureDirectory(dir);
       for (const file of binding.files) ensureFile(dir, file, options.stampAfterMs ?? 2000);
       return dir;
@@ -162,7 +165,7 @@ function unpack(file: EmbeddedFile): Uint8Array {
   if (file.encoding === "none") return stored;
   try {
     // One output buffer of the known size: 260-470 ms for the 60 MB library, against 450-790 ms
-    // with node:zlib's default 64 KiB chunks joined at the end (or Bun.zstdDecompressSync).
+    // with node:zlib's default 64 KiB chunks joined at the end (or the runtime's own zstd call).
     // A truncated frame unpacks without an error under Bun (to fewer bytes): the size and checksum
     // checks after this are what refuse it.
     const size = Math.max(64, file.size);

@@ -1,11 +1,13 @@
 // One chain's incremental cursor: the values its requests carry, the client-side range filter,
-// de-duplication at the stored boundary, and the cursor to store once the unit commits.
+// de-duplication at the stored boundary, the windows a `window` slices its range into, and the
+// cursor to store once the unit commits.
 import { createHash } from "node:crypto";
 import { RestloadError } from "../errors.ts";
 import type { PlannedIncremental } from "../plan/index.ts";
 import { toJson } from "../util/json.ts";
 import { compareCursor, convertForRequest, cursorType, subtractLag } from "./cursor-values.ts";
 import { valueAt } from "./select.ts";
+import { type CursorWindow, type WindowSize, windowSize, windowsBetween, windowsEnd } from "./windows.ts";
 
 /** A cursor as stored in `_rl_state`. */
 export interface StoredCursor {
@@ -24,8 +26,14 @@ export interface RequestValues {
 export class IncrementalCursor {
   private best: unknown;
   private bestKeys = new Set<string>();
-  private readonly start: unknown;
-  private readonly dedupe: ReadonlySet<string>;
+  /** The range requests ask for and records are filtered against: the whole range, or the current window. */
+  private start: unknown;
+  private end: unknown;
+  private dedupe: ReadonlySet<string>;
+  /** With `window`: its size, where the first window starts and where the last one ends. */
+  private readonly windowed: { size: WindowSize; from: unknown; to: unknown } | undefined;
+  /** The end of the last finished window: the cursor a windowed chain stores. */
+  private finishedEnd: unknown;
 
   constructor(
     private readonly config: PlannedIncremental,
@@ -35,18 +43,55 @@ export class IncrementalCursor {
     private readonly stored: StoredCursor | undefined,
     /** `convert = { module, export }`, loaded: how cursor values are written into requests. */
     private readonly convertHook?: (value: unknown) => unknown,
+    /** The run's start (ms since the epoch): where timestamp and date windows end without end_value. */
+    now: number = Date.now(),
   ) {
     if (config.convert !== null && typeof config.convert === "object" && !convertHook) {
       throw new RestloadError("E_INCREMENTAL", `The convert hook of resource "${resource}" was not loaded`, { context: { resource } });
     }
+    const size = config.window === null ? undefined : windowSize(config.window);
     // A backfill window (end_value) is [initial_value, end_value): the stored cursor neither moves nor applies.
-    const state = config.end_value === null ? stored : undefined;
+    // With `window`, end_value only ends the last window: the stored cursor applies and moves.
+    const state = config.end_value === null || size ? stored : undefined;
     const last = state?.lastValue ?? config.initial_value;
     this.start = config.lag !== null && last !== null && last !== undefined && state ? subtractLag(last, config.lag) : last;
+    this.end = config.end_value;
     // With lag, records inside the lag window load again (dlt's rule): no boundary de-duplication.
     this.dedupe = new Set(config.lag === null && config.range_start === "closed" && state ? state.boundaryKeys : []);
     this.best = state?.lastValue;
     if (state && config.lag === null) for (const key of state.boundaryKeys) this.bestKeys.add(key);
+    if (size) {
+      this.windowed = { size, from: this.start, to: windowsEnd(this.start, config.end_value, now) };
+      this.end = this.windowed.to;
+      // Until a window is entered (a probe, `extract`), requests ask for the first one.
+      const first = windowsBetween(this.windowed.from, this.windowed.to, size).next();
+      if (!first.done) this.enter(first.value);
+    }
+  }
+
+  /**
+   * The windows this chain requests one after another, each as its own request chain; undefined
+   * without `window` (one chain for the whole range). Empty when nothing is left to ask for.
+   */
+  windows(): Iterable<CursorWindow> | undefined {
+    return this.windowed && windowsBetween(this.windowed.from, this.windowed.to, this.windowed.size);
+  }
+
+  /** Requests and the record filter now cover `window`. */
+  enter(window: CursorWindow): void {
+    this.start = window.start;
+    this.end = window.end;
+    // The stored boundary's keys only matter where the first window starts, at the stored cursor.
+    if (window.index > 0) this.dedupe = new Set();
+  }
+
+  /**
+   * Every record of `window` is extracted: the cursor moves to its end (records equal to it belong
+   * to the next window, so no boundary keys). Returns the cursor to store as of this point.
+   */
+  finish(window: CursorWindow): StoredCursor {
+    this.finishedEnd = window.end;
+    return { lastValue: window.end, boundaryKeys: [] };
   }
 
   requestValues(): RequestValues {
@@ -54,7 +99,7 @@ export class IncrementalCursor {
     const hook = this.convertHook;
     const convert = (value: unknown) => (hook && value !== null && value !== undefined ? hook(value) : convertForRequest(value, named));
     const start = convert(this.start);
-    const end = convert(this.config.end_value);
+    const end = convert(this.end);
     const params: Record<string, unknown> = {};
     if (this.config.start_param && start !== null && start !== undefined) params[this.config.start_param] = start;
     if (this.config.end_param && end !== null && end !== undefined) params[this.config.end_param] = end;
@@ -62,7 +107,9 @@ export class IncrementalCursor {
       placeholders: {
         start_value: start,
         initial_value: convert(this.config.initial_value),
-        last_value: convert((this.config.end_value === null ? this.stored?.lastValue : undefined) ?? this.config.initial_value),
+        last_value: convert(
+          (this.config.end_value === null || this.windowed ? this.stored?.lastValue : undefined) ?? this.config.initial_value,
+        ),
         end_value: end,
       },
       params,
@@ -113,8 +160,8 @@ export class IncrementalCursor {
         }
         if (fromStart === 0 && this.dedupe.size > 0 && this.dedupe.has(this.keyOf(record))) continue;
       }
-      if (config.end_value !== null) {
-        const toEnd = sign * compareCursor(value, config.end_value, resource);
+      if (this.end !== null && this.end !== undefined) {
+        const toEnd = sign * compareCursor(value, this.end, resource);
         if (toEnd > 0 || (toEnd === 0 && config.range_end === "open")) {
           if (config.row_order !== null && (config.row_order === "asc") === sign > 0) stop = true;
           continue;
@@ -132,8 +179,10 @@ export class IncrementalCursor {
     return { kept, stop };
   }
 
-  /** The cursor to store with the unit, or undefined when it must stay as it is (a backfill window). */
+  /** The cursor to store with the unit, or undefined when it must stay as it is (a backfill window, no window finished). */
   next(): StoredCursor | undefined {
+    // A windowed chain stores where its last finished window ended, not its greatest record.
+    if (this.windowed) return this.finishedEnd === undefined ? undefined : { lastValue: this.finishedEnd, boundaryKeys: [] };
     if (this.config.end_value !== null) return undefined;
     if (this.best === undefined || this.best === null) return undefined;
     return { lastValue: this.best, boundaryKeys: [...this.bestKeys].sort() };

@@ -48,12 +48,15 @@ export interface Extractor {
   pages(resource: PlannedResource, options?: PageOptions): AsyncGenerator<ChainPage>;
   /** Requests sent and retries made so far. */
   readonly counters: { requests: number; retries: number };
+  /** When the extractor was made (ms since the epoch, by its clock): the run's start, where incremental windows end. */
+  readonly startedAt: number;
 }
 
 export function createExtractor(options: ExtractorOptions): Extractor {
   const { plan, redactor } = options;
   const clock = options.clock ?? systemClock;
   const counters = { requests: 0, retries: 0 };
+  const startedAt = clock.now();
   const secret = (value: string | SecretRef): string => {
     if (typeof value === "string") return value;
     const found = options.secrets.get(value.name);
@@ -131,8 +134,10 @@ export function createExtractor(options: ExtractorOptions): Extractor {
 
   return {
     counters,
+    startedAt,
     async *pages(resource, pageOptions = {}) {
-      // Without a stored cursor (extract, probe) requests start from initial_value.
+      // Without a stored cursor (extract, probe) requests start from initial_value (a windowed
+      // cursor's first window).
       const convert = resource.incremental?.convert;
       const hook =
         convert !== null && typeof convert === "object"
@@ -141,7 +146,7 @@ export function createExtractor(options: ExtractorOptions): Extractor {
       const incremental =
         pageOptions.incremental ??
         (resource.incremental
-          ? new IncrementalCursor(resource.incremental, resource.name, resource.primary_key, undefined, hook).requestValues()
+          ? new IncrementalCursor(resource.incremental, resource.name, resource.primary_key, undefined, hook, startedAt).requestValues()
           : undefined);
       const valueOf = (placeholder: Placeholder): unknown => {
         if (placeholder.kind === "incremental" && incremental) return incremental.placeholders[placeholder.name];

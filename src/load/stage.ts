@@ -10,6 +10,7 @@
 // `rl$seq` numbers the rows, so "last record wins" does not depend on read order.
 import { closeSync, mkdirSync, openSync, rmdirSync, rmSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
+import type { PlannedTable } from "../plan/tables.ts";
 import { collectGarbage } from "../runtime/gc.ts";
 import { toJson } from "../util/json.ts";
 
@@ -46,8 +47,8 @@ export type SegmentSink = (table: StagedTable, segment: Segment) => void;
 
 export class StagedTable {
   rows = 0;
-  /** The resource whose write disposition governs the table. */
-  readonly owner: string;
+  /** The planned root table whose governing resource's disposition and keys this table follows. */
+  readonly governing: PlannedTable;
   /** The resources whose rows were staged here (usually one). */
   readonly resources = new Set<string>();
   private columns: string[] = [];
@@ -61,13 +62,13 @@ export class StagedTable {
 
   constructor(
     readonly table: string,
-    owner: string,
+    governing: PlannedTable,
     private readonly prefix: string,
     private readonly sink: SegmentSink,
     /** Told of each chunk written (bytes). */
     private readonly wrote: (bytes: number) => void,
   ) {
-    this.owner = owner;
+    this.governing = governing;
   }
 
   /**
@@ -160,8 +161,8 @@ export class Stage {
   constructor(
     readonly dir: string,
     private readonly sink: SegmentSink,
-    /** Which resource's write disposition governs a table (decided by the plan, not by which rows come first). */
-    private readonly owner: (table: string) => string | undefined,
+    /** The planned table whose rules a table follows (decided by the plan, not by which rows come first), given the resource staging its first rows. */
+    private readonly governing: (table: string, resource: string) => PlannedTable,
   ) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
@@ -170,7 +171,7 @@ export class Stage {
   table(name: string, resource: string): StagedTable {
     let staged = this.tables.get(name);
     if (!staged) {
-      staged = new StagedTable(name, this.owner(name) ?? resource, join(this.dir, String(this.tables.size)), this.sink, (chars) =>
+      staged = new StagedTable(name, this.governing(name, resource), join(this.dir, String(this.tables.size)), this.sink, (chars) =>
         this.wrote(chars),
       );
       this.tables.set(name, staged);

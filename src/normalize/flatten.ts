@@ -139,7 +139,7 @@ export class Normalizer {
   private checkRequired(record: unknown): void {
     for (const field of this.shape.required) {
       let value: unknown = record;
-      for (const key of field.split(".")) value = isPlainObject(value) ? value[key] : undefined;
+      for (const key of field.split(".")) value = isPlainObject(value) ? fieldNamed(value, key) : undefined;
       if (value !== null && value !== undefined) continue;
       throw new RestloadError(
         "E_DATA",
@@ -378,4 +378,15 @@ function childId(parentId: string, table: string, index: number): string {
     tableTags.set(table, tag);
   }
   return `${parentId}.${tag}${index}`;
+}
+
+/**
+ * The value of `object` for a hint's path segment: the field of that name, else the field whose
+ * column name is the same (a hint `columns.user_name` names the API's `userName` too).
+ */
+function fieldNamed(object: Record<string, unknown>, key: string): unknown {
+  if (key in object) return object[key];
+  const column = normalizeIdentifier(key);
+  for (const [name, value] of Object.entries(object)) if (normalizeIdentifier(name) === column) return value;
+  return undefined;
 }

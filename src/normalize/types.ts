@@ -1,5 +1,5 @@
 // Column types: what a value looks like, whether it fits a column, and DuckDB's name for each.
-import type { ColumnHint } from "../config/schema/resource.ts";
+import { type ColumnHint, defaultDecimal } from "../config/schema/resource.ts";
 
 /** restload's data types (dlt's names); each maps to one DuckDB type. */
 export type DataType = "text" | "bigint" | "hugeint" | "double" | "bool" | "timestamp" | "date" | "decimal" | "json";
@@ -140,8 +140,12 @@ export function duckdbType(type: DataType, hint?: ColumnHint): string {
       return "TIMESTAMPTZ";
     case "date":
       return "DATE";
-    case "decimal":
-      return `DECIMAL(${hint?.precision ?? 38},${hint?.scale ?? 9})`;
+    case "decimal": {
+      // A hint comes with its size resolved; an existing DECIMAL column loaded without a hint is
+      // read at the default size and DuckDB casts on insert.
+      const { precision, scale } = hint?.precision !== undefined && hint.scale !== undefined ? hint : defaultDecimal;
+      return `DECIMAL(${precision},${scale})`;
+    }
     case "json":
       return "JSON";
   }

@@ -2,11 +2,14 @@
 import type { Problem } from "../errors.ts";
 import { normalizeIdentifier } from "../normalize/naming.ts";
 import type { ResourceDraft } from "./resource.ts";
+import { type PlannedTable, plannedTable } from "./tables.ts";
 import type { LoadUnit, PlannedResource } from "./types.ts";
 
 export interface Graph {
   readonly resources: readonly PlannedResource[];
   readonly units: readonly LoadUnit[];
+  /** Every unit's root tables, each with its governing resource: two units never share one. */
+  readonly tables: readonly PlannedTable[];
 }
 
 /** Checks parent links and orders resources parents-first; each root and its dependents is one unit. */
@@ -70,7 +73,7 @@ export function buildGraph(drafts: readonly ResourceDraft[], problems: Problem[]
       });
     }
   }
-  if (problems.length > 0) return { resources: [], units: [] };
+  if (problems.length > 0) return { resources: [], units: [], tables: [] };
 
   // Units: a root and all its descendants, parents before children, in file order otherwise.
   const children = new Map<string, ResourceDraft[]>();
@@ -80,7 +83,7 @@ export function buildGraph(drafts: readonly ResourceDraft[], problems: Problem[]
   }
   const resources: PlannedResource[] = [];
   const units: LoadUnit[] = [];
-  const tableOwner = new Map<string, { unit: string; resource: ResourceDraft }>();
+  const byTable = new Map<string, PlannedTable>();
   for (const root of byName.values()) {
     if (parentOf.get(root.name) !== null) continue;
     const members: ResourceDraft[] = [];
@@ -94,14 +97,15 @@ export function buildGraph(drafts: readonly ResourceDraft[], problems: Problem[]
     for (const member of members) {
       const table = member.selected ? normalizeIdentifier(member.tableName) : null;
       if (table !== null) {
-        const owner = tableOwner.get(table);
-        if (owner && owner.unit !== root.name) {
+        // The unit's first resource writing a table governs it (parents before children).
+        const governing = byTable.get(table);
+        if (governing && governing.unit !== root.name) {
           problems.push({
             path: `resources[${member.index}].${member.tableName === member.name ? "name" : "table_name"}`,
-            message: `writes table "${table}", which resource "${owner.resource.name}" of load unit "${owner.unit}" writes too; two resources may share a table only inside one load unit`,
+            message: `writes table "${table}", which resource "${governing.resource}" of load unit "${governing.unit}" writes too; two resources may share a table only inside one load unit`,
           });
-        } else if (!owner) {
-          tableOwner.set(table, { unit: root.name, resource: member });
+        } else if (!governing) {
+          byTable.set(table, plannedTable(member, { table, unit: root.name }));
         }
         if (!tables.includes(table)) tables.push(table);
       }
@@ -110,5 +114,5 @@ export function buildGraph(drafts: readonly ResourceDraft[], problems: Problem[]
     }
     units.push({ name: root.name, resources: members.map((member) => member.name), tables });
   }
-  return { resources, units };
+  return { resources, units, tables: [...byTable.values()] };
 }

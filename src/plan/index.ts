@@ -8,6 +8,7 @@ import { type ResourceDraft, planResource } from "./resource.ts";
 import type { Plan } from "./types.ts";
 
 export type * from "./types.ts";
+export type { PlannedTable } from "./tables.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -27,7 +28,7 @@ export function plan(loaded: LoadedPipeline, options: PlanOptions): Plan {
   const problems: Problem[] = [];
   const warnings: string[] = [];
   const drafts: ResourceDraft[] = config.resources.map((_, index) => planResource(config, index, problems, warnings));
-  const graph = problems.length === 0 ? buildGraph(drafts, problems) : { resources: [], units: [] };
+  const graph = problems.length === 0 ? buildGraph(drafts, problems) : { resources: [], units: [], tables: [] };
   if (problems.length > 0) throw configError(loaded.file, problems);
 
   const { dataset, system_prefix, max_concurrency, duckdb_memory_limit, secrets_section } = config.pipeline;
@@ -46,6 +47,7 @@ export function plan(loaded: LoadedPipeline, options: PlanOptions): Plan {
     client: config.client as Plan["client"],
     resources: graph.resources,
     units: graph.units,
+    tables: graph.tables,
     warnings,
   };
   return deepFreeze(result);

@@ -4,6 +4,7 @@ import { SecretRef, isTable } from "../config/references.ts";
 import { formatPath, type PathKey } from "../config/path.ts";
 import type { ResolvedPipeline } from "../config/resolve.ts";
 import type { IncrementalConfig, IncrementalParam, ResolveParam } from "../config/schema/incremental.ts";
+import { windowProblems } from "./incremental-window.ts";
 import { planPaginator } from "./paginator.ts";
 import { type Placeholder, parseTemplate } from "./template.ts";
 import type { PlannedResource, RequestValue } from "./types.ts";
@@ -100,6 +101,14 @@ export function planResource(config: ResolvedPipeline, index: number, problems: 
     warnings.push(`resource "${resource.name}": write_disposition = "merge" without primary_key or merge_key behaves as append`);
   }
   const plannedIncremental = incremental ? { ...incremental.config, declared_at: incremental.path } : null;
+  if (incremental)
+    problems.push(
+      ...windowProblems(
+        incremental.config,
+        incremental.path,
+        seen.map((found) => found.placeholder),
+      ),
+    );
   if (
     plannedIncremental !== null &&
     plannedIncremental.lag !== null &&

@@ -6,6 +6,7 @@ import type { IncrementalConfig } from "../config/schema/incremental.ts";
 import type { ResolvedPaginator } from "../config/schema/paginator.ts";
 import type { WriteDisposition } from "../config/schema/resource.ts";
 import type { Step } from "../config/schema/steps.ts";
+import type { PlannedTable } from "./tables.ts";
 
 export type { PaginatorLevel };
 
@@ -90,6 +91,8 @@ export type Plan = Frozen<
   /** Parents before children. */
   readonly resources: readonly PlannedResource[];
   readonly units: readonly LoadUnit[];
+  /** The units' root tables and their governing resources (`tables.ts` has the rule for child tables). */
+  readonly tables: readonly PlannedTable[];
   /** Things that work but are probably not what the user meant; printed, never fatal. */
   readonly warnings: readonly string[];
 };

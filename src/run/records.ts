@@ -1,6 +1,7 @@
 // The records of a unit: each resource's pages walked, children per parent record, rows staged.
 import type { Extractor } from "../extract/index.ts";
 import { IncrementalCursor, type StoredCursor } from "../extract/incremental.ts";
+import type { CursorWindow } from "../extract/windows.ts";
 import { valueAt } from "../extract/select.ts";
 import { loadHook } from "../extract/steps.ts";
 import { TaskPool } from "../extract/scheduler.ts";
@@ -24,6 +25,15 @@ export interface CursorUpdate {
   readonly value: StoredCursor;
 }
 
+/**
+ * A window of a windowed chain whose records, and the child chains of those records, are all
+ * extracted and staged: a safe point, where `cursor` is what a rerun may continue from.
+ */
+export interface FinishedWindow extends CursorUpdate {
+  readonly unit: string;
+  readonly window: CursorWindow;
+}
+
 export interface UnitContext {
   readonly options: Pick<RunOptions, "onEvent" | "signal" | "onCrashPoint">;
   /** Stored cursors by `cursorKey`; empty on a full refresh or a dry run. */
@@ -43,6 +53,8 @@ export interface UnitContext {
   readonly stage: RowSink;
   readonly unit: string;
   readonly resources: readonly PlannedResource[];
+  /** Awaited after each finished window, before the next one is requested (where a checkpoint can commit). */
+  readonly onWindowFinished?: (finished: FinishedWindow) => void | Promise<void>;
 }
 
 /** Extracts a resource (for one parent record, when it is a child), its records staged, then its children's. */
@@ -69,43 +81,62 @@ export async function extractResource(resource: PlannedResource, parent: unknown
         resource.primary_key,
         context.cursors.get(cursorKey(resource.name, parentKey, resource.incremental.cursor_path)),
         hook,
+        context.extractor.startedAt,
       )
     : undefined;
-  const options = { signal, incremental: cursor?.requestValues(), ...(parent === undefined ? {} : { parent }) };
   const pool = children.length > 0 ? new TaskPool(context.concurrency) : undefined;
+  // With `window`, one request chain per window, one after another; else one chain for the range.
+  const windows: Iterable<CursorWindow | undefined> = cursor?.windows() ?? [undefined];
   try {
-    for await (const page of context.extractor.pages(resource, options)) {
-      context.options.onEvent?.({
-        type: "page",
-        unit: context.unit,
-        resource: resource.name,
-        page: page.number,
-        records: page.records.length,
-      });
-      const filtered = cursor ? cursor.filter(page.records) : { kept: page.records, stop: false };
-      const records = filtered.kept.map((raw) => withParentFields(resource, raw, parent));
-      for (const record of records) {
-        if (normalizer) {
-          const rows = normalizer.rows(record);
-          if (rows) for (const row of rows) context.stage.table(row.table, resource.name).add(row.values, row.columns);
+    for (const window of windows) {
+      if (window) cursor!.enter(window);
+      const options = { signal, incremental: cursor?.requestValues(), ...(parent === undefined ? {} : { parent }) };
+      for await (const page of context.extractor.pages(resource, options)) {
+        context.options.onEvent?.({
+          type: "page",
+          unit: context.unit,
+          resource: resource.name,
+          page: page.number,
+          records: page.records.length,
+        });
+        const filtered = cursor ? cursor.filter(page.records) : { kept: page.records, stop: false };
+        const records = filtered.kept.map((raw) => withParentFields(resource, raw, parent));
+        for (const record of records) {
+          if (normalizer) {
+            const rows = normalizer.rows(record);
+            if (rows) for (const row of rows) context.stage.table(row.table, resource.name).add(row.values, row.columns);
+          }
         }
+        context.options.onCrashPoint?.(`page_${page.number}`, context.unit);
+        // Child chains of different parent records run concurrently (the client's limiter caps the
+        // requests in flight); the pool holds back the parent chain when too many wait.
+        if (pool)
+          for (const record of records)
+            await pool.submit(async () => {
+              try {
+                for (const child of children) await extractResource(child, record, context);
+              } catch (error) {
+                // One child chain failed: the unit will roll back, the sibling chains stop requesting.
+                if (!context.unitAbort.signal.aborted) context.unitAbort.abort(error);
+                throw error;
+              }
+            });
+        // The records are ordered (row_order) and this page left the range: later pages would too.
+        if (filtered.stop) break;
       }
-      context.options.onCrashPoint?.(`page_${page.number}`, context.unit);
-      // Child chains of different parent records run concurrently (the client's limiter caps the
-      // requests in flight); the pool holds back the parent chain when too many wait.
-      if (pool)
-        for (const record of records)
-          await pool.submit(async () => {
-            try {
-              for (const child of children) await extractResource(child, record, context);
-            } catch (error) {
-              // One child chain failed: the unit will roll back, the sibling chains stop requesting.
-              if (!context.unitAbort.signal.aborted) context.unitAbort.abort(error);
-              throw error;
-            }
-          });
-      // The records are ordered (row_order) and this page left the range: later pages would too.
-      if (filtered.stop) break;
+      if (window && resource.incremental) {
+        // The window is finished once the child chains of its records are.
+        await pool?.drain();
+        const value = cursor!.finish(window);
+        await context.onWindowFinished?.({
+          unit: context.unit,
+          resource: resource.name,
+          parentKey,
+          cursorPath: resource.incremental.cursor_path,
+          value,
+          window,
+        });
+      }
     }
   } catch (error) {
     // Children already running stop, then the unit rolls back.

@@ -283,6 +283,22 @@ describe("embedded DuckDB binding cache", () => {
   );
 
   test(
+    "a cache root that group or others may write to is passed over for the next one",
+    () => {
+      const { binding, contents } = fakeBinding();
+      const shared = tempDir();
+      chmodSync(shared, 0o777);
+      const own = tempDir();
+      const dir = prepareBindingDirectory(binding, { RESTLOAD_CACHE_DIR: shared, CACHE_DIRECTORY: own });
+      expect(dir.startsWith(own)).toBe(true);
+      expectIntact(dir, contents);
+      expect(readdirSync(shared)).toEqual([]);
+      chmodSync(shared, 0o700);
+    },
+    timeout,
+  );
+
+  test(
     "creating the entry's parent directories works from nothing",
     () => {
       const { binding, contents } = fakeBinding();

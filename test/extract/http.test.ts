@@ -1,7 +1,7 @@
 // Retries, rate limits, strict bodies and exact integers, against local servers; waits on a fake clock.
 import { afterAll, describe, expect, test } from "bun:test";
 import { createServer } from "node:net";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { RestloadError } from "../../src/errors.ts";
 import { fakeClock } from "./_fake-clock.ts";
 import { chunkedJson, cutOff, json, startServer, type TestServer } from "../servers/server.ts";
@@ -112,27 +112,33 @@ describe("retries", () => {
     expect(result.error!.message).toContain(`GET ${url}items`);
   });
 
-  test("a connection the server resets is retried, then the data comes", async () => {
-    let connections = 0;
-    const server = createServer((socket) => {
-      connections++;
-      socket.once("data", () => {
-        if (connections === 1) socket.resetAndDestroy();
-        else socket.end('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 10\r\nconnection: close\r\n\r\n[{"id":1}]');
+  // A raw socket server whose first connection fails as `firstFails` says; the second one answers.
+  for (const [failure, firstFails] of [
+    ["a connection the server resets", (socket: Socket) => socket.resetAndDestroy()],
+    ["a garbled response (as a broken proxy sends)", (socket: Socket) => socket.end("this is not HTTP at all\r\n\r\n")],
+  ] as const) {
+    test(`${failure} is retried as a network failure, then the data comes`, async () => {
+      let connections = 0;
+      const server = createServer((socket) => {
+        connections++;
+        socket.once("data", () => {
+          if (connections === 1) firstFails(socket);
+          else socket.end('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 10\r\nconnection: close\r\n\r\n[{"id":1}]');
+        });
       });
+      await new Promise<void>((listening) => server.listen(0, "127.0.0.1", listening));
+      try {
+        const { port } = server.address() as AddressInfo;
+        const result = await extract(pipelineHead(`http://127.0.0.1:${port}/`) + resource());
+        expect(result.error).toBeUndefined();
+        expect(result.records.items).toEqual([{ id: 1 }]);
+        expect(connections).toBe(2);
+        expect(result.retries.map((retry) => retry.reason)).toEqual([expect.stringContaining("the connection failed")]);
+      } finally {
+        server.close();
+      }
     });
-    await new Promise<void>((listening) => server.listen(0, "127.0.0.1", listening));
-    try {
-      const { port } = server.address() as AddressInfo;
-      const result = await extract(pipelineHead(`http://127.0.0.1:${port}/`) + resource());
-      expect(result.error).toBeUndefined();
-      expect(result.records.items).toEqual([{ id: 1 }]);
-      expect(connections).toBe(2);
-      expect(result.retries.map((retry) => retry.reason)).toEqual([expect.stringContaining("the connection failed")]);
-    } finally {
-      server.close();
-    }
-  });
+  }
 
   test("a failure that is not the network's is not retried and keeps its own message", async () => {
     // The token server hands out a token with a line break: the Authorization header built from
@@ -142,10 +148,11 @@ describe("retries", () => {
     );
     const auth = `auth = { type = "oauth2_client_credentials", access_token_url = "${server.origin}/token", client_id = "client-1", client_secret = { secret = "key" } }`;
     const result = await extract(pipelineHead(server.url, auth) + resource(), { secrets: { key: "s3cret" } });
-    expect(result.error).toBeDefined();
-    expect(result.error).not.toBeInstanceOf(RestloadError);
-    expect(result.error!.message).not.toContain("the connection failed");
-    expect(result.error!.message).toMatch(/header/i);
+    const error = result.error as RestloadError;
+    expect(error.code).toBe("E_INTERNAL");
+    expect(error.context.resource).toBe("items");
+    expect(error.message).not.toContain("the connection failed");
+    expect(error.message).toMatch(/header/i);
     expect(result.retries).toEqual([]);
     expect(server.requests.map((request) => request.url.pathname)).toEqual(["/token"]);
   });

@@ -75,6 +75,21 @@ describe("columns hints", () => {
     ]);
   });
 
+  test("nullable = false on a hint named by its column name (user_name) checks the API's userName", async () => {
+    const server = serve([
+      { id: 1, userName: "ann" },
+      { id: 2, userName: "bob" },
+    ]);
+    const p = project(
+      `${testHead(server.url)}[[resources]]\nname = "users"\ncolumns.user_name = { data_type = "text", nullable = false }\n`,
+    );
+    expect((await p.run()).code).toBe(0);
+    expect(await p.query("select id, user_name from data.users order by id")).toEqual([
+      { id: 1, user_name: "ann" },
+      { id: 2, user_name: "bob" },
+    ]);
+  });
+
   test("precision and scale size a decimal column and its values keep their digits", async () => {
     const server = serve([
       { id: 1, amount: "12345678.91" },
@@ -95,5 +110,17 @@ describe("columns hints", () => {
       { id: 1, amount: "12345678.91" },
       { id: 2, amount: "0.50" },
     ]);
+  });
+
+  test("a decimal with a precision below the default scale and no scale gets a scale that fits: DECIMAL(5,5)", async () => {
+    const server = serve([{ id: 1, share: 0.25 }]);
+    const p = project(`${testHead(server.url)}[[resources]]\nname = "shares"\ncolumns.share = { data_type = "decimal", precision = 5 }\n`);
+    expect((await p.run()).code).toBe(0);
+    expect(
+      await p.query(
+        "select data_type from duckdb_columns() where schema_name = 'data' and table_name = 'shares' and column_name = 'share'",
+      ),
+    ).toEqual([{ data_type: "DECIMAL(5,5)" }]);
+    expect(await p.query("select share::varchar as share from data.shares")).toEqual([{ share: ".25000" }]);
   });
 });

@@ -345,4 +345,14 @@ describe("segments load while extracting", () => {
       loadError(new Error("ENOSPC: no space left on device, write"), { database: "/srv/x.duckdb", duckdb_memory_limit: "128MB" }).hint,
     ).toContain("Free space");
   });
+
+  test("other failures keep their own message: a system error is E_IO, anything else E_INTERNAL", () => {
+    const plan = { database: "/srv/x.duckdb", duckdb_memory_limit: "128MB" };
+    const denied = Object.assign(new Error("EACCES: permission denied, open '/srv/x.duckdb.stage/1/items.csv'"), { code: "EACCES" });
+    expect(loadError(denied, plan)).toMatchObject({ code: "E_IO", message: denied.message });
+    expect(loadError(new TypeError("Cannot read properties of undefined (reading 'id')"), plan)).toMatchObject({
+      code: "E_INTERNAL",
+      message: "Cannot read properties of undefined (reading 'id')",
+    });
+  });
 });

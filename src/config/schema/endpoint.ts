@@ -6,11 +6,22 @@ import { IncrementalParamSchema, IncrementalSchema, ResolveParamSchema } from ".
 import { PaginatorSchema } from "./paginator.ts";
 import { SecretRef, describe, isTable } from "../references.ts";
 
+/**
+ * A legacy incremental param as written (validated, no defaults applied): resource_defaults' param
+ * and the resource's merge key by key, as dlt merges them, before config/resolve.ts applies the
+ * defaults (applied first, a default of the resource's would hide a value resource_defaults set).
+ */
+export type WrittenIncrementalParam = v.InferInput<typeof IncrementalParamSchema>;
+
 /** A query parameter: a value (or list of values), a secret, or a legacy resolve/incremental table. */
 const ParamValueSchema = v.lazy((input) => {
   if (isTable(input)) {
     if (input.type === "resolve") return ResolveParamSchema;
-    if (input.type === "incremental") return IncrementalParamSchema;
+    if (input.type === "incremental")
+      return v.pipe(
+        IncrementalParamSchema,
+        v.transform((): WrittenIncrementalParam => input as WrittenIncrementalParam),
+      );
     return v.custom<never>(
       () => false,
       () =>

@@ -1,10 +1,29 @@
 // Incremental cursors: `endpoint.incremental` and the legacy `{ type = "incremental", … }` param.
 import * as v from "valibot";
+import { durationSeconds } from "../../util/duration.ts";
+import { describe } from "../references.ts";
 import { byShape, hook, nonNegativeNumber, oneOf, orNull, scalar, table, text } from "./_kit.ts";
 
 export const conversions = ["epoch_seconds", "epoch_millis", "date", "iso"] as const;
 
 const convert = byShape(oneOf(conversions, "a conversion:"), hook, 'a conversion name such as "epoch_seconds", or { module, export }');
+
+const windowExpected =
+  'expected a duration such as "1h", "1d" or "7d" (units s, m, h, d, w) for a timestamp or date cursor, or a number above 0 for a numeric one';
+
+/** Seconds of a duration `window` ("7d" -> 604800); undefined for a number or text that is no duration. */
+export function windowSeconds(window: string | number | bigint): number | undefined {
+  return typeof window === "string" ? durationSeconds(window) : undefined;
+}
+
+/** `window = "7d"` or `window = 1000`: the slice size; whether it fits the cursor's type is checked with the plan. */
+const window = v.pipe(
+  v.union([v.string(), v.number(), v.bigint()], (issue) => `${windowExpected}, found ${describe(issue.input)}`),
+  v.check(
+    (value) => (typeof value === "string" ? (windowSeconds(value) ?? 0) > 0 : Number(value) > 0),
+    (issue) => `${windowExpected}, found ${describe(issue.input)}`,
+  ),
+);
 
 // Defaults as dlt's Incremental: max, raise on a missing cursor, the range [start, end).
 const common = {
@@ -19,6 +38,7 @@ const common = {
   range_start: v.optional(oneOf(["closed", "open"]), "closed"),
   range_end: v.optional(oneOf(["open", "closed"]), "open"),
   convert: orNull(convert),
+  window: orNull(window),
 };
 
 /** A backfill window has a start and an end: end_value alone is an error at end_value. */

@@ -8,8 +8,9 @@ import { describe, isTable } from "../references.ts";
 export const dataTypes = ["text", "bigint", "double", "bool", "timestamp", "date", "decimal", "json"] as const;
 export const contractModes = ["evolve", "freeze", "discard_row", "discard_value"] as const;
 
-/** DuckDB's widest DECIMAL. */
-const maxPrecision = 38;
+/** A decimal column's size when it sets none: DuckDB's widest precision; the scale is at most the precision. */
+export const defaultDecimal = { precision: 38, scale: 9 } as const;
+const maxPrecision = defaultDecimal.precision;
 
 const ColumnSchema = v.pipe(
   table({
@@ -39,6 +40,17 @@ const ColumnSchema = v.pipe(
     if (column.scale !== undefined && column.scale > precision)
       at("scale", `expected a scale of at most the precision (${precision}), found ${column.scale}`);
   }),
+  // A decimal without its size is DECIMAL(38, 9); a scale left out never exceeds the precision
+  // given (DuckDB refuses DECIMAL(5, 9)).
+  v.transform((column) =>
+    column.data_type === "decimal"
+      ? {
+          ...column,
+          precision: column.precision ?? maxPrecision,
+          scale: column.scale ?? Math.min(defaultDecimal.scale, column.precision ?? maxPrecision),
+        }
+      : column,
+  ),
 );
 
 /** A column hint as resolved: `nullable` defaults to true; no data_type means the type is inferred from the data. */

@@ -275,7 +275,16 @@ export class HttpClient {
       return { kind: "retry", reason: `the connection failed (${this.deps.redactor.redact(messageOf(error))})` };
     // Anything else is not the network's doing (a bug, a header the runtime refuses): asking
     // again would fail the same way, and "the connection failed" would hide the real message.
-    throw error;
+    const { redactor } = this.deps;
+    throw new RestloadError(
+      "E_INTERNAL",
+      `Cannot request ${context.what} of resource "${context.resource}": ${redactor.redact(messageOf(error))} (${describeRequest(request, redactor)})`,
+      {
+        hint: "This is not a network failure, so it was not retried. If the message names a value of the pipeline (a header, a URL, a token the API returned), fix that value; otherwise report it with this message.",
+        context: { resource: context.resource, url: redactUrl(request.url, redactor) },
+        cause: error,
+      },
+    );
   }
 
   /**

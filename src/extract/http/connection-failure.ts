@@ -2,11 +2,13 @@
 
 /**
  * System and runtime codes of a connection that could not be made or was lost: POSIX errno names
- * (Node, Bun), undici's socket errors, Bun's own names, and TLS failures (Bun puts OpenSSL's
- * verify codes on the error; a TLS failure has always been reported as a failed connection).
+ * (Node, Bun), undici's socket errors, Bun's own names (a garbled response, as a proxy or load
+ * balancer may send, is `Malformed_HTTP_Response`; Deno reports it as "error sending request"),
+ * and TLS failures (Bun puts OpenSSL's verify codes on the error; a TLS failure has always been
+ * reported as a failed connection).
  */
 const connectionCodes =
-  /^(E(CONN(RESET|REFUSED|ABORTED)|PIPE|TIMEDOUT|NOTFOUND|AI_AGAIN|HOSTUNREACH|HOSTDOWN|NETUNREACH|NETDOWN|NETRESET|PROTO)|UND_ERR_(SOCKET|CONNECT_TIMEOUT|HEADERS_TIMEOUT|BODY_TIMEOUT|CLOSED)|Connection(Refused|Closed|Reset)|FailedToOpenSocket|ERR_TLS_\w+|ERR_SSL_\w+|\w*CERT\w*|UNABLE_TO_\w+)$/;
+  /^(E(CONN(RESET|REFUSED|ABORTED)|PIPE|TIMEDOUT|NOTFOUND|AI_AGAIN|HOSTUNREACH|HOSTDOWN|NETUNREACH|NETDOWN|NETRESET|PROTO)|UND_ERR_(SOCKET|CONNECT_TIMEOUT|HEADERS_TIMEOUT|BODY_TIMEOUT|CLOSED)|Connection(Refused|Closed|Reset|Timeout)|SocketClosed|FailedToOpenSocket|Malformed_HTTP_Response|ContentLengthMismatch|ProxyConnectFailed|TLSHandshakeFailed|DNS_\w+|ERR_TLS_\w+|ERR_SSL_\w+|\w*CERT\w*|UNABLE_TO_\w+)$/;
 
 /** Deno gives no codes: its fetch rejects with TypeError("fetch failed") caused by an Error saying what broke. */
 const connectionMessages =

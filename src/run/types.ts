@@ -1,0 +1,60 @@
+// What a run takes and what it reports: its options, its events, each unit's result, its summary.
+import type { Redactor } from "../config/redact.ts";
+import type { ErrorData } from "../errors.ts";
+import type { Clock } from "../extract/clock.ts";
+import type { RetryEvent } from "../extract/http/client.ts";
+import type { Plan } from "../plan/index.ts";
+import type { CrashPointHook } from "./crash-points.ts";
+
+export type RunEvent =
+  | { readonly type: "unit_started"; readonly unit: string; readonly loadId: string }
+  | { readonly type: "page"; readonly unit: string; readonly resource: string; readonly page: number; readonly records: number }
+  | { readonly type: "retry"; readonly event: RetryEvent }
+  | { readonly type: "unit_committed"; readonly unit: string; readonly rows: Readonly<Record<string, number>> }
+  | { readonly type: "unit_failed"; readonly unit: string; readonly error: ErrorData };
+
+export interface RunOptions {
+  readonly plan: Plan;
+  readonly secrets: ReadonlyMap<string, string>;
+  readonly redactor: Redactor;
+  /** Root resources to run (their units); all when absent. */
+  readonly units?: readonly string[] | undefined;
+  readonly lockTimeoutMs: number;
+  readonly onEvent?: (event: RunEvent) => void;
+  readonly clock?: Clock;
+  readonly fetch?: typeof fetch | undefined;
+  /** Reset the cursors of the selected units and replace their tables. */
+  readonly fullRefresh?: boolean | undefined;
+  /** Aborted (reason "SIGTERM" or "SIGINT") to stop the run: the open unit rolls back. */
+  readonly signal?: AbortSignal | undefined;
+  /** Called at each crash point; tests of atomicity pass one that kills the process there. */
+  readonly onCrashPoint?: CrashPointHook | undefined;
+}
+
+export interface UnitResult {
+  readonly unit: string;
+  readonly load_id: string;
+  readonly status: "committed" | "failed";
+  readonly rows_by_table: Readonly<Record<string, number>>;
+  readonly requests: number;
+  readonly retries: number;
+  readonly duration_ms: number;
+  /** Secrets masked, context included. */
+  readonly error: ErrorData | null;
+}
+
+export interface RunSummary {
+  readonly run_id: string;
+  readonly pipeline: string;
+  readonly database: string;
+  readonly dataset: string;
+  readonly status: "succeeded" | "failed" | "interrupted";
+  readonly exit_code: number;
+  readonly started_at: string;
+  readonly finished_at: string;
+  readonly duration_ms: number;
+  readonly rows: number;
+  readonly requests: number;
+  readonly retries: number;
+  readonly units: readonly UnitResult[];
+}

@@ -1,0 +1,99 @@
+// The plan's tables: each unit's root tables with their governing resource, and the rule child tables follow.
+import { describe, expect, test } from "bun:test";
+import { type LoadedPipeline, parsePipelineText } from "../../src/config/load.ts";
+import { plan } from "../../src/plan/index.ts";
+import { governingTable, governingTableInUnit } from "../../src/plan/tables.ts";
+
+function planned(toml: string) {
+  const file = "/tmp/pipeline.toml";
+  const loaded: LoadedPipeline = { file, dir: "/tmp", ...parsePipelineText(toml, file, {}) };
+  return plan(loaded, { env: {} });
+}
+
+const head = `[pipeline]\nname = "p"\ndataset = "data"\n[client]\nbase_url = "https://api.example.com/"\n`;
+
+// items (merge on user.id) and details (append) share table "items"; labels writes `items__labels`
+// itself; users is a unit of its own.
+const pipeline = `${head}
+[[resources]]
+name = "items"
+primary_key = "user.id"
+merge_key = "day"
+write_disposition = "merge"
+[[resources]]
+name = "details"
+table_name = "items"
+endpoint.path = "items/{resources.items.id}"
+[[resources]]
+name = "labels"
+table_name = "items__labels"
+write_disposition = "replace"
+endpoint.path = "items/{resources.items.id}/labels"
+[[resources]]
+name = "users"
+`;
+
+describe("planned tables", () => {
+  test("a shared table is governed by the unit's first resource writing it, its keys as columns", () => {
+    expect(planned(pipeline).tables).toEqual([
+      {
+        name: "items",
+        unit: "items",
+        resource: "items",
+        disposition: { disposition: "merge", strategy: "delete-insert" },
+        primary_key: ["user__id"],
+        merge_key: ["day"],
+        root_ids: true,
+      },
+      {
+        name: "items__labels",
+        unit: "items",
+        resource: "labels",
+        disposition: { disposition: "replace", strategy: null },
+        primary_key: [],
+        merge_key: [],
+        root_ids: false,
+      },
+      {
+        name: "users",
+        unit: "users",
+        resource: "users",
+        disposition: { disposition: "append", strategy: null },
+        primary_key: [],
+        merge_key: [],
+        root_ids: false,
+      },
+    ]);
+  });
+
+  test("a child table follows the table whose name is its longest prefix, unless a resource loads it itself", () => {
+    const { tables } = planned(pipeline);
+    expect(governingTable(tables, "items")?.resource).toBe("items");
+    expect(governingTable(tables, "items__tags")?.resource).toBe("items");
+    expect(governingTable(tables, "items__labels")?.resource).toBe("labels");
+    expect(governingTable(tables, "items__labels__colors")?.resource).toBe("labels");
+    expect(governingTable(tables, "items_labels")).toBeUndefined();
+    expect(governingTable(tables, "users__roles")?.resource).toBe("users");
+    expect(governingTable(tables, "orders")).toBeUndefined();
+  });
+
+  test("a table a unit stages rows in that another unit's table governs follows the resource whose rows came first", () => {
+    const p = planned(`${head}
+[[resources]]
+name = "a"
+[[resources]]
+name = "b"
+table_name = "a__x"
+write_disposition = "replace"
+`);
+    expect(governingTableInUnit(p, { unit: "a", table: "a__x", firstRowsOf: "a" }).resource).toBe("a");
+    expect(governingTableInUnit(p, { unit: "b", table: "a__x", firstRowsOf: "b" }).resource).toBe("b");
+    expect(governingTableInUnit(p, { unit: "a", table: "a__y", firstRowsOf: "a" }).resource).toBe("a");
+  });
+
+  test("the planned tables are frozen", () => {
+    const { tables } = planned(pipeline);
+    expect(Object.isFrozen(tables)).toBe(true);
+    expect(Object.isFrozen(tables[0]!.primary_key)).toBe(true);
+  });
+});
