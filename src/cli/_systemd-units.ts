@@ -68,7 +68,7 @@ export function serviceUnit(options: UnitOptions): string {
     ),
     // ProtectSystem=strict leaves only the state directory writable: a database elsewhere needs its directory.
     ...(options.database.startsWith("/var/lib/restload/") ? [] : [`ReadWritePaths=${dirname(options.database).replace(/%/g, "%%")}`]),
-    "# A run that hangs is stopped (SIGTERM rolls back the open unit); the timer starts the next one.",
+    "# A run that hangs is stopped (SIGTERM rolls back what followed the open unit's last checkpoint); the timer starts the next one, which resumes from the committed checkpoints.",
     "TimeoutStartSec=2h",
     "TimeoutStopSec=60",
     "KillSignal=SIGTERM",

@@ -6,6 +6,7 @@ import { isAbsolute, resolve } from "node:path";
 import { configError } from "../config/load.ts";
 import { interruptedExitCode, type Problem, RestloadError } from "../errors.ts";
 import { outlineWindows, windowsText } from "../extract/windows.ts";
+import { checkpointsText, unitCheckpoints } from "../plan/checkpoints.ts";
 import type { Plan, PlannedResource } from "../plan/index.ts";
 import { errorJson, toJson } from "./_format.ts";
 import type { Io } from "./_io.ts";
@@ -49,8 +50,9 @@ export function checkJson(planned: Plan, secrets: readonly SecretReport[]) {
     database: planned.database,
     dataset: planned.dataset,
     max_concurrency: planned.max_concurrency,
+    checkpoint_interval: planned.checkpoint_interval,
     client: planned.client,
-    units: planned.units,
+    units: planned.units.map((unit) => ({ ...unit, checkpoints: unitCheckpoints(planned, unit) })),
     resources: planned.resources.map((resource) => ({
       name: resource.name,
       unit: resource.unit,
@@ -129,11 +131,13 @@ function planText(planned: Plan, secrets: readonly SecretReport[]): string {
     `pipeline  ${planned.pipeline}  (${planned.pipeline_file})`,
     `database  ${planned.database}`,
     `dataset   ${planned.dataset}`,
+    `checkpoint_interval  ${planned.checkpoint_interval === 0 ? "0 (each unit commits once, at its end)" : `${planned.checkpoint_interval} s`}`,
     "",
   ];
   const byName = new Map(planned.resources.map((resource) => [resource.name, resource]));
   for (const unit of planned.units) {
     lines.push(`load unit ${unit.name}  -> tables ${unit.tables.join(", ") || "(none)"}`);
+    lines.push(`  ${checkpointsText(unitCheckpoints(planned, unit))}`);
     for (const name of unit.resources) lines.push(...resourceText(byName.get(name)!));
     lines.push("");
   }

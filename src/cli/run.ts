@@ -131,8 +131,10 @@ function eventText(event: RunEvent): string {
         "unit ?: ",
         "",
       );
+    case "checkpoint":
+      return `unit ${event.unit}: checkpoint ${event.checkpoint} committed ${event.rows} rows (load ${event.loadId})${event.cursor === null ? "" : `, cursor at ${String(event.cursor)}`}\n`;
     case "unit_committed":
-      return `unit ${event.unit}: committed ${Object.values(event.rows).reduce((a, b) => a + b, 0)} rows\n`;
+      return `unit ${event.unit}: committed ${Object.values(event.rows).reduce((a, b) => a + b, 0)} rows${event.checkpoints > 1 ? ` in ${event.checkpoints} checkpoints` : ""}\n`;
     case "unit_failed":
       return `unit ${event.unit}: failed, rolled back\n${formatError(event.error)}`;
   }
@@ -165,7 +167,7 @@ function summaryText(summary: RunSummary, dryRunPlan?: Plan): string {
     const rows = Object.values(unit.rows_by_table).reduce((a, b) => a + b, 0);
     const status = dry ? (unit.status === "committed" ? "would load" : "failed") : unit.status;
     lines.push(
-      `unit ${unit.unit}: ${status}${unit.status === "committed" ? `, ${rows} rows` : ""} (${unit.requests} requests, ${unit.retries} retries, ${(unit.duration_ms / 1000).toFixed(1)} s)`,
+      `unit ${unit.unit}: ${status}${unit.status === "committed" || rows > 0 ? `, ${rows} rows` : ""}${unit.checkpoints > 1 || (unit.status === "failed" && unit.checkpoints > 0) ? ` in ${unit.checkpoints} checkpoint${unit.checkpoints === 1 ? "" : "s"}${unit.status === "failed" ? " kept" : ""}` : ""} (${unit.requests} requests, ${unit.retries} retries, ${(unit.duration_ms / 1000).toFixed(1)} s)`,
     );
     if (unit.error)
       lines.push(`  error[${unit.error.code}]: ${unit.error.message}${unit.error.hint ? `\n  hint: ${unit.error.hint}` : ""}`);

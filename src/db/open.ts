@@ -50,7 +50,7 @@ export const runRowGroupSize = 32_768;
 const defaultSleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
 /** The settings of the DuckDB instance a database is opened in (`file`: an absolute path, or `:memory:`). */
-function duckdbSettings(file: string, options: Pick<OpenOptions, "threads" | "memoryLimit">): Record<string, string> {
+export function duckdbSettings(file: string, options: Pick<OpenOptions, "threads" | "memoryLimit">): Record<string, string> {
   const settings: Record<string, string> = {
     autoinstall_known_extensions: "false",
     autoload_known_extensions: "false",
@@ -83,7 +83,7 @@ export async function openDatabase(path: string, options: OpenOptions): Promise<
   const file = inMemory ? path : resolve(path);
   if (!inMemory) checkPath(file, options.create);
   const settings = duckdbSettings(file, options);
-  const { instance, connection } = await openWithLockRetry(file, settings, options);
+  const { instance, connection } = await withLockRetry(file, options, () => openOnce(file, settings, options));
   let open = true;
   return {
     path: file,
@@ -99,7 +99,7 @@ export async function openDatabase(path: string, options: OpenOptions): Promise<
 
 // internal
 
-function checkPath(file: string, create: boolean): void {
+export function checkPath(file: string, create: boolean): void {
   if (existsSync(file)) {
     if (!statSync(file).isFile()) {
       throw new RestloadError("E_DB_PATH", `Cannot open database "${file}" as it is not a regular file`, {
@@ -129,7 +129,7 @@ function checkPath(file: string, create: boolean): void {
  * opens itself; a built-in catalog's name, in any case, gets `_db` (DuckDB itself fails on
  * `System.duckdb` or `Temp.duckdb`).
  */
-function catalogName(file: string): string {
+export function catalogName(file: string): string {
   const stem = basename(file).split(".")[0] || "database";
   return ["main", "memory", "system", "temp"].includes(stem.toLowerCase()) ? `${stem}_db` : stem;
 }
@@ -149,19 +149,7 @@ async function openOnce(
   try {
     const connection = await instance.connect();
     if (attach) {
-      const name = catalogName(file);
-      const catalog = `"${name.replaceAll('"', '""')}"`;
-      const attachOptions = [
-        ...(options.readOnly ? ["READ_ONLY"] : []),
-        ...(options.rowGroupSize !== undefined ? [`ROW_GROUP_SIZE ${options.rowGroupSize}`] : []),
-      ];
-      await connection.run(
-        `ATTACH '${file.replaceAll("'", "''")}' AS ${catalog}${attachOptions.length > 0 ? ` (${attachOptions.join(", ")})` : ""}`,
-      );
-      // Catalog and schema both named: a one-part name could mean a schema of the in-memory catalog (pg_catalog).
-      await connection.run(`USE ${catalog}.main`);
-      const current = (await connection.runAndReadAll("SELECT current_database()")).getRows()[0]?.[0];
-      if (current !== name) throw new Error(`the attached file is not the default catalog (${String(current)} instead of ${name})`);
+      await attachFile(connection, file, options);
     }
     return { instance, connection };
   } catch (error) {
@@ -170,18 +158,40 @@ async function openOnce(
   }
 }
 
-async function openWithLockRetry(
+/** ATTACHes `file` to the connection's instance and makes it the default catalog. */
+export async function attachFile(
+  connection: DuckDBConnection,
   file: string,
-  settings: Record<string, string>,
-  options: OpenOptions,
-): Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> {
+  options: Pick<OpenOptions, "readOnly" | "rowGroupSize">,
+): Promise<void> {
+  const name = catalogName(file);
+  const catalog = `"${name.replaceAll('"', '""')}"`;
+  const attachOptions = [
+    ...(options.readOnly ? ["READ_ONLY"] : []),
+    ...(options.rowGroupSize !== undefined ? [`ROW_GROUP_SIZE ${options.rowGroupSize}`] : []),
+  ];
+  await connection.run(
+    `ATTACH '${file.replaceAll("'", "''")}' AS ${catalog}${attachOptions.length > 0 ? ` (${attachOptions.join(", ")})` : ""}`,
+  );
+  // Catalog and schema both named: a one-part name could mean a schema of the in-memory catalog (pg_catalog).
+  await connection.run(`USE ${catalog}.main`);
+  const current = (await connection.runAndReadAll("SELECT current_database()")).getRows()[0]?.[0];
+  if (current !== name) throw new Error(`the attached file is not the default catalog (${String(current)} instead of ${name})`);
+}
+
+/** Runs `attempt` (an open or an ATTACH) until it is not refused for the file's lock, up to `lockTimeoutMs`; E_LOCKED names the holder. */
+export async function withLockRetry<T>(
+  file: string,
+  options: Pick<OpenOptions, "lockTimeoutMs" | "sleep" | "now">,
+  attempt: () => Promise<T>,
+): Promise<T> {
   const sleep = options.sleep ?? defaultSleep;
   const now = options.now ?? Date.now;
   const deadline = now() + options.lockTimeoutMs;
   let delay = 50;
   for (;;) {
     try {
-      return await openOnce(file, settings, options);
+      return await attempt();
     } catch (error) {
       const message = messageOf(error);
       if (isLockConflict(message)) {
@@ -203,7 +213,7 @@ async function openWithLockRetry(
   }
 }
 
-function classifyOpenError(file: string, message: string, cause: unknown): RestloadError {
+export function classifyOpenError(file: string, message: string, cause: unknown): RestloadError {
   if (/not a valid DuckDB database file/i.test(message)) {
     return new RestloadError("E_DB_INVALID", `Cannot open "${file}" as it is not a DuckDB database file`, {
       hint: "Check the path; the file was left unchanged.",

@@ -179,8 +179,13 @@ export class IncrementalCursor {
     return { kept, stop };
   }
 
-  /** The cursor to store with the unit, or undefined when it must stay as it is (a backfill window, no window finished). */
-  next(): StoredCursor | undefined {
+  /**
+   * The cursor a rerun may continue from as of now, or undefined when it must stay as it is (a
+   * backfill range, no window finished yet): the end of the last finished window for a windowed
+   * chain, else the greatest value so far with the keys of its records (exact at the end of the
+   * chain, and at a page boundary when records arrive in cursor order). Stored at each checkpoint.
+   */
+  snapshot(): StoredCursor | undefined {
     // A windowed chain stores where its last finished window ended, not its greatest record.
     if (this.windowed) return this.finishedEnd === undefined ? undefined : { lastValue: this.finishedEnd, boundaryKeys: [] };
     if (this.config.end_value !== null) return undefined;

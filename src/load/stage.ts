@@ -8,8 +8,8 @@
 // unit runs: a segment has the table's columns as they were when it started, and a row of a table
 // that has grown since starts a new segment with a wider header. A last column
 // `rl$seq` numbers the rows, so "last record wins" does not depend on read order.
-import { closeSync, mkdirSync, openSync, rmdirSync, rmSync, writeSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { closeSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
+import { join } from "node:path";
 import type { PlannedTable } from "../plan/tables.ts";
 import { collectGarbage } from "../runtime/gc.ts";
 import { toJson } from "../util/json.ts";
@@ -154,7 +154,7 @@ export class StagedTable {
   }
 }
 
-/** The staging directory of one load unit: `<database>.stage/<load id>/`, removed when done. */
+/** The staging directory of one load unit: `<run's stage folder>/<load id>/`, removed when done. */
 export class Stage {
   readonly tables = new Map<string, StagedTable>();
 
@@ -198,11 +198,6 @@ export class Stage {
   remove(): void {
     for (const staged of this.tables.values()) staged.abandon();
     rmSync(this.dir, { recursive: true, force: true });
-    try {
-      rmdirSync(dirname(this.dir)); // `<database>.stage/` itself, once no unit uses it
-    } catch {
-      // Not empty (another unit's files) or already gone.
-    }
   }
 }
 

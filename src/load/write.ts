@@ -1,11 +1,12 @@
-// Loads a unit's staged segments inside its open transaction, as each one completes, so DuckDB
-// works on its own thread while extraction goes on: schema changes first (CREATE / ALTER TABLE),
-// then the rows by the disposition of the table's planned governing resource. Values only ever
-// travel in staged files read by read_csv. Nothing is visible to others before the unit commits.
+// Loads a unit's staged segments inside its checkpoint's transaction, as each one completes, so
+// DuckDB works on its own thread while extraction goes on: schema changes first (CREATE / ALTER
+// TABLE), then the rows by the disposition of the table's planned governing resource. Values only
+// ever travel in staged files read by read_csv. Nothing is visible to others before a checkpoint
+// commits. The file is attached from a checkpoint's first segment to its COMMIT, then let go.
 import { rmSync } from "node:fs";
 import { RestloadError, messageOf } from "../errors.ts";
 import type { Session } from "../db/session.ts";
-import type { KeyStats, SystemColumns } from "../normalize/flatten.ts";
+import type { CurrentLoadId, KeyStats, SystemColumns } from "../normalize/flatten.ts";
 import type { Schema } from "../normalize/schema.ts";
 import { type PlannedTable, governingTable } from "../plan/tables.ts";
 import { type Disposition, type TableGroup, type UnitWrites, dispositionOf } from "./dispositions/index.ts";
@@ -13,12 +14,21 @@ import { DatabaseColumns } from "./schema-changes.ts";
 import { readSegment } from "./segment-read.ts";
 import type { Segment, StagedTable } from "./stage.ts";
 
+/** The database file, attached only while written (`db/attachable.ts`). */
+export interface WriteAccess {
+  acquire(): Promise<Session>;
+  release(): Promise<void>;
+}
+
 export interface WriteContext {
+  /** The session on the file (valid while it is attached). */
   readonly session: Session;
+  readonly file: WriteAccess;
   readonly dataset: string;
   readonly schema: Schema;
   readonly system: SystemColumns;
-  readonly loadId: string;
+  /** The load id of the checkpoint being written (each checkpoint is a load of its own). */
+  readonly loadId: CurrentLoadId;
   /** The load unit being written. */
   readonly unit: string;
   /** Every planned table of the pipeline: a table that existed before the unit follows its governing one. */
@@ -33,10 +43,19 @@ export interface WriteContext {
   readonly onError: (error: unknown) => void;
 }
 
+/** What a checkpoint's transaction holds besides its rows, and the moments around its COMMIT. */
+export interface CheckpointCommit {
+  /** Writes the cursors and the `_rl_loads` row, given the rows this checkpoint wrote per table. */
+  readonly record: (rows: Record<string, number>) => Promise<void>;
+  readonly beforeCommit: () => void;
+  readonly afterCommit: () => void;
+}
+
 /**
  * One unit's writes. `add` queues each complete segment (loaded one after another, in order, by
- * its table's disposition); `finish` waits for them and applies what each disposition does once
- * all rows are in (`dispositions/`).
+ * its table's disposition); `commit` waits for them, applies what each disposition does once
+ * all rows of the checkpoint are in (`dispositions/`) and commits; the next segment begins the
+ * next checkpoint.
  *
  * Rows of earlier loads are deleted only after the last ALTER TABLE of the unit: DuckDB refuses to
  * commit a transaction that deleted committed rows of a table and then altered it.
@@ -50,6 +69,13 @@ export class UnitWriter {
   /** The root table governing each table this unit staged rows in. */
   private readonly stagedIn = new Map<string, string>();
   private readonly writes: UnitWrites;
+  /** Rows committed per table over all checkpoints so far. */
+  readonly committed: Record<string, number> = {};
+  /** Tables an earlier checkpoint of the unit committed rows or columns in. */
+  private readonly committedTables = new Set<string>();
+  private open = false;
+  /** Segments queued and not loaded yet. */
+  private waiting = 0;
 
   constructor(private readonly context: WriteContext) {
     const target = (table: string) => context.session.table(context.dataset, table);
@@ -64,8 +90,11 @@ export class UnitWriter {
       session: context.session,
       schema: context.schema,
       system: context.system,
-      loadId: context.loadId,
+      get loadId() {
+        return context.loadId.current;
+      },
       written: {},
+      existedBefore: (table) => context.schema.tables.get(table)?.isNew === false || this.committedTables.has(table),
       target,
       tablesOf: (group) => this.tablesOf(group),
       childTables: (group) =>
@@ -84,10 +113,14 @@ export class UnitWriter {
 
   add(staged: StagedTable, segment: Segment): void {
     this.stagedIn.set(staged.table, staged.governing.name);
+    this.waiting++;
     this.queue = this.queue.then(async () => {
       try {
         // A unit that stopped (a failure, a signal) loads nothing more: it is about to roll back.
-        if (this.failure === undefined && !this.context.signal.aborted) await this.load(staged, segment);
+        if (this.failure === undefined && !this.context.signal.aborted) {
+          await this.begin();
+          await this.load(staged, segment);
+        }
       } catch (caught) {
         // DuckDB's first line, and for a CSV error the line naming the column and the value.
         const full = messageOf(caught);
@@ -108,6 +141,7 @@ export class UnitWriter {
         this.failure = { error };
         this.context.onError(error);
       } finally {
+        this.waiting--;
         rmSync(segment.file, { force: true });
       }
     });
@@ -118,18 +152,50 @@ export class UnitWriter {
     return this.queue;
   }
 
-  /** After the last segment: returns the rows this unit wrote per table. */
-  async finish(): Promise<Record<string, number>> {
+  /**
+   * After the checkpoint's last segment: what each disposition does at the end, the checkpoint's
+   * record, COMMIT. Returns the rows this checkpoint wrote per table. The file is let go unless
+   * the next checkpoint's segments already wait.
+   */
+  async commit(checkpoint: CheckpointCommit): Promise<Record<string, number>> {
     await this.queue;
     if (this.failure) throw this.failure.error;
+    await this.begin();
     // Every schema change first (tables and columns normalisation declared without staging rows
     // there, after a discarded row): deletes of earlier rows must come after the last ALTER.
     for (const table of this.context.schema.tables.values()) await this.columns.materialize(table, [...table.columns.keys()]);
     for (const { group, disposition } of this.groups.values()) await disposition.finish(this.writes, group);
-    return this.writes.written;
+    const rows = { ...this.writes.written };
+    await checkpoint.record(rows);
+    checkpoint.beforeCommit();
+    await this.context.session.run("COMMIT");
+    this.open = false;
+    checkpoint.afterCommit();
+    for (const [table, count] of Object.entries(rows)) this.committed[table] = (this.committed[table] ?? 0) + count;
+    for (const table of this.context.schema.tables.keys())
+      if (this.columns.has(table, this.context.system.id) || rows[table] !== undefined) this.committedTables.add(table);
+    for (const table of Object.keys(this.writes.written)) delete this.writes.written[table];
+    if (this.waiting === 0) await this.context.file.release();
+    return rows;
+  }
+
+  /** After a failure: waits for the queued segments, rolls back what followed the last checkpoint and lets the file go. */
+  async rollback(): Promise<void> {
+    await this.queue;
+    if (this.open) await this.context.session.run("ROLLBACK").catch(() => {});
+    this.open = false;
+    await this.context.file.release().catch(() => {});
   }
 
   // internal
+
+  /** The checkpoint's transaction, begun at its first write: the file is held from here to its COMMIT. */
+  private async begin(): Promise<void> {
+    if (this.open) return;
+    await this.context.file.acquire();
+    await this.context.session.run("BEGIN TRANSACTION");
+    this.open = true;
+  }
 
   private async load(staged: StagedTable, segment: Segment): Promise<void> {
     const { group, disposition } = this.groups.get(staged.governing.name)!;

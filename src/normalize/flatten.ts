@@ -53,7 +53,7 @@ export class TableKeys implements KeyStats {
   duplicates = false;
   missing = 0;
   mistyped = 0;
-  private readonly seen = new KeySet();
+  private seen = new KeySet();
 
   /**
    * Counts one record's key, given as the values of its key columns, each as the database compares
@@ -68,6 +68,22 @@ export class TableKeys implements KeyStats {
     const key = parts.length === 1 ? parts[0] : JSON.stringify(parts, (_k, v) => (typeof v === "bigint" ? `${v}n` : v));
     if (this.seen.seen(key)) this.duplicates = true;
   }
+
+  /** A new load (the unit's next checkpoint) starts: its keys are tracked afresh. */
+  reset(): void {
+    this.duplicates = false;
+    this.missing = 0;
+    this.mistyped = 0;
+    this.seen = new KeySet();
+  }
+}
+
+/**
+ * The load id rows are stamped with now: a unit's checkpoints each have their own, so the holder
+ * is shared by its normalisers and its writer and moves on after each checkpoint.
+ */
+export interface CurrentLoadId {
+  readonly current: string;
 }
 
 export interface Row {
@@ -105,7 +121,7 @@ export class Normalizer {
     private readonly schema: Schema,
     private readonly shape: ResourceShape,
     private readonly system: SystemColumns,
-    private readonly loadId: string,
+    private readonly loadId: CurrentLoadId,
     private readonly newId: () => string,
     /** The keys of the resource's table in this load (shared with other resources writing it). */
     readonly keys: TableKeys = new TableKeys(),
@@ -120,7 +136,7 @@ export class Normalizer {
     try {
       const table = this.table(this.shape.table, true);
       const id = this.newId();
-      const values: Record<string, unknown> = { [this.system.loadId]: this.loadId, [this.system.id]: id };
+      const values: Record<string, unknown> = { [this.system.loadId]: this.loadId.current, [this.system.id]: id };
       out.push({ table: table.name, values, columns: table.columns });
       if (this.shape.required.length > 0) this.checkRequired(record);
       if (isPlainObject(record)) this.flatten(record, table, values, "", 0, out, id, id);

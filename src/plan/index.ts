@@ -31,7 +31,7 @@ export function plan(loaded: LoadedPipeline, options: PlanOptions): Plan {
   const graph = problems.length === 0 ? buildGraph(drafts, problems) : { resources: [], units: [], tables: [] };
   if (problems.length > 0) throw configError(loaded.file, problems);
 
-  const { dataset, system_prefix, max_concurrency, duckdb_memory_limit, secrets_section } = config.pipeline;
+  const { dataset, system_prefix, max_concurrency, duckdb_memory_limit, secrets_section, checkpoint_interval } = config.pipeline;
   const result: Plan = {
     pipeline: config.pipeline.name,
     pipeline_file: loaded.file,
@@ -44,6 +44,7 @@ export function plan(loaded: LoadedPipeline, options: PlanOptions): Plan {
     max_concurrency,
     duckdb_memory_limit,
     secrets_section,
+    checkpoint_interval,
     client: config.client as Plan["client"],
     resources: graph.resources,
     units: graph.units,

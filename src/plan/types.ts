@@ -81,7 +81,10 @@ export interface LoadUnit {
 }
 
 export type Plan = Frozen<
-  Pick<ResolvedPipelineSection, "dataset" | "system_prefix" | "max_concurrency" | "duckdb_memory_limit" | "secrets_section">
+  Pick<
+    ResolvedPipelineSection,
+    "dataset" | "system_prefix" | "max_concurrency" | "duckdb_memory_limit" | "secrets_section" | "checkpoint_interval"
+  >
 > & {
   readonly pipeline: string;
   readonly pipeline_file: string;

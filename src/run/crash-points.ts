@@ -1,11 +1,20 @@
 // Crash points: the moments a run may be killed in tests of its atomicity, as a hook the caller passes.
 
 /**
- * The moments a run reports: `page_<n>` once page n of a unit is staged, `before_commit` and
- * `after_commit` around the unit's COMMIT. The run only reports them; the caller decides what
- * happens there (main.ts kills its own process when RESTLOAD_CRASH_AT names the point).
+ * The moments a run reports: `page_<n>` once page n of a chain of a unit is staged, `window_<k>`
+ * once the first page of the root's k-th window of the run is staged, `before_checkpoint_<k>` and
+ * `after_checkpoint_<k>` around the COMMIT of the unit's k-th checkpoint when it is not the unit's
+ * last, `before_commit` and `after_commit` around the unit's final COMMIT. The run only reports
+ * them; the caller decides what happens there (main.ts kills its own process when
+ * RESTLOAD_CRASH_AT names the point).
  */
-export type CrashPoint = `page_${number}` | "before_commit" | "after_commit";
+export type CrashPoint =
+  | `page_${number}`
+  | `window_${number}`
+  | `before_checkpoint_${number}`
+  | `after_checkpoint_${number}`
+  | "before_commit"
+  | "after_commit";
 
 /** Told about every crash point of a run, with the load unit it belongs to. */
 export type CrashPointHook = (point: CrashPoint, unit: string) => void;

@@ -32,7 +32,7 @@ export async function dryRun(options: Omit<RunOptions, "lockTimeoutMs">): Promis
         options,
         extractor,
         schema: new Schema(),
-        loadId: "dry-run",
+        loadId: { current: "dry-run" },
         keys: unitKeys(plan, unit),
         sink: counter,
         cursors: new Map(),
@@ -46,7 +46,7 @@ export async function dryRun(options: Omit<RunOptions, "lockTimeoutMs">): Promis
     results.push(
       unitResult(
         { unit: unit.name, loadId: "dry-run", startedMs },
-        { status: error ? "failed" : "committed", rows: counts, error },
+        { status: error ? "failed" : "committed", rows: counts, error, checkpoints: 0 },
         { extractor, before },
       ),
     );

@@ -28,6 +28,7 @@ export function trackStatus(status: StatusFile, next: RunOptions["onEvent"]): (e
     switch (event.type) {
       case "unit_started":
         status.unit(event.unit, "running");
+        status.progress(event.unit);
         break;
       case "page": {
         const resource = status.resource(event.resource);
@@ -38,9 +39,20 @@ export function trackStatus(status: StatusFile, next: RunOptions["onEvent"]): (e
       case "retry":
         status.resource(event.event.resource).retries++;
         break;
-      case "unit_committed":
-        status.unit(event.unit, "committed");
+      case "checkpoint": {
+        const progress = status.progress(event.unit);
+        progress.checkpoints = event.checkpoint;
+        progress.rows_committed += event.rows;
+        progress.cursor = event.cursor;
         break;
+      }
+      case "unit_committed": {
+        status.unit(event.unit, "committed");
+        const progress = status.progress(event.unit);
+        progress.checkpoints = event.checkpoints;
+        progress.rows_committed = Object.values(event.rows).reduce((sum, count) => sum + count, 0);
+        break;
+      }
       case "unit_failed":
         status.unit(event.unit, "failed");
         status.resource(event.unit).errors.push(errorLine(event.error));

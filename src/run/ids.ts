@@ -24,3 +24,33 @@ export function idGenerator(): () => string {
     return id;
   };
 }
+
+/**
+ * A unit's load ids, one per checkpoint: `current` stamps the rows staged now, `next()` moves on
+ * once a checkpoint has committed. Shared by the unit's normalisers and its writer.
+ *
+ * @example
+ * const ids = new LoadIds(); ids.current; // "1718000000.000001"
+ * ids.next(); ids.checkpoint;              // 2
+ */
+export class LoadIds {
+  private id = newLoadId();
+  private number = 1;
+
+  /** The load id of the checkpoint in progress. */
+  get current(): string {
+    return this.id;
+  }
+
+  /** 1 for the unit's first checkpoint (its only one when it commits once). */
+  get checkpoint(): number {
+    return this.number;
+  }
+
+  /** The next checkpoint starts: a new load id. */
+  next(): string {
+    this.id = newLoadId();
+    this.number++;
+    return this.id;
+  }
+}

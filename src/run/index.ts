@@ -1,13 +1,16 @@
-// One run: every selected load unit extracted, normalised, staged, then committed in one DuckDB
-// transaction with its _rl_loads row; a failed unit rolls back alone and is recorded.
+// One run: every selected load unit extracted, normalised, staged and committed in checkpoints
+// (unit.ts); a failed unit keeps its committed checkpoints and is recorded. The database file is
+// held only while the run writes: to record its start, to read each unit's schema and cursors,
+// for each checkpoint's loads and COMMIT, and to record its end.
 import { randomUUID } from "node:crypto";
-import { rmSync } from "node:fs";
-import { openDatabase, runRowGroupSize } from "../db/open.ts";
-import { Session } from "../db/session.ts";
-import { errorData, errorLine, stopSignal } from "../errors.ts";
-import { finishRun, insertRun } from "../state/runs.ts";
+import { hostname } from "node:os";
+import { type AttachableDatabase, openAttachable } from "../db/attachable.ts";
+import { runRowGroupSize } from "../db/open.ts";
+import { RestloadError, errorData, errorLine, stopSignal } from "../errors.ts";
+import { removeDeadStageDirs, removeRunStageDir, runStageDir } from "../load/stage-dirs.ts";
+import { finishRun, startRun } from "../state/runs.ts";
 import { ensureSystemTables } from "../state/system-tables.ts";
-import { StatusFile, removeStaleStatusTemps } from "../state/status-file.ts";
+import { StatusFile, removeStaleStatusTemps, statusFilePath } from "../state/status-file.ts";
 import { type ResourceStats, countResources, trackStatus } from "./events.ts";
 import { extractorFor } from "./extractor.ts";
 import { interruptedError } from "./load-error.ts";
@@ -31,22 +34,25 @@ export async function runPipeline(runOptions: RunOptions): Promise<RunSummary> {
   const runId = randomUUID();
   // One DuckDB thread: a run is bound by extraction, and DuckDB's per-thread buffers are what
   // keep memory up (measured: 361 MB instead of 492 MB peak for 100k records, same duration).
-  const database = await openDatabase(plan.database, {
+  const database = await openAttachable(plan.database, {
     create: true,
     lockTimeoutMs: options.lockTimeoutMs,
     memoryLimit: plan.duckdb_memory_limit,
     threads: 1,
     rowGroupSize: runRowGroupSize,
   });
+  const stageDir = runStageDir(plan.database, plan.dataset);
   try {
-    const session = await Session.of(database);
-    await ensureSystemTables(session, plan.dataset);
-    await markAbandonedRuns(session, plan.dataset);
-    // Staged files left by a run that was killed: holding the lock, this run knows it is alone.
-    rmSync(`${plan.database}.stage`, { recursive: true, force: true });
-    removeStaleStatusTemps(`${plan.database}.status.json`);
-    await insertRun(session, plan.dataset, { runId, pipeline: plan.pipeline, startedAt: started });
-    statusFile = new StatusFile(`${plan.database}.status.json`, { runId, pipeline: plan.pipeline, startedAt: started }, options.redactor);
+    await recordStart(database, options, { runId, started });
+    // Staged files of killed runs; folders of live runs (other datasets of this file) stay.
+    removeDeadStageDirs(plan.database);
+    const statusPath = statusFilePath(plan.database, plan.dataset);
+    removeStaleStatusTemps(statusPath);
+    statusFile = new StatusFile(
+      statusPath,
+      { runId, pipeline: plan.pipeline, dataset: plan.dataset, startedAt: started },
+      options.redactor,
+    );
     statusFile.start();
     options = { ...options, onEvent: countResources(resourceStats, trackStatus(statusFile, options.onEvent)) };
     const extractor = extractorFor(options);
@@ -54,7 +60,7 @@ export async function runPipeline(runOptions: RunOptions): Promise<RunSummary> {
     for (const unit of selectedUnits(options)) {
       if (options.signal?.aborted) break;
       for (const key of Object.keys(resourceStats)) delete resourceStats[key];
-      results.push(await runUnit({ session, options, extractor, unit, runId, resourceStats }));
+      results.push(await runUnit({ database, options, extractor, unit, runId, stageDir, resourceStats }));
     }
     const interrupted = options.signal?.aborted === true;
     const failed = results.some((result) => result.status === "failed");
@@ -64,6 +70,7 @@ export async function runPipeline(runOptions: RunOptions): Promise<RunSummary> {
     const finished = new Date();
     const summary = summarize({ runId, plan, started, finished }, { status, exitCode }, extractor, results);
     const firstError = results.find((result) => result.error)?.error;
+    const session = await database.acquire();
     await finishRun(session, plan.dataset, {
       runId,
       status: summary.status,
@@ -76,6 +83,7 @@ export async function runPipeline(runOptions: RunOptions): Promise<RunSummary> {
       finishedAt: finished,
     });
     await session.run("CHECKPOINT");
+    await database.release();
     statusFile.finish(summary.status);
     await statusFile.flushed();
     statusFile = undefined;
@@ -83,18 +91,45 @@ export async function runPipeline(runOptions: RunOptions): Promise<RunSummary> {
   } finally {
     statusFile?.finish("failed");
     await statusFile?.flushed();
-    database.close();
+    await database.close();
+    removeRunStageDir(plan.database, stageDir);
   }
 }
 
 // internal
 
 /**
- * Runs still marked "running" when a new run holds the database ended without finishing (killed,
- * machine lost): DuckDB's lock means no other run can be alive now.
+ * Creates or migrates the system tables and records the run as `running`, unless a run of the
+ * same pipeline is alive: then waits (the file let go) up to the lock timeout, and refuses with
+ * E_LOCKED naming that process.
  */
-async function markAbandonedRuns(session: Session, dataset: string): Promise<void> {
-  await session.run(
-    `UPDATE ${session.table(dataset, "_rl_runs")} SET status = 'interrupted', error = 'the process ended before the run finished (killed or crashed)' WHERE status = 'running'`,
-  );
+async function recordStart(
+  database: AttachableDatabase,
+  options: RunOptions,
+  run: { readonly runId: string; readonly started: Date },
+): Promise<void> {
+  const { plan } = options;
+  const deadline = Date.now() + options.lockTimeoutMs;
+  let delay = 50;
+  for (;;) {
+    const session = await database.acquire();
+    await ensureSystemTables(session, plan.dataset);
+    const live = await startRun(session, plan.dataset, { runId: run.runId, pipeline: plan.pipeline, startedAt: run.started });
+    await database.release();
+    if (!live) return;
+    const left = deadline - Date.now();
+    if (left <= 0) {
+      const seconds = Math.round(options.lockTimeoutMs / 100) / 10;
+      throw new RestloadError(
+        "E_LOCKED",
+        `Cannot open database "${database.path}" as process ${live.pid} (a run of pipeline "${plan.pipeline}" into dataset "${plan.dataset}" on ${hostname()}, started ${live.startedAt}) is running this pipeline (waited ${seconds} s)`,
+        {
+          hint: "Wait for that run to finish, or raise --lock-timeout; two runs of one pipeline never load at the same time.",
+          context: { file: database.path },
+        },
+      );
+    }
+    await new Promise((done) => setTimeout(done, Math.min(delay, left)));
+    delay = Math.min(delay * 2, 1_000);
+  }
 }

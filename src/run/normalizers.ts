@@ -1,6 +1,6 @@
 // How a unit's resources are normalised: each resource's shape, its keys and root ids following
 // the planned table its rows go to (whose governing resource may be another of the unit's).
-import { Normalizer, type ResourceShape, TableKeys, systemColumns } from "../normalize/flatten.ts";
+import { type CurrentLoadId, Normalizer, type ResourceShape, TableKeys, systemColumns } from "../normalize/flatten.ts";
 import { normalizeIdentifier } from "../normalize/naming.ts";
 import type { Contract, Schema } from "../normalize/schema.ts";
 import type { LoadUnit, Plan, PlannedResource } from "../plan/index.ts";
@@ -20,7 +20,7 @@ export function normalizersFor(unit: {
   readonly plan: Pick<Plan, "resources" | "tables" | "system_prefix">;
   readonly resources: readonly PlannedResource[];
   readonly schema: Schema;
-  readonly loadId: string;
+  readonly loadId: CurrentLoadId;
   readonly keys: ReadonlyMap<string, TableKeys>;
 }): Map<string, Normalizer> {
   const { plan } = unit;

@@ -55,6 +55,19 @@ export interface UnitContext {
   readonly resources: readonly PlannedResource[];
   /** Awaited after each finished window, before the next one is requested (where a checkpoint can commit). */
   readonly onWindowFinished?: (finished: FinishedWindow) => void | Promise<void>;
+  /** Set when the root's records arrive in cursor order: its page boundaries are safe points. */
+  readonly pageSafePoints?: PageSafePoints;
+}
+
+/**
+ * Page boundaries of a root whose records arrive in cursor order. Only when `due()` (a checkpoint
+ * is owed) are the child chains drained and `reached` awaited: draining at every page would cost
+ * the concurrency of child chains across pages.
+ */
+export interface PageSafePoints {
+  due(): boolean;
+  /** Every record so far and its child chains are staged; `cursor` is what a rerun may continue from. */
+  reached(cursor: CursorUpdate): Promise<void>;
 }
 
 /** Extracts a resource (for one parent record, when it is a child), its records staged, then its children's. */
@@ -87,9 +100,11 @@ export async function extractResource(resource: PlannedResource, parent: unknown
   const pool = children.length > 0 ? new TaskPool(context.concurrency) : undefined;
   // With `window`, one request chain per window, one after another; else one chain for the range.
   const windows: Iterable<CursorWindow | undefined> = cursor?.windows() ?? [undefined];
+  const root = parent === undefined;
   try {
     for (const window of windows) {
       if (window) cursor!.enter(window);
+      let windowPages = 0;
       const options = { signal, incremental: cursor?.requestValues(), ...(parent === undefined ? {} : { parent }) };
       for await (const page of context.extractor.pages(resource, options)) {
         context.options.onEvent?.({
@@ -108,6 +123,7 @@ export async function extractResource(resource: PlannedResource, parent: unknown
           }
         }
         context.options.onCrashPoint?.(`page_${page.number}`, context.unit);
+        if (root && window && ++windowPages === 1) context.options.onCrashPoint?.(`window_${window.index + 1}`, context.unit);
         // Child chains of different parent records run concurrently (the client's limiter caps the
         // requests in flight); the pool holds back the parent chain when too many wait.
         if (pool)
@@ -123,6 +139,17 @@ export async function extractResource(resource: PlannedResource, parent: unknown
             });
         // The records are ordered (row_order) and this page left the range: later pages would too.
         if (filtered.stop) break;
+        if (root && cursor && resource.incremental && context.pageSafePoints?.due()) {
+          await pool?.drain();
+          const value = cursor.snapshot();
+          if (value)
+            await context.pageSafePoints.reached({
+              resource: resource.name,
+              parentKey,
+              cursorPath: resource.incremental.cursor_path,
+              value,
+            });
+        }
       }
       if (window && resource.incremental) {
         // The window is finished once the child chains of its records are.
@@ -145,7 +172,7 @@ export async function extractResource(resource: PlannedResource, parent: unknown
     throw error;
   }
   await pool?.drain();
-  const next = cursor?.next();
+  const next = cursor?.snapshot();
   if (next && resource.incremental)
     context.cursorUpdates.push({ resource: resource.name, parentKey, cursorPath: resource.incremental.cursor_path, value: next });
 }

@@ -7,13 +7,19 @@ import type { RunSummary, UnitResult } from "./types.ts";
 /** A unit's result; requests and retries are the extractor's counts since `before`. */
 export function unitResult(
   unit: { readonly unit: string; readonly loadId: string; readonly startedMs: number },
-  outcome: { readonly status: UnitResult["status"]; readonly rows: Readonly<Record<string, number>>; readonly error: ErrorData | null },
+  outcome: {
+    readonly status: UnitResult["status"];
+    readonly rows: Readonly<Record<string, number>>;
+    readonly error: ErrorData | null;
+    readonly checkpoints: number;
+  },
   counts: { readonly extractor: Extractor; readonly before: Extractor["counters"] },
 ): UnitResult {
   return {
     unit: unit.unit,
     load_id: unit.loadId,
     status: outcome.status,
+    checkpoints: outcome.checkpoints,
     rows_by_table: outcome.rows,
     requests: counts.extractor.counters.requests - counts.before.requests,
     retries: counts.extractor.counters.retries - counts.before.retries,

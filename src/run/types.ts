@@ -10,7 +10,24 @@ export type RunEvent =
   | { readonly type: "unit_started"; readonly unit: string; readonly loadId: string }
   | { readonly type: "page"; readonly unit: string; readonly resource: string; readonly page: number; readonly records: number }
   | { readonly type: "retry"; readonly event: RetryEvent }
-  | { readonly type: "unit_committed"; readonly unit: string; readonly rows: Readonly<Record<string, number>> }
+  | {
+      readonly type: "checkpoint";
+      readonly unit: string;
+      /** 1, 2, … within the unit; the final commit is `unit_committed`. */
+      readonly checkpoint: number;
+      readonly loadId: string;
+      /** Rows this checkpoint committed. */
+      readonly rows: number;
+      /** The root cursor it reached (where a rerun continues). */
+      readonly cursor: unknown;
+    }
+  | {
+      readonly type: "unit_committed";
+      readonly unit: string;
+      /** Rows over all of the unit's checkpoints. */
+      readonly rows: Readonly<Record<string, number>>;
+      readonly checkpoints: number;
+    }
   | { readonly type: "unit_failed"; readonly unit: string; readonly error: ErrorData };
 
 export interface RunOptions {
@@ -33,8 +50,11 @@ export interface RunOptions {
 
 export interface UnitResult {
   readonly unit: string;
+  /** The load id of the unit's first checkpoint (each checkpoint has its own, in `_rl_loads`). */
   readonly load_id: string;
   readonly status: "committed" | "failed";
+  /** Checkpoints committed (the final commit included); a failed unit keeps these. */
+  readonly checkpoints: number;
   readonly rows_by_table: Readonly<Record<string, number>>;
   readonly requests: number;
   readonly retries: number;

@@ -3,11 +3,11 @@
 import { dirname } from "node:path";
 import type { Extractor } from "../extract/index.ts";
 import type { StoredCursor } from "../extract/incremental.ts";
-import type { TableKeys } from "../normalize/flatten.ts";
+import type { CurrentLoadId, TableKeys } from "../normalize/flatten.ts";
 import type { Schema } from "../normalize/schema.ts";
 import type { LoadUnit, Plan, PlannedResource } from "../plan/index.ts";
 import { normalizersFor } from "./normalizers.ts";
-import { type CursorUpdate, type RowSink, extractResource } from "./records.ts";
+import { type CursorUpdate, type PageSafePoints, type RowSink, type UnitContext, extractResource } from "./records.ts";
 import type { RunOptions } from "./types.ts";
 
 export interface UnitPipeline {
@@ -17,7 +17,8 @@ export interface UnitPipeline {
   readonly extractor: Extractor;
   /** The tables and columns the rows are normalised against. */
   readonly schema: Schema;
-  readonly loadId: string;
+  /** The load id rows are stamped with now (each checkpoint has its own). */
+  readonly loadId: CurrentLoadId;
   /** The key trackers of the unit's root tables (`unitKeys`). */
   readonly keys: ReadonlyMap<string, TableKeys>;
   /** Where the rows go: the unit's stage, or a counter for a dry run. */
@@ -28,6 +29,9 @@ export interface UnitPipeline {
   readonly cursorUpdates: CursorUpdate[];
   /** Stops every chain of the unit (`linkedAbort`). */
   readonly unitAbort: AbortController;
+  /** Where the unit may commit a checkpoint: window ends, ordered page boundaries (none for a dry run). */
+  readonly onWindowFinished?: UnitContext["onWindowFinished"];
+  readonly pageSafePoints?: PageSafePoints;
 }
 
 /** Extracts the unit's root resource, then its descendants per parent record; every row goes to the sink. */
@@ -48,6 +52,8 @@ export async function extractUnit(pipeline: UnitPipeline): Promise<void> {
     baseDir: dirname(plan.pipeline_file),
     concurrency: plan.max_concurrency,
     unitAbort: pipeline.unitAbort,
+    ...(pipeline.onWindowFinished ? { onWindowFinished: pipeline.onWindowFinished } : {}),
+    ...(pipeline.pageSafePoints ? { pageSafePoints: pipeline.pageSafePoints } : {}),
   });
 }
 

@@ -1,7 +1,8 @@
-// One load unit of a run, in one DuckDB transaction: its rows loaded as their segments complete
-// while extraction goes on, its cursors and its `_rl_loads` row, then COMMIT; on failure ROLLBACK,
-// and the failure recorded on its own.
-import type { Session } from "../db/session.ts";
+// One load unit of a run, committed in checkpoints: each one DuckDB transaction holding the rows
+// staged since the previous one (loaded as their segments complete, while extraction goes on), the
+// cursors as of its safe point and its own `_rl_loads` row under its own load id. On failure what
+// followed the last checkpoint rolls back, and the failure is recorded on its own.
+import type { AttachableDatabase } from "../db/attachable.ts";
 import { type ErrorData, errorData } from "../errors.ts";
 import type { Extractor } from "../extract/index.ts";
 import { readExistingSchema } from "../load/existing-schema.ts";
@@ -9,12 +10,14 @@ import { Stage } from "../load/stage.ts";
 import { UnitWriter } from "../load/write.ts";
 import { systemColumns } from "../normalize/flatten.ts";
 import { Schema } from "../normalize/schema.ts";
+import { type UnitCheckpoints, unitCheckpoints } from "../plan/checkpoints.ts";
 import type { LoadUnit } from "../plan/index.ts";
 import { governingTableInUnit } from "../plan/tables.ts";
-import { deleteCursors, readCursors, writeCursor } from "../state/cursors.ts";
+import { deleteCursors, readCursors } from "../state/cursors.ts";
 import { insertLoad } from "../state/runs.ts";
+import { CheckpointRecorder } from "./checkpoint.ts";
 import type { ResourceStats } from "./events.ts";
-import { newLoadId } from "./ids.ts";
+import { LoadIds } from "./ids.ts";
 import { interruptedError, loadError, redactWith } from "./load-error.ts";
 import { unitKeys } from "./normalizers.ts";
 import type { CursorUpdate } from "./records.ts";
@@ -23,45 +26,47 @@ import type { RunOptions, UnitResult } from "./types.ts";
 import { extractUnit, linkedAbort, unitResources } from "./unit-pipeline.ts";
 
 export interface UnitRun {
-  readonly session: Session;
+  /** The run's database, attached only while read or written. */
+  readonly database: AttachableDatabase;
   readonly options: RunOptions;
   readonly extractor: Extractor;
   readonly unit: LoadUnit;
   readonly runId: string;
+  /** Where the run stages its rows (`<database>.stage/<dataset>-<pid>`). */
+  readonly stageDir: string;
   /** Counted by the run's event tee while the unit runs (`countResources`). */
   readonly resourceStats: Readonly<ResourceStats>;
 }
 
-/** Runs one unit to its COMMIT, or rolls it back; never throws for the unit's own failure. */
-export async function runUnit({ session, options, extractor, unit, runId, resourceStats }: UnitRun): Promise<UnitResult> {
+/** Runs one unit to its final COMMIT, or rolls back what followed its last checkpoint; never throws for the unit's own failure. */
+export async function runUnit({ database, options, extractor, unit, runId, stageDir, resourceStats }: UnitRun): Promise<UnitResult> {
   const { plan } = options;
   const fullRefresh = options.fullRefresh === true;
-  const loadId = newLoadId();
+  const loadIds = new LoadIds();
+  const firstLoadId = loadIds.current;
   const started = new Date();
   const before = { ...extractor.counters };
-  options.onEvent?.({ type: "unit_started", unit: unit.name, loadId });
-  const finish = (status: UnitResult["status"], rows: Record<string, number>, error: ErrorData | null): UnitResult =>
-    unitResult({ unit: unit.name, loadId, startedMs: started.getTime() }, { status, rows, error }, { extractor, before });
+  options.onEvent?.({ type: "unit_started", unit: unit.name, loadId: firstLoadId });
   let stage: Stage | undefined;
   let writer: UnitWriter | undefined;
-  let open = false;
+  let recorder: CheckpointRecorder | undefined;
   try {
+    // The file is held only to read what the unit starts from; the writer attaches it again when it has rows.
+    const session = await database.acquire();
     const schema = new Schema(await readExistingSchema(session, plan.dataset));
-    const keys = unitKeys(plan, unit);
     const names = unitResources(plan, unit).map((resource) => resource.name);
     const cursors = fullRefresh ? new Map() : await readCursors(session, plan.dataset, plan.pipeline, names);
+    await database.release();
+    const keys = unitKeys(plan, unit);
     const cursorUpdates: CursorUpdate[] = [];
     const unitAbort = linkedAbort(options.signal);
-    // The unit's transaction is open while it extracts: each staged segment is loaded as soon as
-    // it is complete (DuckDB works on its own thread), and nothing is visible before COMMIT.
-    await session.run("BEGIN TRANSACTION");
-    open = true;
     const unitWriter = new UnitWriter({
       session,
+      file: database,
       dataset: plan.dataset,
       schema,
       system: systemColumns(plan.system_prefix),
-      loadId,
+      loadId: loadIds,
       unit: unit.name,
       tables: plan.tables,
       keys,
@@ -72,47 +77,69 @@ export async function runUnit({ session, options, extractor, unit, runId, resour
       },
     });
     writer = unitWriter;
-    stage = new Stage(
-      `${plan.database}.stage/${loadId}`,
+    const unitStage = new Stage(
+      `${stageDir}/${firstLoadId}`,
       (staged, segment) => unitWriter.add(staged, segment),
       (table, resource) => governingTableInUnit(plan, { unit: unit.name, table, firstRowsOf: resource }),
     );
-    await extractUnit({ plan, unit, options, extractor, schema, loadId, keys, sink: stage, cursors, cursorUpdates, unitAbort });
-    stage.closeAll();
-    if (options.signal?.aborted) throw interruptedError(options.signal, "unit");
-    const rows = await unitWriter.finish();
-    // The cursors move with the rows they cover, in the same transaction.
-    if (fullRefresh) for (const name of names) await deleteCursors(session, plan.dataset, plan.pipeline, name);
-    for (const update of cursorUpdates) {
-      await writeCursor(session, plan.dataset, {
-        pipeline: plan.pipeline,
-        resource: update.resource,
-        parentKey: update.parentKey,
-        cursorPath: update.cursorPath,
-        loadId,
-        value: update.value,
-      });
-    }
-    await insertLoad(session, plan.dataset, {
-      loadId,
-      runId,
+    stage = unitStage;
+    const checkpoints: UnitCheckpoints = fullRefresh ? { mode: "end", reason: "--full-refresh" } : unitCheckpoints(plan, unit);
+    const unitRecorder = new CheckpointRecorder({
+      session,
+      options,
+      extractor,
       unit: unit.name,
-      status: "committed",
-      startedAt: started,
-      finishedAt: new Date(),
-      rowsByTable: rows,
-      requests: extractor.counters.requests - before.requests,
-      retries: extractor.counters.retries - before.retries,
-      error: null,
-      resources: resourceStats,
+      runId,
+      loadIds,
+      writer: unitWriter,
+      stage: unitStage,
+      keys,
+      cursorUpdates,
+      resourceStats,
+      intervalMs: checkpoints.mode === "end" ? Number.POSITIVE_INFINITY : plan.checkpoint_interval * 1000,
+      // A full refresh forgets the stored cursors in the transaction that replaces the tables.
+      beforeFinal: fullRefresh
+        ? async () => {
+            for (const name of names) await deleteCursors(session, plan.dataset, plan.pipeline, name);
+          }
+        : undefined,
+    });
+    recorder = unitRecorder;
+    const safePoint = async (root: CursorUpdate) => {
+      if (options.signal?.aborted) throw interruptedError(options.signal, "unit");
+      await unitRecorder.commit({ final: false, root });
+    };
+    await extractUnit({
+      plan,
+      unit,
+      options,
+      extractor,
+      schema,
+      loadId: loadIds,
+      keys,
+      sink: unitStage,
+      cursors,
+      cursorUpdates,
+      unitAbort,
+      ...(checkpoints.mode === "windows"
+        ? {
+            onWindowFinished: async (finished) => {
+              // Only the root's windows are the unit's safe points; a child's window is one parent record's.
+              if (finished.resource === unit.name && finished.parentKey === "" && unitRecorder.due()) await safePoint(finished);
+            },
+          }
+        : {}),
+      ...(checkpoints.mode === "pages" ? { pageSafePoints: { due: () => unitRecorder.due(), reached: safePoint } } : {}),
     });
     if (options.signal?.aborted) throw interruptedError(options.signal, "unit");
-    options.onCrashPoint?.("before_commit", unit.name);
-    await session.run("COMMIT");
-    open = false;
-    options.onCrashPoint?.("after_commit", unit.name);
-    options.onEvent?.({ type: "unit_committed", unit: unit.name, rows });
-    return finish("committed", rows, null);
+    await unitRecorder.commit({ final: true });
+    const rows = unitWriter.committed;
+    options.onEvent?.({ type: "unit_committed", unit: unit.name, rows, checkpoints: unitRecorder.committedCount });
+    return unitResult(
+      { unit: unit.name, loadId: firstLoadId, startedMs: started.getTime() },
+      { status: "committed", rows, error: null, checkpoints: unitRecorder.committedCount },
+      { extractor, before },
+    );
   } catch (caught) {
     // A failed write stops extraction: its error is the one to report.
     const cause = writer?.error ?? caught;
@@ -120,23 +147,32 @@ export async function runUnit({ session, options, extractor, unit, runId, resour
       options.signal?.aborted ? interruptedError(options.signal, "unit") : loadError(cause, plan),
       redactWith(options),
     );
-    await writer?.settled();
-    if (open) await session.run("ROLLBACK").catch(() => {});
-    // The unit's data rolled back with its transaction; its failure is recorded on its own.
-    const result = finish("failed", {}, error);
+    // What followed the last checkpoint rolls back; the checkpoints committed stay.
+    await writer?.rollback();
+    const committed = recorder?.committedCount ?? 0;
+    const result = unitResult(
+      { unit: unit.name, loadId: firstLoadId, startedMs: started.getTime() },
+      { status: "failed", rows: writer?.committed ?? {}, error, checkpoints: committed },
+      { extractor, before },
+    );
+    const session = await database.acquire();
     await insertLoad(session, plan.dataset, {
-      loadId,
+      loadId: loadIds.current,
       runId,
       unit: unit.name,
       status: "failed",
-      startedAt: started,
+      startedAt: recorder?.checkpointStarted ?? started,
       finishedAt: new Date(),
       rowsByTable: {},
-      requests: result.requests,
-      retries: result.retries,
+      requests: recorder ? recorder.requestsSince() : result.requests,
+      retries: recorder ? recorder.retriesSince() : result.retries,
       error,
-      resources: resourceStats,
+      resources: recorder ? recorder.resourcesSince() : resourceStats,
+      checkpoint: loadIds.checkpoint,
+      final: true,
+      cursorReached: null,
     });
+    await database.release();
     options.onEvent?.({ type: "unit_failed", unit: unit.name, error });
     return result;
   } finally {

@@ -115,7 +115,7 @@ export function runPage(pipeline: PipelineSnapshot, run: RunRow, loads: readonly
     .map(
       (
         load,
-      ) => `<section class="card unit"><h2>unit ${escapeHtml(load.unit)} <span class="badge ${escapeHtml(load.status)}">${escapeHtml(load.status)}</span></h2>
+      ) => `<section class="card unit"><h2>unit ${escapeHtml(load.unit)}${load.checkpoint > 1 || !load.final ? ` · checkpoint ${load.checkpoint}` : ""} <span class="badge ${escapeHtml(load.status)}">${escapeHtml(load.status)}</span></h2>
 <p class="muted">load ${escapeHtml(load.load_id)} · ${escapeHtml(load.started_at)} · ${load.duration_s === null ? "" : load.duration_s.toFixed(1) + " s"} · ${load.requests} requests · ${load.retries} retries</p>
 ${load.error ? `<p class="error">${escapeHtml(load.error)}</p>` : ""}
 <table><tr><th>resource</th><th class="num">pages</th><th class="num">records</th><th class="num">retries</th></tr>${Object.entries(

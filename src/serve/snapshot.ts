@@ -1,11 +1,14 @@
 // What the status page knows of a database: its pipelines' runs, loads, tables and cursors, read
-// in a few milliseconds when the file is free; while a run holds it, the run's status file.
-import { existsSync, readFileSync, statSync } from "node:fs";
+// in a few milliseconds when the file is free (runs hold it only while they write), and the live
+// run's status file.
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { RestloadError } from "../errors.ts";
 import { openDatabase } from "../db/open.ts";
 import { Session } from "../db/session.ts";
 import type { RunStatusDocument } from "../state/status-file.ts";
 import { isoFromMs } from "../util/time.ts";
+import { processAlive } from "../util/process-alive.ts";
 
 export interface RunRow {
   readonly run_id: string;
@@ -24,6 +27,10 @@ export interface RunRow {
 export interface LoadRow {
   readonly load_id: string;
   readonly unit: string;
+  /** The checkpoint's number within its unit's run (each checkpoint is a load of its own). */
+  readonly checkpoint: number;
+  /** The unit's last load: its final commit or its failure. */
+  readonly final: boolean;
   readonly status: string;
   readonly started_at: string;
   readonly duration_s: number | null;
@@ -92,25 +99,32 @@ function fileStamp(path: string): string {
   return `${stamp(path)}|${stamp(`${path}.wal`)}`;
 }
 
+/**
+ * The live run among the database's status files (`<database>.<dataset>.status.json`, one per
+ * dataset); with several pipelines running at once, the one started last.
+ */
 function readStatusFile(database: string): RunStatusDocument | null {
+  const prefix = `${basename(database)}.`;
+  let names: string[];
   try {
-    const status = JSON.parse(readFileSync(`${database}.status.json`, "utf8")) as RunStatusDocument;
-    // The file is rewritten twice a second while a run lives: a stale one (killed run, reused pid) is not live.
-    const fresh = Date.now() - Date.parse(status.updated_at) < 10_000;
-    return status.state === "running" && fresh && alive(status.pid) ? status : null;
+    names = readdirSync(dirname(database)).filter((name) => name.startsWith(prefix) && name.endsWith(".status.json"));
   } catch {
     return null;
   }
-}
-
-/** A run killed with -9 leaves "running" behind: its process must still exist to count as live. */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as { code?: string }).code === "EPERM";
+  let newest: RunStatusDocument | null = null;
+  for (const name of names) {
+    try {
+      const status = JSON.parse(readFileSync(join(dirname(database), name), "utf8")) as RunStatusDocument;
+      // The file is rewritten twice a second while a run lives: a stale one (killed run, reused pid) is not live.
+      const fresh = Date.now() - Date.parse(status.updated_at) < 10_000;
+      // A run killed with -9 leaves "running" behind: its process must still exist to count as live.
+      if (status.state !== "running" || !fresh || !processAlive(status.pid)) continue;
+      if (newest === null || status.started_at > newest.started_at) newest = status;
+    } catch {
+      // Half-written by hand, or gone between listing and reading: not a live run.
+    }
   }
+  return newest;
 }
 
 async function readDatabase(path: string): Promise<DatabaseSnapshot> {
@@ -153,9 +167,18 @@ async function readDatabase(path: string): Promise<DatabaseSnapshot> {
         [session.catalog, dataset],
       );
       const resources = Number(resourcesColumn?.n) > 0 ? "resources::VARCHAR" : "NULL";
+      // Databases written before checkpoints have one load per unit: checkpoint 1, final.
+      const [checkpointColumn] = await session.all(
+        `SELECT count(*) AS n FROM duckdb_columns() WHERE database_name = ? AND schema_name = ? AND table_name = '_rl_loads' AND column_name = 'checkpoint'`,
+        [session.catalog, dataset],
+      );
+      const checkpoints =
+        Number(checkpointColumn?.n) > 0
+          ? "coalesce(checkpoint, 1) AS checkpoint, coalesce(final, true) AS final"
+          : "1 AS checkpoint, true AS final";
       const loads = await session.all(
         `SELECT load_id, run_id, unit, status, epoch_ms(started_at) AS started_at, epoch(finished_at) - epoch(started_at) AS duration_s,
-                rows_by_table::VARCHAR AS rows_by_table, ${resources} AS resources, requests, retries, error
+                rows_by_table::VARCHAR AS rows_by_table, ${resources} AS resources, requests, retries, error, ${checkpoints}
            FROM ${session.table(dataset, "_rl_loads")} AS l WHERE run_id IN (SELECT run_id FROM ${session.table(dataset, "_rl_runs")} ORDER BY started_at DESC LIMIT ${recentRuns}) ORDER BY l.started_at`,
       );
       const loadsByRun: Record<string, LoadRow[]> = {};
@@ -163,6 +186,8 @@ async function readDatabase(path: string): Promise<DatabaseSnapshot> {
         (loadsByRun[String(row.run_id)] ??= []).push({
           load_id: String(row.load_id),
           unit: String(row.unit),
+          checkpoint: Number(row.checkpoint ?? 1),
+          final: row.final !== false,
           status: String(row.status),
           started_at: isoFromMs(row.started_at) ?? "",
           duration_s: row.duration_s === null ? null : Number(row.duration_s),

@@ -3,6 +3,7 @@ import { hostname } from "node:os";
 import type { Session } from "../db/session.ts";
 import { type ErrorData, errorLine } from "../errors.ts";
 import { toJson } from "../util/json.ts";
+import { processAlive } from "../util/process-alive.ts";
 
 export type RunStatus = "running" | "succeeded" | "failed" | "interrupted";
 
@@ -20,6 +21,19 @@ export interface LoadRecord {
   readonly error: ErrorData | null;
   /** Per resource: pages, records, retries. */
   readonly resources: Readonly<Record<string, { pages: number; records: number; retries: number }>>;
+  /** The checkpoint's number in its unit: 1, 2, … (a failed row: the checkpoint that failed). */
+  readonly checkpoint: number;
+  /** The unit's last row: its final commit, or its failure; false for a checkpoint with more to come. */
+  readonly final: boolean;
+  /** The root cursor this checkpoint reached, if the root has one that moved. */
+  readonly cursorReached: CursorReached | null;
+}
+
+/** What `_rl_loads.cursor_reached` holds: where a rerun of the unit continues from. */
+export interface CursorReached {
+  readonly resource: string;
+  readonly cursor_path: string;
+  readonly last_value: unknown;
 }
 
 export async function insertRun(
@@ -67,7 +81,7 @@ export async function finishRun(
 /** Writes a `_rl_loads` row; call inside the unit's transaction for a committed unit. */
 export async function insertLoad(session: Session, dataset: string, load: LoadRecord): Promise<void> {
   await session.run(
-    `INSERT INTO ${session.table(dataset, "_rl_loads")} (load_id, run_id, unit, status, started_at, finished_at, rows_by_table, requests, retries, error, error_data, resources) VALUES (?, ?, ?, ?, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ, ?::JSON, ?, ?, ?, ?::JSON, ?::JSON)`,
+    `INSERT INTO ${session.table(dataset, "_rl_loads")} (load_id, run_id, unit, status, started_at, finished_at, rows_by_table, requests, retries, error, error_data, resources, checkpoint, final, cursor_reached) VALUES (?, ?, ?, ?, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ, ?::JSON, ?, ?, ?, ?::JSON, ?::JSON, ?, ?, ?::JSON)`,
     [
       load.loadId,
       load.runId,
@@ -81,6 +95,58 @@ export async function insertLoad(session: Session, dataset: string, load: LoadRe
       load.error === null ? null : errorLine(load.error),
       load.error === null ? null : toJson(load.error),
       toJson(load.resources),
+      load.checkpoint,
+      load.final,
+      load.cursorReached === null ? null : toJson(load.cursorReached),
     ],
   );
+}
+
+/** A run of the same pipeline and dataset whose process is alive on this machine. */
+export interface LiveRun {
+  readonly runId: string;
+  readonly pid: number;
+  readonly startedAt: string;
+}
+
+/**
+ * Records the start of a run in one transaction with the check that no run of the same pipeline
+ * is alive (a run holds the file only while it writes, so two could otherwise interleave). Runs
+ * left `running` by a process that is gone are marked `interrupted` first. Returns the live run
+ * that stands in the way, or undefined once this run is recorded.
+ */
+export async function startRun(
+  session: Session,
+  dataset: string,
+  run: { runId: string; pipeline: string; startedAt: Date },
+): Promise<LiveRun | undefined> {
+  return session.transaction(async () => {
+    await markAbandonedRuns(session, dataset);
+    const rows = await session.all(
+      `SELECT run_id, pid, started_at::VARCHAR AS started_at FROM ${session.table(dataset, "_rl_runs")} WHERE status = 'running' AND pipeline = ? AND host = ?`,
+      [run.pipeline, hostname()],
+    );
+    const live = rows.find((row) => processAlive(Number(row.pid)) && Number(row.pid) !== process.pid);
+    if (live) return { runId: String(live.run_id), pid: Number(live.pid), startedAt: String(live.started_at) };
+    await insertRun(session, dataset, run);
+    return undefined;
+  });
+}
+
+/**
+ * Runs still marked "running" whose process is gone (killed, crashed) ended without finishing.
+ * A run of another host cannot be checked: a DuckDB file is not shared between machines, so it
+ * is gone too.
+ */
+export async function markAbandonedRuns(session: Session, dataset: string): Promise<void> {
+  const table = session.table(dataset, "_rl_runs");
+  const running = await session.all(`SELECT run_id, pid, host FROM ${table} WHERE status = 'running'`);
+  const here = hostname();
+  for (const row of running) {
+    if (row.host === here && processAlive(Number(row.pid))) continue;
+    await session.run(
+      `UPDATE ${table} SET status = 'interrupted', error = 'the process ended before the run finished (killed or crashed)' WHERE run_id = ?`,
+      [String(row.run_id)],
+    );
+  }
 }

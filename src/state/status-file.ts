@@ -1,4 +1,4 @@
-// The live status file `<database>.status.json`: what a run is doing, rewritten atomically (temp
+// The live status file `<database>.<dataset>.status.json`: what a run is doing, rewritten atomically (temp
 // file + rename) at the start, every 500 ms, after a change once the last write is 200 ms old, and
 // at the end, so the status page can show a run that holds the database. It never holds secrets.
 import { readdirSync, rmSync } from "node:fs";
@@ -7,8 +7,16 @@ import { basename, dirname, join } from "node:path";
 import type { Redactor } from "../config/redact.ts";
 
 /**
+ * The status file of a run of `dataset` into `database`: one per dataset, so pipelines loading
+ * other datasets of the same file at the same time do not overwrite each other's.
+ */
+export function statusFilePath(database: string, dataset: string): string {
+  return `${database}.${dataset}.status.json`;
+}
+
+/**
  * Removes temp files a killed run left beside `statusPath` (`<status>.<pid>.tmp`). Only a run that
- * holds the database lock may call it: no other run can be writing one then.
+ * recorded its start may call it: no other run of the dataset can be writing one then.
  */
 export function removeStaleStatusTemps(statusPath: string): void {
   const prefix = `${basename(statusPath)}.`;
@@ -28,15 +36,25 @@ export interface ResourceStatus {
   errors: string[];
 }
 
+/** A unit's progress in checkpoints: how many committed, their rows, the root cursor reached. */
+export interface UnitProgress {
+  checkpoints: number;
+  rows_committed: number;
+  cursor: unknown;
+}
+
 export interface RunStatusDocument {
   run_id: string;
   pipeline: string;
+  dataset: string;
   pid: number;
   started_at: string;
   updated_at: string;
   state: "running" | "succeeded" | "failed" | "interrupted";
   unit: string | null;
   units: Record<string, "running" | "committed" | "failed">;
+  /** Per unit: checkpoints committed so far, rows they committed, the root cursor reached. */
+  checkpoints: Record<string, UnitProgress>;
   resources: Record<string, ResourceStatus>;
 }
 
@@ -49,19 +67,21 @@ export class StatusFile {
 
   constructor(
     readonly path: string,
-    run: { runId: string; pipeline: string; startedAt: Date },
+    run: { runId: string; pipeline: string; dataset: string; startedAt: Date },
     private readonly redactor: Redactor,
   ) {
     const now = run.startedAt.toISOString();
     this.document = {
       run_id: run.runId,
       pipeline: run.pipeline,
+      dataset: run.dataset,
       pid: process.pid,
       started_at: now,
       updated_at: now,
       state: "running",
       unit: null,
       units: {},
+      checkpoints: {},
       resources: {},
     };
   }
@@ -88,6 +108,13 @@ export class StatusFile {
   unit(name: string, state: "running" | "committed" | "failed"): void {
     this.document.units[name] = state;
     this.document.unit = state === "running" ? name : null;
+  }
+
+  /** The progress of `unit` in checkpoints (created at zero). */
+  progress(unit: string): UnitProgress {
+    let progress = this.document.checkpoints[unit];
+    if (!progress) this.document.checkpoints[unit] = progress = { checkpoints: 0, rows_committed: 0, cursor: null };
+    return progress;
   }
 
   finish(state: RunStatusDocument["state"]): void {

@@ -15,6 +15,16 @@ const migrations: readonly ((session: Session, dataset: string) => string[])[] =
   // 3: the failure as data (code, message, hint, context, problems, exit_code) beside its one-line text.
   (session, dataset) =>
     ["_rl_runs", "_rl_loads"].map((table) => `ALTER TABLE ${session.table(dataset, table)} ADD COLUMN IF NOT EXISTS error_data JSON`),
+  // 4: a unit commits in checkpoints, each a load of its own: its number in the unit, whether it is
+  // the unit's last (the unit finished), and the cursors it reached. Older rows were whole units.
+  (session, dataset) => {
+    const loads = session.table(dataset, "_rl_loads");
+    return [
+      `ALTER TABLE ${loads} ADD COLUMN IF NOT EXISTS checkpoint INTEGER DEFAULT 1`,
+      `ALTER TABLE ${loads} ADD COLUMN IF NOT EXISTS final BOOLEAN DEFAULT true`,
+      `ALTER TABLE ${loads} ADD COLUMN IF NOT EXISTS cursor_reached JSON`,
+    ];
+  },
 ];
 
 /** Creates the dataset schema and the system tables, or migrates them to the current version. */

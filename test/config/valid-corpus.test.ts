@@ -26,7 +26,14 @@ describe("valid pipeline corpus", () => {
 
   test("the seed's GitHub pipeline gives the plan a dlt user expects", async () => {
     const planned = await checkJson(join(dir, "github-seed.toml"));
-    expect(planned.units).toEqual([{ name: "issues", resources: ["issues", "issue_comments"], tables: ["issues", "issue_comments"] }]);
+    expect(planned.units).toEqual([
+      {
+        name: "issues",
+        resources: ["issues", "issue_comments"],
+        tables: ["issues", "issue_comments"],
+        checkpoints: { mode: "end", reason: 'records are not in cursor order (set row_order = "asc" if they are)' },
+      },
+    ]);
     const [issues, comments] = planned.resources;
     expect(issues.name).toBe("issues");
     expect(comments.name).toBe("issue_comments");

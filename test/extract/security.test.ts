@@ -120,7 +120,7 @@ describe("secrets an API or the runtime echoes in part or another form", () => {
     [
       ran.stdout,
       ran.stderr,
-      readFileSync(`${p.database}.status.json`, "utf8"),
+      readFileSync(`${p.database}.data.status.json`, "utf8"),
       JSON.stringify(await p.query("select error from data._rl_runs union all select error from data._rl_loads")),
     ].join("\n");
 

@@ -73,7 +73,7 @@ export function seededRandom(): { readonly seed: number; next(): number } {
 export function randomKillDelays(bounds: readonly (readonly [number, number])[], testFile: string) {
   const random = seededRandom();
   const delays = bounds.map(([min, span]) => Math.round(min + random.next() * span));
-  const replay = `seed ${random.seed}, kills after ${delays.join(", ")} ms; replay with RESTLOAD_TEST_SEED=${random.seed} bun test ${testFile}`;
+  const replay = `seed ${random.seed}, kills after ${delays.join(", ")} ms; replay with RESTLOAD_TEST_SEED=${random.seed} npm test -- ${testFile}`;
   console.log(`killed at random moments: ${replay}`);
   return {
     delays,

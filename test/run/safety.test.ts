@@ -130,7 +130,7 @@ describe("the live status file", () => {
     const canary = "c4n4ry+/=&st4tus";
     const server = slowApi(60);
     const p = project(pipelineFor(server.url, true));
-    const statusPath = `${p.database}.status.json`;
+    const statusPath = `${p.database}.data.status.json`;
     const proc = spawnRun(p.pipeline, { RESTLOAD_SECRET_CANARY: canary });
     let reads = 0;
     let sawRunning = false;
@@ -165,7 +165,7 @@ describe("after kill -9", () => {
   test("the next run removes the status file's temp files a killed run left, and nothing else", async () => {
     const server = slowApi(0);
     const p = project(pipelineFor(server.url));
-    const statusPath = `${p.database}.status.json`;
+    const statusPath = `${p.database}.data.status.json`;
     writeFileSync(`${statusPath}.424242.tmp`, "{ half a docum");
     writeFileSync(`${statusPath}.notes.tmp`, "not ours");
     expect((await p.run()).code).toBe(0);
@@ -180,7 +180,7 @@ describe("the database lock", () => {
     const server = slowApi(200);
     const p = project(pipelineFor(server.url));
     const first = spawnRun(p.pipeline);
-    while (!existsSync(`${p.database}.status.json`)) await Bun.sleep(10);
+    while (!existsSync(`${p.database}.data.status.json`)) await Bun.sleep(10);
     const second = await p.run(["--lock-timeout", "0.5"]);
     expect(second.code).toBe(75);
     expect(second.stderr).toContain(`error[E_LOCKED]: Cannot open database "${p.database}" as process ${first.pid}`);

@@ -4,6 +4,7 @@ import { AuthSchema } from "./auth.ts";
 import { nonEmptyText, positiveNumber, nonNegativeNumber, secretText, table, text, wholeNumber } from "./_kit.ts";
 import { PaginatorSchema } from "./paginator.ts";
 import { describe } from "../references.ts";
+import { durationSeconds } from "../../util/duration.ts";
 
 const identifier = v.pipe(
   nonEmptyText,
@@ -25,6 +26,23 @@ const memorySize = v.pipe(
     /^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i,
     (issue) => `expected a size such as "256MB" or "1GiB", found ${describe(issue.input)}`,
   ),
+);
+
+/**
+ * Seconds between a unit's checkpoints: a number of seconds or a duration ("30s", "5m"); 0 commits
+ * each unit once, at its end. Resolved to seconds here, once.
+ */
+const checkpointInterval = v.pipe(
+  v.union([nonNegativeNumber, text], (issue) => `expected seconds or a duration such as "30s" or "5m", found ${describe(issue.input)}`),
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    const value = dataset.value;
+    const seconds = typeof value === "number" ? value : durationSeconds(value, "s");
+    if (seconds === undefined) {
+      addIssue({ message: `expected seconds or a duration such as "30s" or "5m", found ${describe(value)}` });
+      return NEVER;
+    }
+    return seconds;
+  }),
 );
 
 /** Schemas every DuckDB database has already, which a dataset cannot become. */
@@ -52,6 +70,7 @@ export const PipelineSectionSchema = table({
   ),
   secrets_section: v.optional(nonEmptyText),
   duckdb_memory_limit: v.optional(memorySize, defaultDuckdbMemoryLimit),
+  checkpoint_interval: v.optional(checkpointInterval, "60s"),
 });
 export type PipelineSection = v.InferOutput<typeof PipelineSectionSchema>;
 

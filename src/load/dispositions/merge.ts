@@ -64,7 +64,7 @@ async function mergeEarlier(unit: UnitWrites, group: TableGroup): Promise<void> 
   const keyColumns = mergeKeys(planned);
   const rootTable = unit.target(root.name);
   const thisLoad = `${quoteIdent(system.loadId)} = ${quoteLiteral(unit.loadId)}`;
-  if (!root.isNew) {
+  if (unit.existedBefore(root.name)) {
     if (keyColumns.some((key) => root.columns.get(key)?.type === "json")) {
       throw new RestloadError("E_LOAD", `Cannot merge resource "${planned.resource}" on a JSON key`, {
         context: { resource: planned.resource },

@@ -17,8 +17,9 @@ export interface UnitWrites {
   readonly session: Session;
   readonly schema: Schema;
   readonly system: SystemColumns;
+  /** The load id of the checkpoint being written. */
   readonly loadId: string;
-  /** Rows this unit wrote per table so far; a disposition may correct them at the end. */
+  /** Rows this load (checkpoint) wrote per table so far; a disposition may correct them at the end. */
   readonly written: Record<string, number>;
   /** The qualified name of a table of the dataset. */
   target(table: string): string;
@@ -26,6 +27,8 @@ export interface UnitWrites {
   tablesOf(group: TableGroup): string[];
   /** The group's child tables in the database that link rows to their root row. */
   childTables(group: TableGroup): string[];
+  /** Whether `table` held committed rows before this load: it existed before the unit, or an earlier checkpoint of the unit created it. */
+  existedBefore(table: string): boolean;
   /** `SELECT count(*) FROM <from>`. */
   count(from: string): Promise<number>;
 }
