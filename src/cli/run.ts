@@ -24,7 +24,10 @@ interface RunFlags {
 
 export function registerRun(cli: CAC, io: Io): void {
   cli
-    .command("run <pipeline>", "Extract every resource and load it into the DuckDB file, one transaction per load unit")
+    .command(
+      "run <pipeline>",
+      "Extract every resource and load it into the DuckDB file, each load unit committed in checkpoints (holding the file only while writing)",
+    )
     .option("--select <names>", "Only the load units of these root resources (comma-separated)")
     .option("--database <path>", "DuckDB file to load (overrides pipeline.database)")
     .option("--secrets <path>", "Secrets file (default: secrets.toml, then .restload/secrets.toml beside the pipeline)")
@@ -109,7 +112,13 @@ function runLogger(io: Io, format: "text" | "json"): (event: RunEvent) => void {
       return;
     }
     const text = eventText(event);
-    const prefix = !journal ? "" : event.type === "unit_failed" ? "<3>" : event.type === "retry" ? "<4>" : "<6>";
+    const prefix = !journal
+      ? ""
+      : event.type === "unit_failed"
+        ? "<3>"
+        : event.type === "retry" || event.type === "warning"
+          ? "<4>"
+          : "<6>";
     const lines = text
       .replace(/\n$/, "")
       .split("\n")
@@ -137,6 +146,8 @@ function eventText(event: RunEvent): string {
       return `unit ${event.unit}: committed ${Object.values(event.rows).reduce((a, b) => a + b, 0)} rows${event.checkpoints > 1 ? ` in ${event.checkpoints} checkpoints` : ""}\n`;
     case "unit_failed":
       return `unit ${event.unit}: failed, rolled back\n${formatError(event.error)}`;
+    case "warning":
+      return `unit ${event.unit}: ${event.message}\n`;
   }
 }
 

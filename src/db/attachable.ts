@@ -33,9 +33,10 @@ export async function openAttachable(path: string, options: Omit<OpenOptions, "r
   let closed = false;
   const release = async (): Promise<void> => {
     if (!attached) return;
-    attached = false;
     await connection.run("USE memory.main");
     await connection.run(`DETACH ${catalog}`);
+    // Only once detached: after a failed DETACH the file is still attached, and acquire() uses it.
+    attached = false;
   };
   return {
     path: file,

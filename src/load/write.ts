@@ -1,9 +1,15 @@
-// Loads a unit's staged segments inside its checkpoint's transaction, as each one completes, so
-// DuckDB works on its own thread while extraction goes on: schema changes first (CREATE / ALTER
-// TABLE), then the rows by the disposition of the table's planned governing resource. Values only
-// ever travel in staged files read by read_csv. Nothing is visible to others before a checkpoint
-// commits. The file is attached from a checkpoint's first segment to its COMMIT, then let go.
-import { rmSync } from "node:fs";
+// Loads a unit's staged segments inside its checkpoint's transaction: schema changes first
+// (CREATE / ALTER TABLE), then the rows by the disposition of the table's planned governing
+// resource. Values only ever travel in staged files read by read_csv. Nothing is visible to others
+// before a checkpoint commits.
+//
+// When the file is held: complete segments wait on disk, the file free, until the checkpoint
+// commits (then it is attached, they are loaded in one burst, committed, and the file let go), or
+// until the waiting ones show a fast producer (`backlogBytes`, `backlogRows`): then the file
+// is attached and each segment loads as it completes, on DuckDB's own thread while extraction
+// goes on, up to the COMMIT. A slow API holds the file only for commit bursts; a bulk load holds
+// it while it loads, as fast as before.
+import { rmSync, statSync } from "node:fs";
 import { RestloadError, messageOf } from "../errors.ts";
 import type { Session } from "../db/session.ts";
 import type { CurrentLoadId, KeyStats, SystemColumns } from "../normalize/flatten.ts";
@@ -13,6 +19,20 @@ import { type Disposition, type TableGroup, type UnitWrites, dispositionOf } fro
 import { DatabaseColumns } from "./schema-changes.ts";
 import { readSegment } from "./segment-read.ts";
 import type { Segment, StagedTable } from "./stage.ts";
+
+/**
+ * Waiting segments that show a fast producer: two full segments of `stage.ts` (by bytes or by
+ * rows). A slow API completes segments only when a checkpoint closes them, or small ones when a
+ * table gains a column: those wait, however many.
+ */
+const backlogBytes = 8 << 20;
+const backlogRows = 100_000;
+
+/** A complete segment not loaded yet. */
+interface Waiting {
+  readonly staged: StagedTable;
+  readonly segment: Segment;
+}
 
 /** The database file, attached only while written (`db/attachable.ts`). */
 export interface WriteAccess {
@@ -52,8 +72,9 @@ export interface CheckpointCommit {
 }
 
 /**
- * One unit's writes. `add` queues each complete segment (loaded one after another, in order, by
- * its table's disposition); `commit` waits for them, applies what each disposition does once
+ * One unit's writes. `add` takes each complete segment (waiting on disk, or loaded at once when
+ * the producer is fast; one after another, in order, by its table's disposition); `commit` loads
+ * the waiting ones and waits for them, applies what each disposition does once
  * all rows of the checkpoint are in (`dispositions/`) and commits; the next segment begins the
  * next checkpoint.
  *
@@ -74,8 +95,12 @@ export class UnitWriter {
   /** Tables an earlier checkpoint of the unit committed rows or columns in. */
   private readonly committedTables = new Set<string>();
   private open = false;
-  /** Segments queued and not loaded yet. */
-  private waiting = 0;
+  /** Complete segments waiting on disk, the file not held for them yet. */
+  private waiting: Waiting[] = [];
+  private waitingBytes = 0;
+  private waitingRows = 0;
+  /** The checkpoint's producer is fast: each segment loads as it completes, the file held to the COMMIT. */
+  private streaming = false;
 
   constructor(private readonly context: WriteContext) {
     const target = (table: string) => context.session.table(context.dataset, table);
@@ -113,38 +138,12 @@ export class UnitWriter {
 
   add(staged: StagedTable, segment: Segment): void {
     this.stagedIn.set(staged.table, staged.governing.name);
-    this.waiting++;
-    this.queue = this.queue.then(async () => {
-      try {
-        // A unit that stopped (a failure, a signal) loads nothing more: it is about to roll back.
-        if (this.failure === undefined && !this.context.signal.aborted) {
-          await this.begin();
-          await this.load(staged, segment);
-        }
-      } catch (caught) {
-        // DuckDB's first line, and for a CSV error the line naming the column and the value.
-        const full = messageOf(caught);
-        const detail = /^Error when converting column .*$/m.exec(full)?.[0];
-        const message = [full.split("\n")[0]!, ...(detail ? [detail] : [])].join(": ");
-        const from = [...staged.resources].map((name) => `"${name}"`).join(", ");
-        const error = new RestloadError(
-          "E_LOAD",
-          `Cannot load the rows of ${staged.resources.size > 1 ? "resources" : "resource"} ${from} into table "${staged.table}": ${message}`,
-          {
-            hint: /Conversion Error/.test(message)
-              ? "A value does not convert to its column's type: check the field's columns hint (data_type, precision), or keep it as text with columns.<field> = { data_type = \"text\" }."
-              : "The unit rolled back; the next run loads it again.",
-            context: { resource: staged.governing.resource },
-            cause: caught,
-          },
-        );
-        this.failure = { error };
-        this.context.onError(error);
-      } finally {
-        this.waiting--;
-        rmSync(segment.file, { force: true });
-      }
-    });
+    this.waiting.push({ staged, segment });
+    this.waitingBytes += sizeOf(segment.file);
+    this.waitingRows += segment.rows;
+    if (!this.streaming && this.waitingBytes < backlogBytes && this.waitingRows < backlogRows) return;
+    this.streaming = true;
+    this.loadWaiting();
   }
 
   /** Resolves once the queued segments are done (or skipped after a failure); never rejects. */
@@ -154,12 +153,16 @@ export class UnitWriter {
 
   /**
    * After the checkpoint's last segment: what each disposition does at the end, the checkpoint's
-   * record, COMMIT. Returns the rows this checkpoint wrote per table. The file is let go unless
-   * the next checkpoint's segments already wait.
+   * record, COMMIT. Returns the rows this checkpoint wrote per table. Segments still waiting are
+   * loaded first (attaching the file); after the COMMIT the file is let go.
    */
   async commit(checkpoint: CheckpointCommit): Promise<Record<string, number>> {
+    this.loadWaiting();
     await this.queue;
     if (this.failure) throw this.failure.error;
+    // Stopped while segments were queued: they were skipped, so committing would store cursors
+    // past rows that never went in. The checkpoint rolls back instead.
+    this.throwIfStopped();
     await this.begin();
     // Every schema change first (tables and columns normalisation declared without staging rows
     // there, after a discarded row): deletes of earlier rows must come after the last ALTER.
@@ -167,6 +170,7 @@ export class UnitWriter {
     for (const { group, disposition } of this.groups.values()) await disposition.finish(this.writes, group);
     const rows = { ...this.writes.written };
     await checkpoint.record(rows);
+    this.throwIfStopped();
     checkpoint.beforeCommit();
     await this.context.session.run("COMMIT");
     this.open = false;
@@ -175,12 +179,19 @@ export class UnitWriter {
     for (const table of this.context.schema.tables.keys())
       if (this.columns.has(table, this.context.system.id) || rows[table] !== undefined) this.committedTables.add(table);
     for (const table of Object.keys(this.writes.written)) delete this.writes.written[table];
-    if (this.waiting === 0) await this.context.file.release();
+    // Each checkpoint decides afresh: a producer that slowed down waits on disk again.
+    this.streaming = false;
+    // The checkpoint is committed whatever happens now: a file that cannot be let go (DETACH
+    // checkpoints the WAL, which may hit a full disk) stays attached until the run closes it.
+    await this.context.file.release().catch(() => {});
     return rows;
   }
 
   /** After a failure: waits for the queued segments, rolls back what followed the last checkpoint and lets the file go. */
   async rollback(): Promise<void> {
+    for (const { segment } of this.waiting.splice(0)) rmSync(segment.file, { force: true });
+    this.waitingBytes = 0;
+    this.waitingRows = 0;
     await this.queue;
     if (this.open) await this.context.session.run("ROLLBACK").catch(() => {});
     this.open = false;
@@ -188,6 +199,36 @@ export class UnitWriter {
   }
 
   // internal
+
+  /** Queues the waiting segments, in order, to be loaded in the checkpoint's transaction. */
+  private loadWaiting(): void {
+    const batch = this.waiting.splice(0);
+    this.waitingBytes = 0;
+    this.waitingRows = 0;
+    for (const { staged, segment } of batch) this.queue = this.queue.then(() => this.loadQueued(staged, segment));
+  }
+
+  /** Loads one segment (unless the unit stopped) and removes its file; a failure is kept, not thrown. */
+  private async loadQueued(staged: StagedTable, segment: Segment): Promise<void> {
+    try {
+      // A unit that stopped (a failure, a signal) loads nothing more: it is about to roll back.
+      if (this.failure === undefined && !this.context.signal.aborted) {
+        await this.begin();
+        await this.load(staged, segment);
+      }
+    } catch (caught) {
+      const error = caught instanceof RestloadError && caught.code === "E_LOCKED" ? caught : loadFailure(staged, caught);
+      this.failure = { error };
+      this.context.onError(error);
+    } finally {
+      rmSync(segment.file, { force: true });
+    }
+  }
+
+  private throwIfStopped(): void {
+    const { signal } = this.context;
+    if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error(`stopped (${String(signal.reason)})`);
+  }
 
   /** The checkpoint's transaction, begun at its first write: the file is held from here to its COMMIT. */
   private async begin(): Promise<void> {
@@ -216,5 +257,33 @@ export class UnitWriter {
         owned.push(table.name);
     }
     return owned;
+  }
+}
+
+/** A segment that did not load, as E_LOAD: DuckDB's first line, and for a CSV error the line naming the column and the value. */
+function loadFailure(staged: StagedTable, caught: unknown): RestloadError {
+  const full = messageOf(caught);
+  const detail = /^Error when converting column .*$/m.exec(full)?.[0];
+  const message = [full.split("\n")[0]!, ...(detail ? [detail] : [])].join(": ");
+  const from = [...staged.resources].map((name) => `"${name}"`).join(", ");
+  return new RestloadError(
+    "E_LOAD",
+    `Cannot load the rows of ${staged.resources.size > 1 ? "resources" : "resource"} ${from} into table "${staged.table}": ${message}`,
+    {
+      hint: /Conversion Error/.test(message)
+        ? "A value does not convert to its column's type: check the field's columns hint (data_type, precision), or keep it as text with columns.<field> = { data_type = \"text\" }."
+        : "The unit rolled back; the next run loads it again.",
+      context: { resource: staged.governing.resource },
+      cause: caught,
+    },
+  );
+}
+
+/** The size of a staged file in bytes (0 when it is gone). */
+function sizeOf(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
   }
 }

@@ -29,6 +29,13 @@ export function unitCheckpoints(plan: Pick<Plan, "resources" | "tables" | "check
   if (incremental.window !== null) return { mode: "windows" };
   // A backfill range (end_value) leaves the stored cursor alone: there is nothing to resume from.
   if (incremental.end_value !== null) return { mode: "end", reason: "end_value leaves the stored cursor alone" };
+  // An open range drops records equal to the stored cursor: a record on the next page with the
+  // value a page boundary stored would be lost. A closed range keeps them (deduplicated by key).
+  if (incremental.range_start !== "closed")
+    return {
+      mode: "end",
+      reason: 'range_start = "open" would drop records tied with a page boundary\'s cursor (set range_start = "closed")',
+    };
   if (!inCursorOrder(root))
     return { mode: "end", reason: `records are not in cursor order (set row_order = "${ascending(root) ? "asc" : "desc"}" if they are)` };
   return { mode: "pages", cursor_path: incremental.cursor_path };

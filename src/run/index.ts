@@ -3,10 +3,9 @@
 // held only while the run writes: to record its start, to read each unit's schema and cursors,
 // for each checkpoint's loads and COMMIT, and to record its end.
 import { randomUUID } from "node:crypto";
-import { hostname } from "node:os";
 import { type AttachableDatabase, openAttachable } from "../db/attachable.ts";
 import { runRowGroupSize } from "../db/open.ts";
-import { RestloadError, errorData, errorLine, stopSignal } from "../errors.ts";
+import { errorData, errorLine, stopSignal } from "../errors.ts";
 import { removeDeadStageDirs, removeRunStageDir, runStageDir } from "../load/stage-dirs.ts";
 import { finishRun, startRun } from "../state/runs.ts";
 import { ensureSystemTables } from "../state/system-tables.ts";
@@ -16,6 +15,7 @@ import { extractorFor } from "./extractor.ts";
 import { interruptedError } from "./load-error.ts";
 import { summarize } from "./summary.ts";
 import type { RunOptions, RunSummary, UnitResult } from "./types.ts";
+import { type RunLock, takeRunLock } from "./run-lock.ts";
 import { runUnit } from "./unit.ts";
 import { selectedUnits } from "./unit-pipeline.ts";
 
@@ -42,7 +42,10 @@ export async function runPipeline(runOptions: RunOptions): Promise<RunSummary> {
     rowGroupSize: runRowGroupSize,
   });
   const stageDir = runStageDir(plan.database, plan.dataset);
+  let runLock: RunLock | undefined;
   try {
+    // Held to the end of the run: no other run of this pipeline is alive while it is.
+    runLock = await takeRunLock(database.path, { dataset: plan.dataset, pipeline: plan.pipeline, lockTimeoutMs: options.lockTimeoutMs });
     await recordStart(database, options, { runId, started });
     // Staged files of killed runs; folders of live runs (other datasets of this file) stay.
     removeDeadStageDirs(plan.database);
@@ -66,7 +69,9 @@ export async function runPipeline(runOptions: RunOptions): Promise<RunSummary> {
     const failed = results.some((result) => result.status === "failed");
     const status = interrupted ? "interrupted" : failed ? "failed" : "succeeded";
     const stopped = interrupted ? interruptedError(options.signal!, "run") : undefined;
-    const exitCode = stopped ? stopped.exitCode : failed ? 1 : 0;
+    // Units that failed only because the file stayed held elsewhere: a temporary condition (75).
+    const locked = failed && results.every((result) => result.status !== "failed" || result.error?.code === "E_LOCKED");
+    const exitCode = stopped ? stopped.exitCode : locked ? 75 : failed ? 1 : 0;
     const finished = new Date();
     const summary = summarize({ runId, plan, started, finished }, { status, exitCode }, extractor, results);
     const firstError = results.find((result) => result.error)?.error;
@@ -92,44 +97,22 @@ export async function runPipeline(runOptions: RunOptions): Promise<RunSummary> {
     statusFile?.finish("failed");
     await statusFile?.flushed();
     await database.close();
+    runLock?.release();
     removeRunStageDir(plan.database, stageDir);
   }
 }
 
 // internal
 
-/**
- * Creates or migrates the system tables and records the run as `running`, unless a run of the
- * same pipeline is alive: then waits (the file let go) up to the lock timeout, and refuses with
- * E_LOCKED naming that process.
- */
+/** Creates or migrates the system tables and records the run as `running` (the run lock held). */
 async function recordStart(
   database: AttachableDatabase,
   options: RunOptions,
   run: { readonly runId: string; readonly started: Date },
 ): Promise<void> {
   const { plan } = options;
-  const deadline = Date.now() + options.lockTimeoutMs;
-  let delay = 50;
-  for (;;) {
-    const session = await database.acquire();
-    await ensureSystemTables(session, plan.dataset);
-    const live = await startRun(session, plan.dataset, { runId: run.runId, pipeline: plan.pipeline, startedAt: run.started });
-    await database.release();
-    if (!live) return;
-    const left = deadline - Date.now();
-    if (left <= 0) {
-      const seconds = Math.round(options.lockTimeoutMs / 100) / 10;
-      throw new RestloadError(
-        "E_LOCKED",
-        `Cannot open database "${database.path}" as process ${live.pid} (a run of pipeline "${plan.pipeline}" into dataset "${plan.dataset}" on ${hostname()}, started ${live.startedAt}) is running this pipeline (waited ${seconds} s)`,
-        {
-          hint: "Wait for that run to finish, or raise --lock-timeout; two runs of one pipeline never load at the same time.",
-          context: { file: database.path },
-        },
-      );
-    }
-    await new Promise((done) => setTimeout(done, Math.min(delay, left)));
-    delay = Math.min(delay * 2, 1_000);
-  }
+  const session = await database.acquire();
+  await ensureSystemTables(session, plan.dataset);
+  await startRun(session, plan.dataset, { runId: run.runId, pipeline: plan.pipeline, startedAt: run.started });
+  await database.release();
 }

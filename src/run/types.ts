@@ -28,7 +28,9 @@ export type RunEvent =
       readonly rows: Readonly<Record<string, number>>;
       readonly checkpoints: number;
     }
-  | { readonly type: "unit_failed"; readonly unit: string; readonly error: ErrorData };
+  | { readonly type: "unit_failed"; readonly unit: string; readonly error: ErrorData }
+  /** Something the run could not do and went on without (a failed unit's `_rl_loads` row while the file is held elsewhere). */
+  | { readonly type: "warning"; readonly unit: string; readonly message: string };
 
 export interface RunOptions {
   readonly plan: Plan;

@@ -3,7 +3,7 @@
 // cursors as of its safe point and its own `_rl_loads` row under its own load id. On failure what
 // followed the last checkpoint rolls back, and the failure is recorded on its own.
 import type { AttachableDatabase } from "../db/attachable.ts";
-import { type ErrorData, errorData } from "../errors.ts";
+import { type ErrorData, errorData, errorLine } from "../errors.ts";
 import type { Extractor } from "../extract/index.ts";
 import { readExistingSchema } from "../load/existing-schema.ts";
 import { Stage } from "../load/stage.ts";
@@ -150,32 +150,54 @@ export async function runUnit({ database, options, extractor, unit, runId, stage
     // What followed the last checkpoint rolls back; the checkpoints committed stay.
     await writer?.rollback();
     const committed = recorder?.committedCount ?? 0;
+    const failedLoadId = loadIds.current;
+    const failedCheckpoint = loadIds.checkpoint;
     const result = unitResult(
       { unit: unit.name, loadId: firstLoadId, startedMs: started.getTime() },
       { status: "failed", rows: writer?.committed ?? {}, error, checkpoints: committed },
       { extractor, before },
     );
-    const session = await database.acquire();
-    await insertLoad(session, plan.dataset, {
-      loadId: loadIds.current,
-      runId,
-      unit: unit.name,
-      status: "failed",
-      startedAt: recorder?.checkpointStarted ?? started,
-      finishedAt: new Date(),
-      rowsByTable: {},
-      requests: recorder ? recorder.requestsSince() : result.requests,
-      retries: recorder ? recorder.retriesSince() : result.retries,
-      error,
-      resources: recorder ? recorder.resourcesSince() : resourceStats,
-      checkpoint: loadIds.checkpoint,
-      final: true,
-      cursorReached: null,
+    await recordFailure(
+      database,
+      () => ({
+        loadId: failedLoadId,
+        runId,
+        unit: unit.name,
+        status: "failed",
+        startedAt: recorder?.checkpointStarted ?? started,
+        finishedAt: new Date(),
+        rowsByTable: {},
+        requests: recorder ? recorder.requestsSince() : result.requests,
+        retries: recorder ? recorder.retriesSince() : result.retries,
+        error,
+        resources: recorder ? recorder.resourcesSince() : resourceStats,
+        checkpoint: failedCheckpoint,
+        final: true,
+        cursorReached: null,
+      }),
+      plan.dataset,
+    ).catch((failed) => {
+      // The file is still held elsewhere (the failure may be that very lock): the unit's failure
+      // is reported and the run goes on, its own record is attempted at its end.
+      options.onEvent?.({
+        type: "warning",
+        unit: unit.name,
+        message: `The failure of unit "${unit.name}" is not recorded in _rl_loads: ${errorLine(errorData(failed, redactWith(options)))}`,
+      });
     });
-    await database.release();
     options.onEvent?.({ type: "unit_failed", unit: unit.name, error });
     return result;
   } finally {
     stage?.remove();
+  }
+}
+
+/** Writes a failed unit's `_rl_loads` row, attaching the file for it; rejects when it cannot. */
+async function recordFailure(database: AttachableDatabase, row: () => Parameters<typeof insertLoad>[2], dataset: string): Promise<void> {
+  const session = await database.acquire();
+  try {
+    await insertLoad(session, dataset, row());
+  } finally {
+    await database.release().catch(() => {});
   }
 }

@@ -64,11 +64,12 @@ export function createApp(options: ServeOptions): Hono {
 export function health(databases: readonly DatabaseSnapshot[], maxAgeSeconds: number | null, now: number): string[] {
   const problems: string[] = [];
   for (const db of databases) {
-    if (db.pipelines.length === 0 && !db.live) problems.push(`${db.database}: no run recorded${db.note ? ` (${db.note})` : ""}`);
+    if (db.pipelines.length === 0 && db.live.length === 0)
+      problems.push(`${db.database}: no run recorded${db.note ? ` (${db.note})` : ""}`);
     for (const p of db.pipelines) {
       const newest = p.runs[0];
       // A "running" run with no live process behind it was killed before it could finish.
-      if (newest?.status === "running" && !(db.live && db.live.run_id === newest.run_id)) {
+      if (newest?.status === "running" && !db.live.some((live) => live.run_id === newest.run_id)) {
         problems.push(`${p.pipeline}: the last run (started ${newest.started_at}) ended without finishing (killed?)`);
       }
       const last = p.runs.find((run) => run.status !== "running");
@@ -145,8 +146,8 @@ export function metrics(databases: readonly DatabaseSnapshot[]): string {
   metric(
     "restload_running",
     "gauge",
-    "1 while a run writes the database.",
-    databases.map((db) => [{ database: db.database }, db.live ? 1 : 0]),
+    "Runs going on in the database (one per dataset at most).",
+    databases.map((db) => [{ database: db.database }, db.live.length]),
   );
   return lines.join("\n") + "\n";
 }

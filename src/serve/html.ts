@@ -50,7 +50,7 @@ function chart(runs: readonly RunRow[]): string {
 
 function pipelineCard(db: DatabaseSnapshot, p: PipelineSnapshot, now: number, token: string | null): string {
   const last = p.runs[0];
-  const liveHere = db.live && db.live.pipeline === p.pipeline ? db.live : null;
+  const liveHere = db.live.find((live) => live.pipeline === p.pipeline) ?? null;
   // A row still "running" with no live status file behind it is a run that was killed.
   const status = liveHere ? "running" : last?.status === "running" ? "unfinished" : (last?.status ?? "never run");
   const runsRows = p.runs
@@ -94,19 +94,22 @@ export function overviewPage(databases: readonly DatabaseSnapshot[], now: number
   const cards = databases
     .map((db) => {
       const note = db.note ? `<p class="muted note">${escapeHtml(db.database)}: ${escapeHtml(db.note)}</p>` : "";
-      const liveOnly =
-        db.live && !db.pipelines.some((p) => p.pipeline === db.live?.pipeline)
-          ? pipelineCard(
-              db,
-              { pipeline: db.live.pipeline, dataset: "", runs: [], loads_by_run: {}, last_success_at: null, tables: [], cursors: [] },
-              now,
-              token,
-            )
-          : "";
+      // A first run, not committed yet: its pipeline is in no table so far.
+      const liveOnly = db.live
+        .filter((live) => !db.pipelines.some((p) => p.pipeline === live.pipeline))
+        .map((live) =>
+          pipelineCard(
+            db,
+            { pipeline: live.pipeline, dataset: "", runs: [], loads_by_run: {}, last_success_at: null, tables: [], cursors: [] },
+            now,
+            token,
+          ),
+        )
+        .join("");
       return note + db.pipelines.map((p) => pipelineCard(db, p, now, token)).join("") + liveOnly;
     })
     .join("");
-  const running = databases.some((db) => db.live);
+  const running = databases.some((db) => db.live.length > 0);
   return page("restload", `<h1>restload</h1>${cards || "<p>No database given.</p>"}`, running ? 2 : 10);
 }
 

@@ -55,8 +55,8 @@ export interface DatabaseSnapshot {
   readonly database: string;
   readonly read_at: string | null;
   readonly pipelines: readonly PipelineSnapshot[];
-  /** The run writing right now (from the status file), if any. */
-  readonly live: RunStatusDocument | null;
+  /** The runs going on now (from their status files), one per dataset at most, newest first. */
+  readonly live: readonly RunStatusDocument[];
   /** Why committed data could not be read now (held by a run, missing file). */
   readonly note: string | null;
 }
@@ -72,7 +72,7 @@ export class Snapshots {
   private readonly cache = new Map<string, { snapshot: DatabaseSnapshot; stamp: string; at: number }>();
 
   async read(database: string): Promise<DatabaseSnapshot> {
-    const live = readStatusFile(database);
+    const live = readStatusFiles(database);
     const cached = this.cache.get(database);
     if (!existsSync(database))
       return { database, read_at: null, pipelines: [], live, note: "the database does not exist yet (no run so far)" };
@@ -87,7 +87,7 @@ export class Snapshots {
         error instanceof RestloadError && error.code === "E_LOCKED"
           ? "a run holds the database; showing its progress and the data read before"
           : `cannot read the database: ${(error as Error).message}`;
-      return { ...(cached?.snapshot ?? { database, read_at: null, pipelines: [], live: null, note: null }), live, note };
+      return { ...(cached?.snapshot ?? { database, read_at: null, pipelines: [], live: [], note: null }), live, note };
     }
   }
 }
@@ -100,18 +100,18 @@ function fileStamp(path: string): string {
 }
 
 /**
- * The live run among the database's status files (`<database>.<dataset>.status.json`, one per
- * dataset); with several pipelines running at once, the one started last.
+ * The live runs among the database's status files (`<database>.<dataset>.status.json`, one per
+ * dataset: pipelines writing other datasets of one file run at once), newest first.
  */
-function readStatusFile(database: string): RunStatusDocument | null {
+function readStatusFiles(database: string): RunStatusDocument[] {
   const prefix = `${basename(database)}.`;
   let names: string[];
   try {
     names = readdirSync(dirname(database)).filter((name) => name.startsWith(prefix) && name.endsWith(".status.json"));
   } catch {
-    return null;
+    return [];
   }
-  let newest: RunStatusDocument | null = null;
+  const live: RunStatusDocument[] = [];
   for (const name of names) {
     try {
       const status = JSON.parse(readFileSync(join(dirname(database), name), "utf8")) as RunStatusDocument;
@@ -119,12 +119,12 @@ function readStatusFile(database: string): RunStatusDocument | null {
       const fresh = Date.now() - Date.parse(status.updated_at) < 10_000;
       // A run killed with -9 leaves "running" behind: its process must still exist to count as live.
       if (status.state !== "running" || !fresh || !processAlive(status.pid)) continue;
-      if (newest === null || status.started_at > newest.started_at) newest = status;
+      live.push(status);
     } catch {
       // Half-written by hand, or gone between listing and reading: not a live run.
     }
   }
-  return newest;
+  return live.sort((a, b) => b.started_at.localeCompare(a.started_at));
 }
 
 async function readDatabase(path: string): Promise<DatabaseSnapshot> {
@@ -222,7 +222,7 @@ async function readDatabase(path: string): Promise<DatabaseSnapshot> {
       const pipeline = runs[0]?.pipeline ?? dataset;
       pipelines.push({ pipeline, dataset, runs, loads_by_run: loadsByRun, last_success_at: isoFromMs(success?.at), tables, cursors });
     }
-    return { database: path, read_at: new Date().toISOString(), pipelines, live: null, note: null };
+    return { database: path, read_at: new Date().toISOString(), pipelines, live: [], note: null };
   } finally {
     database.close();
   }

@@ -3,7 +3,6 @@ import { hostname } from "node:os";
 import type { Session } from "../db/session.ts";
 import { type ErrorData, errorLine } from "../errors.ts";
 import { toJson } from "../util/json.ts";
-import { processAlive } from "../util/process-alive.ts";
 
 export type RunStatus = "running" | "succeeded" | "failed" | "interrupted";
 
@@ -102,51 +101,29 @@ export async function insertLoad(session: Session, dataset: string, load: LoadRe
   );
 }
 
-/** A run of the same pipeline and dataset whose process is alive on this machine. */
-export interface LiveRun {
-  readonly runId: string;
-  readonly pid: number;
-  readonly startedAt: string;
-}
-
 /**
- * Records the start of a run in one transaction with the check that no run of the same pipeline
- * is alive (a run holds the file only while it writes, so two could otherwise interleave). Runs
- * left `running` by a process that is gone are marked `interrupted` first. Returns the live run
- * that stands in the way, or undefined once this run is recorded.
+ * Records the start of a run, runs of the same pipeline left `running` marked `interrupted` first.
+ * The caller holds the pipeline's run lock (`run/run-lock.ts`): no other run of it is alive.
  */
 export async function startRun(
   session: Session,
   dataset: string,
   run: { runId: string; pipeline: string; startedAt: Date },
-): Promise<LiveRun | undefined> {
-  return session.transaction(async () => {
-    await markAbandonedRuns(session, dataset);
-    const rows = await session.all(
-      `SELECT run_id, pid, started_at::VARCHAR AS started_at FROM ${session.table(dataset, "_rl_runs")} WHERE status = 'running' AND pipeline = ? AND host = ?`,
-      [run.pipeline, hostname()],
-    );
-    const live = rows.find((row) => processAlive(Number(row.pid)) && Number(row.pid) !== process.pid);
-    if (live) return { runId: String(live.run_id), pid: Number(live.pid), startedAt: String(live.started_at) };
+): Promise<void> {
+  await session.transaction(async () => {
+    await markAbandonedRuns(session, dataset, run.pipeline);
     await insertRun(session, dataset, run);
-    return undefined;
   });
 }
 
 /**
- * Runs still marked "running" whose process is gone (killed, crashed) ended without finishing.
- * A run of another host cannot be checked: a DuckDB file is not shared between machines, so it
- * is gone too.
+ * Runs of `pipeline` still marked "running" ended without finishing (killed, crashed, their
+ * machine gone): only a holder of the pipeline's run lock may call this, so none of them is alive.
+ * Their pid and host stay, for display.
  */
-export async function markAbandonedRuns(session: Session, dataset: string): Promise<void> {
-  const table = session.table(dataset, "_rl_runs");
-  const running = await session.all(`SELECT run_id, pid, host FROM ${table} WHERE status = 'running'`);
-  const here = hostname();
-  for (const row of running) {
-    if (row.host === here && processAlive(Number(row.pid))) continue;
-    await session.run(
-      `UPDATE ${table} SET status = 'interrupted', error = 'the process ended before the run finished (killed or crashed)' WHERE run_id = ?`,
-      [String(row.run_id)],
-    );
-  }
+export async function markAbandonedRuns(session: Session, dataset: string, pipeline: string): Promise<void> {
+  await session.run(
+    `UPDATE ${session.table(dataset, "_rl_runs")} SET status = 'interrupted', error = 'the process ended before the run finished (killed or crashed)' WHERE status = 'running' AND pipeline = ?`,
+    [pipeline],
+  );
 }

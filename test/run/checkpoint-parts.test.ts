@@ -13,10 +13,10 @@ import { removeDeadStageDirs, runStageDir } from "../../src/load/stage-dirs.ts";
 import type { PlannedIncremental } from "../../src/plan/index.ts";
 import { trackStatus } from "../../src/run/events.ts";
 import { LoadIds } from "../../src/run/ids.ts";
-import { markAbandonedRuns } from "../../src/state/runs.ts";
+import { runLockPath } from "../../src/run/run-lock.ts";
 import { StatusFile, statusFilePath } from "../../src/state/status-file.ts";
 import { ensureSystemTables } from "../../src/state/system-tables.ts";
-import { runMain, tempDir } from "../helpers.ts";
+import { bunBin, repoRoot, runMain, tempDir } from "../helpers.ts";
 import { json, startServer, type TestServer } from "../servers/server.ts";
 import { project, testHead } from "./_helpers.ts";
 
@@ -98,6 +98,14 @@ describe("where a unit checkpoints (check)", () => {
   const cases: [string, string, unknown][] = [
     ["an ordered cursor: page boundaries", 'row_order = "asc"', { mode: "pages", cursor_path: "seq" }],
     ["desc with min: page boundaries", 'row_order = "desc", last_value_func = "min"', { mode: "pages", cursor_path: "seq" }],
+    [
+      'range_start = "open": once at the end (a page boundary\'s value would drop its ties on the next page)',
+      'row_order = "asc", range_start = "open"',
+      {
+        mode: "end",
+        reason: 'range_start = "open" would drop records tied with a page boundary\'s cursor (set range_start = "closed")',
+      },
+    ],
     ["unordered: once at the end", "", { mode: "end", reason: 'records are not in cursor order (set row_order = "asc" if they are)' }],
     ["a window: window ends", 'window = 10, end_param = "until", end_value = 100', { mode: "windows" }],
     [
@@ -198,40 +206,53 @@ describe("system tables", () => {
 });
 
 describe("runs of one pipeline", () => {
-  test("a second run of a pipeline whose run is alive is refused with E_LOCKED naming its pid, without a request", async () => {
+  test("a process holding the pipeline's run lock refuses a second run with E_LOCKED naming it, without a request; runs left running are interrupted whatever their pid or host", async () => {
     const server = startServer(() => json([{ id: 1 }]));
     servers.push(server);
     const p = project(`${testHead(server.url)}[[resources]]\nname = "items"\n`);
     expect((await p.run()).code).toBe(0);
-    const pid = liveProcess();
+    const lockFile = runLockPath(p.database, "data", "test");
+    expect(lockFile).toBe(`${p.database}.data.test.run-lock`);
+    // The lock file stays after a run: harmless, the next run opens it again.
+    expect(existsSync(lockFile)).toBe(true);
+
+    // Rows a live process's pid (a pid reused after kill -9) and another host (a container sharing the volume) left running.
     const database = await openDatabase(p.database, { create: false, lockTimeoutMs: 5000, memoryLimit: "128MB" });
     try {
       const session = await Session.of(database);
       await session.run(
-        `INSERT INTO data._rl_runs (run_id, pipeline, started_at, status, pid, host) VALUES ('other', 'test', now(), 'running', ?, ?)`,
-        [pid, hostname()],
+        `INSERT INTO data._rl_runs (run_id, pipeline, started_at, status, pid, host) VALUES ('reused', 'test', now(), 'running', ?, ?), ('elsewhere', 'test', now(), 'running', 1, 'another-host'), ('other pipeline', 'other', now(), 'running', 1, 'another-host')`,
+        [liveProcess(), hostname()],
       );
-      await session.run(
-        `INSERT INTO data._rl_runs (run_id, pipeline, started_at, status, pid, host) VALUES ('dead', 'test', now(), 'running', ?, ?)`,
-        [await deadPid(), hostname()],
-      );
-      // markAbandonedRuns leaves a live run alone and marks the one whose process is gone.
-      await markAbandonedRuns(session, "data");
-      expect(await session.all(`SELECT run_id, status FROM data._rl_runs WHERE run_id IN ('other', 'dead') ORDER BY run_id`)).toEqual([
-        { run_id: "dead", status: "interrupted" },
-        { run_id: "other", status: "running" },
-      ]);
     } finally {
       database.close();
     }
+    expect((await p.run(["--lock-timeout", "0"])).code).toBe(0);
+    expect(
+      await p.query(
+        `select run_id, status, pid is not null as pid from data._rl_runs where run_id in ('reused', 'elsewhere', 'other pipeline') order by run_id`,
+      ),
+    ).toEqual([
+      { run_id: "elsewhere", status: "interrupted", pid: true },
+      { run_id: "other pipeline", status: "running", pid: true },
+      { run_id: "reused", status: "interrupted", pid: true },
+    ]);
+
+    const holder = Bun.spawn([bunBin, join(repoRoot, "test", "fixtures", "hold-database.ts"), lockFile, "20000"], { stdout: "pipe" });
+    sleepers.push(holder);
+    const reader = (holder.stdout as ReadableStream<Uint8Array>).getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toContain("ready");
     const requests = server.requests.length;
     const refused = await p.run(["--lock-timeout", "0.3"]);
     expect(refused.code).toBe(75);
-    expect(refused.stderr).toContain(`error[E_LOCKED]: Cannot open database "${p.database}" as process ${pid} (a run of pipeline "test"`);
+    expect(refused.stderr).toContain(
+      `error[E_LOCKED]: Cannot run pipeline "test" into dataset "data" of database "${p.database}" as process ${holder.pid} (`,
+    );
     expect(server.requests.length).toBe(requests);
     // Another pipeline of the same file is not held back by it.
     const other = project(`${testHead(server.url).replace('name = "test"', 'name = "other"')}[[resources]]\nname = "things"\n`);
     expect((await runMain(["run", other.pipeline, "--database", p.database])).code).toBe(0);
+    holder.kill();
   });
 });
 

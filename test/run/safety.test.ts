@@ -183,7 +183,9 @@ describe("the database lock", () => {
     while (!existsSync(`${p.database}.data.status.json`)) await Bun.sleep(10);
     const second = await p.run(["--lock-timeout", "0.5"]);
     expect(second.code).toBe(75);
-    expect(second.stderr).toContain(`error[E_LOCKED]: Cannot open database "${p.database}" as process ${first.pid}`);
+    expect(second.stderr).toContain(
+      `error[E_LOCKED]: Cannot run pipeline "test" into dataset "data" of database "${p.database}" as process ${first.pid}`,
+    );
     expect(await first.exited).toBe(0);
     const third = await p.run(["--lock-timeout", "30"]);
     expect(third.code).toBe(0);

@@ -176,6 +176,70 @@ describe("restload serve", () => {
   });
 });
 
+describe("pipelines sharing one database file", () => {
+  test("two running at once both show live, in /api/pipelines and restload_running", async () => {
+    const slow = startServer(async (request) => {
+      await Bun.sleep(40);
+      const page = Number(request.url.searchParams.get("page") ?? 0);
+      return json([{ id: page }], { headers: page < 40 ? { link: `<${request.url.origin}/items?page=${page + 1}>; rel="next"` } : {} });
+    });
+    servers.push(slow);
+    const first = project(
+      `[pipeline]\nname = "first"\ndataset = "first"\n[client]\nbase_url = "${slow.url}"\n[[resources]]\nname = "items"\n`,
+      "first",
+    );
+    const database = first.database;
+    const second = project(
+      `[pipeline]\nname = "second"\ndataset = "second"\ndatabase = "${database}"\n[client]\nbase_url = "${slow.url}"\n[[resources]]\nname = "items"\n`,
+      "second",
+    );
+    const base = await serve(["--database", database]);
+    const runs = [first, second].map((p) =>
+      Bun.spawn([bunBin, mainTs, "run", p.pipeline], { cwd: repoRoot, stdout: "ignore", stderr: "ignore" }),
+    );
+    let bothLive = false;
+    let running = "";
+    for (let i = 0; i < 150 && !bothLive; i++) {
+      const [db] = (await (await fetch(`${base}api/pipelines`)).json()) as { live: { pipeline: string }[] }[];
+      const live = (db?.live ?? []).map((run) => run.pipeline).sort();
+      if (live.join() === "first,second") {
+        bothLive = true;
+        running = (await (await fetch(`${base}metrics`)).text()).split("\n").find((line) => line.startsWith("restload_running{")) ?? "";
+      } else await Bun.sleep(20);
+    }
+    expect(bothLive).toBe(true);
+    expect(running).toMatch(/ (1|2)$/);
+    expect(await Promise.all(runs.map((proc) => proc.exited))).toEqual([0, 0]);
+  });
+});
+
+describe("checkpoints", () => {
+  test("a run's detail lists each checkpoint of a unit as a load of its own", async () => {
+    const windowed = startServer((request) => {
+      const since = Number(request.url.searchParams.get("since"));
+      const until = Number(request.url.searchParams.get("until"));
+      return json(Array.from({ length: 30 }, (_, seq) => ({ seq })).filter(({ seq }) => seq >= since && seq < until));
+    });
+    servers.push(windowed);
+    const p = project(
+      `[pipeline]\nname = "windowed"\ndataset = "data"\ncheckpoint_interval = 0.001\n[client]\nbase_url = "${windowed.url}"\n[[resources]]\nname = "items"\nendpoint.paginator = "single_page"\nendpoint.incremental = { cursor_path = "seq", initial_value = 0, end_value = 30, window = 10, start_param = "since", end_param = "until" }\n`,
+      "windowed",
+    );
+    expect((await p.run()).code).toBe(0);
+    const [run] = await p.query("select run_id from data._rl_runs");
+    const base = await serve(["--database", p.database]);
+    const detail = (await (await fetch(`${base}api/runs/${run!.run_id}?db=${encodeURIComponent(p.database)}`)).json()) as {
+      loads: { unit: string; checkpoint: number; final: boolean; status: string }[];
+    };
+    // One load per window (three windows), then the unit's final commit.
+    const loads = detail.loads.map(({ unit, checkpoint, final, status }) => ({ unit, checkpoint, final, status }));
+    expect(loads.length).toBeGreaterThanOrEqual(3);
+    expect(loads).toEqual(loads.map((_, i) => ({ unit: "items", checkpoint: i + 1, final: i === loads.length - 1, status: "committed" })));
+    const html = await (await fetch(`${base}runs/${run!.run_id}?db=${encodeURIComponent(p.database)}`)).text();
+    expect(html).toContain("unit items · checkpoint 2");
+  });
+});
+
 describe("in a real browser", () => {
   let browser: Browser;
   // The first launch on a machine may unpack Chromium from npm (2-8 s): more than bun's hook default.
