@@ -1,7 +1,7 @@
 // Runs pipelines end to end (in this process, through the CLI entry) against local servers.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Ran, runMain, tempDir } from "../helpers.ts";
+import { bunBin, mainTs, type Ran, repoRoot, runMain, tempDir } from "../helpers.ts";
 import { json, startServer, type TestServer } from "../servers/server.ts";
 
 export interface Project {
@@ -87,4 +87,36 @@ export function randomKillDelays(bounds: readonly (readonly [number, number])[],
       }
     },
   };
+}
+
+/**
+ * Page `page` (0-based, the request's `page` param) of `rows`, `perPage` a page, with a Link
+ * header to the next page while there is one: the paging of the test APIs of whole runs.
+ */
+export function linkedPage(request: { readonly url: URL }, rows: readonly unknown[], perPage: number): Response {
+  const page = Number(request.url.searchParams.get("page") ?? 0);
+  const next = new URL(request.url);
+  next.searchParams.set("page", String(page + 1));
+  const headers: Record<string, string> = (page + 1) * perPage < rows.length ? { link: `<${next.href}>; rel="next"` } : {};
+  return json(rows.slice(page * perPage, (page + 1) * perPage), { headers });
+}
+
+/** The [pipeline] (name "test", dataset "data", the given checkpoint_interval) and [client] tables. */
+export const checkpointHead = (url: string, interval = "0.01") =>
+  `[pipeline]\nname = "test"\ndataset = "data"\ncheckpoint_interval = ${interval}\n[client]\nbase_url = "${url}"\n`;
+
+export type SpawnedRun = { proc: ReturnType<typeof Bun.spawn>; output: Promise<string> };
+
+/** `restload run <pipeline>` as a process of its own, with `env` added; `output` is its stdout and stderr once it ends. */
+export function spawnRun(pipeline: string, env: Record<string, string> = {}): SpawnedRun {
+  const proc = Bun.spawn([bunBin, mainTs, "run", pipeline], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const output = Promise.all([new Response(proc.stdout as ReadableStream).text(), new Response(proc.stderr as ReadableStream).text()]).then(
+    ([stdout, stderr]) => `${stdout}${stderr}`,
+  );
+  return { proc, output };
 }

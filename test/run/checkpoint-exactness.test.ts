@@ -4,34 +4,13 @@
 // that must commit once. Real processes, killed with SIGKILL at crash points; asserted by SQL on
 // the DuckDB file.
 import { afterAll, describe, expect, test } from "bun:test";
-import { bunBin, mainTs, repoRoot } from "../helpers.ts";
 import { type LoggedRequest, json, startServer, type TestServer } from "../servers/server.ts";
-import { type Project, project } from "./_helpers.ts";
+import { checkpointHead, linkedPage, type Project, project, type SpawnedRun, spawnRun } from "./_helpers.ts";
 
 const servers: TestServer[] = [];
 afterAll(async () => {
   for (const server of servers) await server.stop();
 });
-
-/** The [pipeline] (name "test", dataset "data", a tiny checkpoint_interval) and [client] tables. */
-const head = (url: string, interval = "0.01") =>
-  `[pipeline]\nname = "test"\ndataset = "data"\ncheckpoint_interval = ${interval}\n[client]\nbase_url = "${url}"\n`;
-
-type Spawned = { proc: ReturnType<typeof Bun.spawn>; output: Promise<string> };
-
-/** `restload run <pipeline>` as a process of its own, with `env` added. */
-function spawnRun(pipeline: string, env: Record<string, string> = {}): Spawned {
-  const proc = Bun.spawn([bunBin, mainTs, "run", pipeline], {
-    cwd: repoRoot,
-    env: { ...process.env, ...env },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const output = Promise.all([new Response(proc.stdout as ReadableStream).text(), new Response(proc.stderr as ReadableStream).text()]).then(
-    ([stdout, stderr]) => `${stdout}${stderr}`,
-  );
-  return { proc, output };
-}
 
 /** Runs the pipeline with RESTLOAD_CRASH_AT = `<point>:<unit>` and expects it to die by SIGKILL. */
 async function crashAt(p: Project, point: string, unit: string): Promise<void> {
@@ -87,12 +66,8 @@ function pagedApi<T>(
   const server = startServer(async (request: LoggedRequest) => {
     if (delayMs > 0) await Bun.sleep(delayMs);
     const params = request.url.searchParams;
-    const page = Number(params.get("page") ?? 0);
     const rows = select(source(), params);
-    const next = new URL(request.url);
-    next.searchParams.set("page", String(page + 1));
-    const headers: Record<string, string> = (page + 1) * perPage < rows.length ? { link: `<${next.href}>; rel="next"` } : {};
-    return json(rows.slice(page * perPage, (page + 1) * perPage), { headers });
+    return linkedPage(request, rows, perPage);
   });
   servers.push(server);
   return server;
@@ -133,7 +108,7 @@ describe("merge across checkpoints", () => {
     };
     const server = pagedApi(() => state.records, sinceSeq, 2, 20);
     const p = project(
-      `${head(server.url)}[[resources]]\nname = "items"\nprimary_key = "id"\nwrite_disposition = "merge"\nendpoint.paginator = "header_link"\nendpoint.incremental = { cursor_path = "seq", initial_value = 0, start_param = "since", row_order = "asc" }\n`,
+      `${checkpointHead(server.url)}[[resources]]\nname = "items"\nprimary_key = "id"\nwrite_disposition = "merge"\nendpoint.paginator = "header_link"\nendpoint.incremental = { cursor_path = "seq", initial_value = 0, start_param = "since", row_order = "asc" }\n`,
     );
 
     /** Root rows and each root's labels, as the database holds them. */
@@ -207,7 +182,7 @@ describe("ties across a page boundary", () => {
 
   test("an unkilled run commits at every page boundary and loads every record once", async () => {
     const server = pagedApi(() => source, sinceSeq, 5, 20);
-    const p = project(`${head(server.url)}${resource}`);
+    const p = project(`${checkpointHead(server.url)}${resource}`);
     await runOk(p);
     expect((await committedLoads(p, "events")).length).toBeGreaterThanOrEqual(4);
     await expectEqualsSource(p);
@@ -228,7 +203,7 @@ describe("ties across a page boundary", () => {
   for (const { points, committed } of crashes) {
     test(`killed at ${points.join(", then at ")}: the committed rows are ${committed === undefined ? "a prefix of the" : `the first ${committed}`} records, and a rerun from the tied cursor loads every record exactly once`, async () => {
       const server = pagedApi(() => source, sinceSeq, 5, 20);
-      const p = project(`${head(server.url)}${resource}`);
+      const p = project(`${checkpointHead(server.url)}${resource}`);
       for (const point of points) await crashAt(p, point, "events");
       // What the kills left is a prefix of the source, each record once, the cursor at its last record.
       const [left] = await p.query("select count(*) as n from data.events");
@@ -264,7 +239,7 @@ describe('row_order = "desc" with last_value_func = "min"', () => {
 
   test("killed at after_checkpoint_2: the first two pages are committed with the cursor at their minimum; the rerun continues downwards and the table equals the source, the stored cursor its minimum", async () => {
     const server = pagedApi(() => source, upTo, 5, 20);
-    const p = project(`${head(server.url)}${resource}`);
+    const p = project(`${checkpointHead(server.url)}${resource}`);
     await crashAt(p, "after_checkpoint_2", "events");
     expect(multiset(await p.query("select seq, body from data.events"))).toEqual(multiset(source.slice(0, 10)));
     expect(await storedCursor(p, "events")).toBe(String(source[9]!.seq));
@@ -312,12 +287,8 @@ describe("a child resource with a per-parent cursor under checkpoints", () => {
         return json(childrenOf(id).filter((row) => row.ts >= since));
       }
       await Bun.sleep(20);
-      const page = Number(params.get("page") ?? 0);
       const rows = sinceSeq(parents, params);
-      const next = new URL(request.url);
-      next.searchParams.set("page", String(page + 1));
-      const headers: Record<string, string> = (page + 1) * 2 < rows.length ? { link: `<${next.href}>; rel="next"` } : {};
-      return json(rows.slice(page * 2, (page + 1) * 2), { headers });
+      return linkedPage(request, rows, 2);
     });
     servers.push(server);
     return server;
@@ -328,7 +299,7 @@ describe("a child resource with a per-parent cursor under checkpoints", () => {
   for (const point of ["before_checkpoint_2", "after_checkpoint_2"]) {
     test(`killed at ${point}: the committed parents have all their children; a rerun loads every parent and every child exactly once`, async () => {
       const server = api();
-      const p = project(`${head(server.url)}${resources}`);
+      const p = project(`${checkpointHead(server.url)}${resources}`);
       await crashAt(p, point, "parents");
       const committedParents = (await p.query("select id from data.parents order by id")).map((row) => Number(row.id));
       // Checkpoint k covers the first k pages of parents (two a page).
@@ -380,7 +351,7 @@ describe("units that commit once", () => {
 
   test("a replace resource with an ordered cursor and a tiny interval commits exactly once per run", async () => {
     const server = pagedApi(() => source, sinceSeq, 2, 20);
-    const p = project(`${head(server.url)}${resource("replace")}`);
+    const p = project(`${checkpointHead(server.url)}${resource("replace")}`);
     await runOk(p);
     expect(await loadsPerRun(p)).toEqual([{ checkpoints: [1], finals: 1 }]);
     expect(multiset(await p.query("select seq, body from data.events"))).toEqual(multiset(source));
@@ -393,7 +364,7 @@ describe("units that commit once", () => {
 
   test("run --full-refresh of an ordered-incremental append resource commits exactly once and leaves every record once", async () => {
     const server = pagedApi(() => source, sinceSeq, 2, 20);
-    const p = project(`${head(server.url)}${resource("append")}`);
+    const p = project(`${checkpointHead(server.url)}${resource("append")}`);
     await runOk(p);
     const first = await loadsPerRun(p);
     expect(first.length).toBe(1);

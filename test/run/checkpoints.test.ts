@@ -3,9 +3,9 @@
 // no duplicates. Real processes, killed with SIGKILL at counted requests, at crash points and at
 // random moments.
 import { afterAll, describe, expect, test } from "bun:test";
-import { bunBin, mainTs, repoRoot, runMain } from "../helpers.ts";
+import { runMain } from "../helpers.ts";
 import { type LoggedRequest, json, startServer, type TestServer } from "../servers/server.ts";
-import { type Project, project, randomKillDelays } from "./_helpers.ts";
+import { checkpointHead, linkedPage, type Project, project, randomKillDelays, type SpawnedRun, spawnRun } from "./_helpers.ts";
 
 const servers: TestServer[] = [];
 afterAll(async () => {
@@ -15,28 +15,8 @@ afterAll(async () => {
 const day = 86_400_000;
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.000Z$/, "Z");
 
-/** The [pipeline] (name "test", dataset "data", the given checkpoint_interval) and [client] tables. */
-const head = (url: string, interval: string) =>
-  `[pipeline]\nname = "test"\ndataset = "data"\ncheckpoint_interval = ${interval}\n[client]\nbase_url = "${url}"\n`;
-
-type Spawned = { proc: ReturnType<typeof Bun.spawn>; output: Promise<string> };
-
-/** `restload run <pipeline>` as a process of its own; `output` is its stdout and stderr once it ends. */
-function spawnRun(pipeline: string, env: Record<string, string> = {}): Spawned {
-  const proc = Bun.spawn([bunBin, mainTs, "run", pipeline], {
-    cwd: repoRoot,
-    env: { ...process.env, ...env },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const output = Promise.all([new Response(proc.stdout as ReadableStream).text(), new Response(proc.stderr as ReadableStream).text()]).then(
-    ([stdout, stderr]) => `${stdout}${stderr}`,
-  );
-  return { proc, output };
-}
-
 /** Waits for a run that must die by SIGKILL, and says what it printed when it did not. */
-async function expectKilled(run: Spawned): Promise<void> {
+async function expectKilled(run: SpawnedRun): Promise<void> {
   await run.proc.exited;
   if (run.proc.signalCode !== "SIGKILL")
     throw new Error(`the run was not killed (exit ${run.proc.exitCode}, signal ${run.proc.signalCode}):\n${await run.output}`);
@@ -100,12 +80,8 @@ function orderedApi(source: Event[], perPage: number, delayMs: number, onRequest
     onRequest?.(++count, request);
     if (delayMs > 0) await Bun.sleep(delayMs);
     const since = Number(request.url.searchParams.get("since") ?? 0);
-    const page = Number(request.url.searchParams.get("page") ?? 0);
     const rows = source.filter((row) => row.seq >= since);
-    const next = new URL(request.url);
-    next.searchParams.set("page", String(page + 1));
-    const headers: Record<string, string> = (page + 1) * perPage < rows.length ? { link: `<${next.href}>; rel="next"` } : {};
-    return json(rows.slice(page * perPage, (page + 1) * perPage), { headers });
+    return linkedPage(request, rows, perPage);
   });
   servers.push(server);
   return server;
@@ -173,16 +149,12 @@ function windowedApi(records: Change[], delayMs: number, onRequest?: (asked: Ask
     if (!entry.page) windows++;
     onRequest?.(entry, windows);
     if (delayMs > 0) await Bun.sleep(delayMs);
-    const page = Number(params.get("page") ?? 0);
     const since = entry.since === null ? -Infinity : Date.parse(entry.since);
     const until = entry.until === null ? Infinity : Date.parse(entry.until);
     const inRange = records
       .filter((record) => Date.parse(record.updated_at) >= since && Date.parse(record.updated_at) < until)
       .sort((a, b) => ((a.id * 7919) % 101) - ((b.id * 7919) % 101) || a.id - b.id);
-    const next = new URL(request.url);
-    next.searchParams.set("page", String(page + 1));
-    const headers: Record<string, string> = (page + 1) * 5 < inRange.length ? { link: `<${next.href}>; rel="next"` } : {};
-    return json(inRange.slice(page * 5, page * 5 + 5), { headers });
+    return linkedPage(request, inRange, 5);
   });
   servers.push(server);
   return { server, asked, reset: () => void (asked.length = 0) };
@@ -228,11 +200,11 @@ async function expectWindowedEqualsSource(p: Project, table: string, records: Ch
 describe("an ordered load killed at 70 % keeps its checkpoints", () => {
   test("kill -9 after 140 of 200 pages: most rows are already committed in several checkpoints; the rerun asks for at most half the pages and ends with every record exactly once", async () => {
     const source = eventsOf(2000);
-    let victim: Spawned | undefined;
+    let victim: SpawnedRun | undefined;
     const server = orderedApi(source, 10, 15, (count) => {
       if (count === 140) victim?.proc.kill("SIGKILL");
     });
-    const p = project(`${head(server.url, "0.2")}${orderedResource}`);
+    const p = project(`${checkpointHead(server.url, "0.2")}${orderedResource}`);
     victim = spawnRun(p.pipeline);
     await expectKilled(victim);
     expect(server.requests.length).toBeGreaterThanOrEqual(140);
@@ -270,11 +242,11 @@ describe("a window backfill killed half way keeps its finished windows", () => {
     for (let i = 0; i < 1000; i++) records.push({ id: i + 1, updated_at: iso(initial + Math.floor((i * (730 * day - 3_600_000)) / 1000)) });
     // Some exactly on window bounds: they belong to the window they start.
     for (let k = 1; k <= 60; k += 7) records.push({ id: 1000 + k, updated_at: iso(initial + k * 7 * day) });
-    let victim: Spawned | undefined;
+    let victim: SpawnedRun | undefined;
     const api = windowedApi(records, 10, (entry, windows) => {
       if (!entry.page && windows === 53) victim?.proc.kill("SIGKILL");
     });
-    const p = project(`${head(api.server.url, "0.2")}${windowedResource("changes", iso(initial))}`);
+    const p = project(`${checkpointHead(api.server.url, "0.2")}${windowedResource("changes", iso(initial))}`);
     victim = spawnRun(p.pipeline);
     await expectKilled(victim);
     expectBoundedWindows(api.asked);
@@ -326,7 +298,7 @@ describe("crash points between checkpoints", () => {
   for (const { point, committedWindows } of cases) {
     test(`windowed, killed at ${point}: exactly windows 1..${committedWindows} are committed, the cursor at their end; a rerun starts there and equals the source`, async () => {
       const api = windowedApi(windowed, 15);
-      const p = project(`${head(api.server.url, "0.01")}${windowedResource("events", iso(start), windowEnd(10))}`);
+      const p = project(`${checkpointHead(api.server.url, "0.01")}${windowedResource("events", iso(start), windowEnd(10))}`);
       const crashed = spawnRun(p.pipeline, { RESTLOAD_CRASH_AT: `${point}:events` });
       await expectKilled(crashed);
       const cursor = await expectWindowedPrefix(p, "events", windowed);
@@ -359,7 +331,7 @@ describe("crash points between checkpoints", () => {
   for (const { point, loads, describe: committed } of orderedCases) {
     test(`ordered cursor, killed at ${point}: ${committed} committed, rows a page-aligned prefix ending at the stored cursor; a rerun resumes there and equals the source`, async () => {
       const server = orderedApi(ordered, 10, 5);
-      const p = project(`${head(server.url, "0.1")}${orderedResource}`);
+      const p = project(`${checkpointHead(server.url, "0.1")}${orderedResource}`);
       const crashed = spawnRun(p.pipeline, { RESTLOAD_CRASH_AT: `${point}:events` });
       await expectKilled(crashed);
       const prefix = await expectOrderedPrefix(p, 10);
@@ -389,7 +361,7 @@ describe("random kills with checkpoints on", () => {
     const windows = windowedApi(changes, 10);
     // Two units: the windowed one on a server of its own (an absolute path bypasses base_url).
     const windowedPart = windowedResource("changes", iso(start), iso(start + 364 * day), `${windows.server.url}changes`);
-    const p = project(`${head(server.url, "0.1")}${orderedResource}${windowedPart}`);
+    const p = project(`${checkpointHead(server.url, "0.1")}${orderedResource}${windowedPart}`);
     const kills = randomKillDelays(
       [
         [500, 1500],

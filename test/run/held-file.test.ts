@@ -5,8 +5,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { bunBin, mainTs, repoRoot, restload } from "../helpers.ts";
-import { json, startServer, type TestServer } from "../servers/server.ts";
-import { type Project, project } from "./_helpers.ts";
+import { startServer, type TestServer } from "../servers/server.ts";
+import { linkedPage, type Project, project } from "./_helpers.ts";
 
 const servers: TestServer[] = [];
 const holders: ReturnType<typeof Bun.spawn>[] = [];
@@ -29,12 +29,8 @@ function orderedApi(source: readonly unknown[], perPage: number, delayMs: number
     onRequest?.(++count);
     await Bun.sleep(delayMs);
     const since = Number(request.url.searchParams.get("since") ?? 0);
-    const page = Number(request.url.searchParams.get("page") ?? 0);
     const rows = source.filter((row) => (row as { seq: number }).seq >= since);
-    const next = new URL(request.url);
-    next.searchParams.set("page", String(page + 1));
-    const headers: Record<string, string> = (page + 1) * perPage < rows.length ? { link: `<${next.href}>; rel="next"` } : {};
-    return json(rows.slice(page * perPage, (page + 1) * perPage), { headers });
+    return linkedPage(request, rows, perPage);
   });
   servers.push(server);
   return server;

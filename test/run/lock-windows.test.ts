@@ -4,7 +4,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { bunBin, mainTs, type Ran, repoRoot, restload, tempDir } from "../helpers.ts";
-import { json, startServer, type TestServer } from "../servers/server.ts";
+import { startServer, type TestServer } from "../servers/server.ts";
+import { linkedPage } from "./_helpers.ts";
 
 const servers: TestServer[] = [];
 afterAll(async () => {
@@ -24,12 +25,8 @@ function slowOrderedApi(): TestServer {
   const server = startServer(async (request) => {
     await Bun.sleep(40);
     const since = Number(request.url.searchParams.get("since") ?? 0);
-    const page = Number(request.url.searchParams.get("page") ?? 0);
     const rows = source.filter((row) => row.seq >= since);
-    const next = new URL(request.url);
-    next.searchParams.set("page", String(page + 1));
-    const headers: Record<string, string> = (page + 1) * perPage < rows.length ? { link: `<${next.href}>; rel="next"` } : {};
-    return json(rows.slice(page * perPage, (page + 1) * perPage), { headers });
+    return linkedPage(request, rows, perPage);
   });
   servers.push(server);
   return server;

@@ -11,7 +11,7 @@ import { type FinishedWindow, extractResource } from "../../src/run/records.ts";
 import { fakeClock } from "../extract/_fake-clock.ts";
 import { runMain } from "../helpers.ts";
 import { type LoggedRequest, json, startServer, type TestServer } from "../servers/server.ts";
-import { project, testHead } from "./_helpers.ts";
+import { linkedPage, project, testHead } from "./_helpers.ts";
 
 const servers: TestServer[] = [];
 afterAll(async () => {
@@ -34,15 +34,11 @@ function rangeApi<R extends { id: number }>(
     const params = request.url.searchParams;
     const since = params.get("since");
     const until = params.get("until");
-    const page = Number(params.get("page") ?? 0);
     const inRange = records
       .filter((record) => since === null || compare(String(cursor(record)), since) >= 0)
       .filter((record) => until === null || compare(String(cursor(record)), until) < 0)
       .sort((a, b) => ((a.id * 7919) % 101) - ((b.id * 7919) % 101) || a.id - b.id);
-    const next = new URL(request.url);
-    next.searchParams.set("page", String(page + 1));
-    const headers: Record<string, string> = (page + 1) * 5 < inRange.length ? { link: `<${next.href}>; rel="next"` } : {};
-    return json(inRange.slice(page * 5, page * 5 + 5), { headers });
+    return linkedPage(request, inRange, 5);
   });
   servers.push(server);
   return server;
