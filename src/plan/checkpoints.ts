@@ -13,13 +13,18 @@ export type UnitCheckpoints =
   | { readonly mode: "end"; readonly reason: string };
 
 /**
- * The safe points of `unit` (the end of the unit is always one). `--full-refresh` replaces the
- * unit's tables, so such a run commits once whatever this says.
+ * The safe points of `unit` (the end of the unit is always one), for a run with or without
+ * `--full-refresh` (which replaces the unit's tables, so it commits once).
  *
  * @example
  * unitCheckpoints(plan, unit) // { mode: "pages", cursor_path: "updated_at" }
  */
-export function unitCheckpoints(plan: Pick<Plan, "resources" | "tables" | "checkpoint_interval">, unit: LoadUnit): UnitCheckpoints {
+export function unitCheckpoints(
+  plan: Pick<Plan, "resources" | "tables" | "checkpoint_interval">,
+  unit: LoadUnit,
+  run: { readonly fullRefresh?: boolean } = {},
+): UnitCheckpoints {
+  if (run.fullRefresh) return { mode: "end", reason: "--full-refresh replaces the unit's tables" };
   if (plan.checkpoint_interval === 0) return { mode: "end", reason: "checkpoint_interval = 0" };
   const replaced = plan.tables.find((table) => table.unit === unit.name && table.disposition.disposition === "replace");
   if (replaced) return { mode: "end", reason: `table "${replaced.name}" is replaced (write_disposition = "replace")` };

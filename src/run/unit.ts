@@ -83,7 +83,7 @@ export async function runUnit({ database, options, extractor, unit, runId, stage
       (table, resource) => governingTableInUnit(plan, { unit: unit.name, table, firstRowsOf: resource }),
     );
     stage = unitStage;
-    const checkpoints: UnitCheckpoints = fullRefresh ? { mode: "end", reason: "--full-refresh" } : unitCheckpoints(plan, unit);
+    const checkpoints: UnitCheckpoints = unitCheckpoints(plan, unit, { fullRefresh });
     const unitRecorder = new CheckpointRecorder({
       session,
       options,

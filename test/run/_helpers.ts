@@ -68,7 +68,8 @@ export function seededRandom(): { readonly seed: number; next(): number } {
 
 /**
  * Kill delays drawn from `seededRandom()` (each `[min, span]` gives `min + random * span` ms), logged
- * with the line that replays them; `replayOnFailure` appends that line to a failing assertion.
+ * with the line that replays them; `killRuns` starts a run per delay and SIGKILLs it then;
+ * `replayOnFailure` appends the replay line to a failing assertion.
  */
 export function randomKillDelays(bounds: readonly (readonly [number, number])[], testFile: string) {
   const random = seededRandom();
@@ -77,6 +78,16 @@ export function randomKillDelays(bounds: readonly (readonly [number, number])[],
   console.log(`killed at random moments: ${replay}`);
   return {
     delays,
+    /** `restload run <pipeline>` once per delay, SIGKILLed after it; `afterEachKill` looks at the database in between. */
+    async killRuns(pipeline: string, afterEachKill?: () => Promise<void>): Promise<void> {
+      for (const delay of delays) {
+        const { proc } = spawnRun(pipeline);
+        await Bun.sleep(delay);
+        proc.kill("SIGKILL");
+        await proc.exited;
+        await afterEachKill?.();
+      }
+    },
     async replayOnFailure(body: () => Promise<void>): Promise<void> {
       try {
         await body();

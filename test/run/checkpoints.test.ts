@@ -371,14 +371,10 @@ describe("random kills with checkpoints on", () => {
       "test/run/checkpoints.test.ts",
     );
     await kills.replayOnFailure(async () => {
-      for (const delay of kills.delays) {
-        const run = spawnRun(p.pipeline);
-        await Bun.sleep(delay);
-        run.proc.kill("SIGKILL");
-        await run.proc.exited;
+      await kills.killRuns(p.pipeline, async () => {
         await expectOrderedPrefix(p);
         await expectWindowedPrefix(p, "changes", changes);
-      }
+      });
       const rerun = await p.run();
       expect(rerun.code).toBe(0);
       await expectOrderedEqualsSource(p, source);

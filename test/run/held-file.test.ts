@@ -4,9 +4,9 @@
 // with -9 stands in no later run's way. Real processes, real DuckDB files, local HTTP servers.
 import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { bunBin, mainTs, repoRoot, restload } from "../helpers.ts";
+import { bunBin, repoRoot, restload } from "../helpers.ts";
 import { startServer, type TestServer } from "../servers/server.ts";
-import { linkedPage, type Project, project } from "./_helpers.ts";
+import { linkedPage, type Project, project, spawnRun } from "./_helpers.ts";
 
 const servers: TestServer[] = [];
 const holders: ReturnType<typeof Bun.spawn>[] = [];
@@ -43,12 +43,6 @@ const pipeline = (url: string, interval: string, resources = ["events"]) =>
         `[[resources]]\nname = "${name}"\nwrite_disposition = "append"\nendpoint.path = "${name}"\nendpoint.paginator = "header_link"\nendpoint.incremental = { cursor_path = "seq", initial_value = 0, start_param = "since", row_order = "asc" }\n`,
     )
     .join("")}`;
-
-function spawnRun(pipelineFile: string, args: string[] = []) {
-  const proc = Bun.spawn([bunBin, mainTs, "run", pipelineFile, ...args], { cwd: repoRoot, stdout: "pipe", stderr: "pipe" });
-  const output = Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]).then(([o, e]) => `${o}${e}`);
-  return { proc, output };
-}
 
 /** A process holding `file` for `ms` (waiting up to 10 s for it first); resolves once it holds it. */
 async function hold(file: string, ms: number): Promise<ReturnType<typeof Bun.spawn>> {

@@ -96,12 +96,7 @@ describe("append + cursor under kill -9", () => {
       "test/run/incremental-more.test.ts",
     );
     await kills.replayOnFailure(async () => {
-      for (const delay of kills.delays) {
-        const proc = Bun.spawn([bunBin, mainTs, "run", p.pipeline], { cwd: repoRoot, stdout: "ignore", stderr: "ignore" });
-        await Bun.sleep(delay);
-        proc.kill("SIGKILL");
-        await proc.exited;
-      }
+      await kills.killRuns(p.pipeline);
       expect((await p.run()).code).toBe(0);
       expect(await p.query("select seq from data.events order by seq")).toEqual(source.map(({ seq }) => ({ seq })));
     });

@@ -3,9 +3,9 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { bunBin, mainTs, type Ran, repoRoot, restload, tempDir } from "../helpers.ts";
+import { type Ran, restload, tempDir } from "../helpers.ts";
 import { startServer, type TestServer } from "../servers/server.ts";
-import { linkedPage } from "./_helpers.ts";
+import { linkedPage, spawnRun } from "./_helpers.ts";
 
 const servers: TestServer[] = [];
 afterAll(async () => {
@@ -40,12 +40,6 @@ function pipelineFile(dir: string, name: string, url: string): string {
     `[pipeline]\nname = "${name}"\ndataset = "${name}_data"\ndatabase = "shared.duckdb"\ncheckpoint_interval = "1s"\n[client]\nbase_url = "${url}"\n[[resources]]\nname = "events"\nwrite_disposition = "append"\nendpoint.path = "${name}/events"\nendpoint.paginator = "header_link"\nendpoint.incremental = { cursor_path = "seq", initial_value = 0, start_param = "since", row_order = "asc" }\n`,
   );
   return file;
-}
-
-function spawnRun(pipeline: string) {
-  const proc = Bun.spawn([bunBin, mainTs, "run", pipeline], { cwd: repoRoot, stdout: "pipe", stderr: "pipe" });
-  const output = Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]).then(([o, e]) => `${o}${e}`);
-  return { proc, output };
 }
 
 const sql = (database: string, text: string) => restload(["sql", database, text, "--lock-timeout", "5", "--json"]);

@@ -2,9 +2,8 @@
 // and the database lock, with real processes.
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { bunBin, mainTs, repoRoot } from "../helpers.ts";
 import { json, startServer, type TestServer } from "../servers/server.ts";
-import { project, randomKillDelays } from "./_helpers.ts";
+import { project, randomKillDelays, spawnRun } from "./_helpers.ts";
 
 const servers: TestServer[] = [];
 afterAll(async () => {
@@ -30,10 +29,6 @@ function slowApi(delayMs: number): TestServer {
 const pipelineFor = (url: string, secret = false) =>
   `[pipeline]\nname = "test"\ndataset = "data"\n[client]\nbase_url = "${url}"\n${secret ? 'auth = { token = { secret = "canary" } }\n' : ""}[[resources]]\nname = "items"\nprimary_key = "id"\nwrite_disposition = "merge"\n`;
 
-function spawnRun(pipeline: string, env: Record<string, string> = {}) {
-  return Bun.spawn([bunBin, mainTs, "run", pipeline], { cwd: repoRoot, env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
-}
-
 /** The tables equal the source exactly, and _rl_loads agrees with them. */
 async function expectEqualsSource(p: ReturnType<typeof project>): Promise<void> {
   expect(await p.query("select id, title from data.items order by id")).toEqual(source.map(({ id, title }) => ({ id, title })));
@@ -52,7 +47,7 @@ describe("kill -9 never loses or duplicates a row", () => {
     test(`killed at ${point}: the unit is all or nothing, and a rerun equals the source`, async () => {
       const server = slowApi(0);
       const p = project(pipelineFor(server.url));
-      const crashed = spawnRun(p.pipeline, { RESTLOAD_CRASH_AT: `${point}:items` });
+      const crashed = spawnRun(p.pipeline, { RESTLOAD_CRASH_AT: `${point}:items` }).proc;
       await crashed.exited;
       expect(crashed.signalCode).toBe("SIGKILL");
       const [count] = await p.query("select count(*) as n from duckdb_tables() where schema_name = 'data' and table_name = 'items'");
@@ -80,18 +75,14 @@ describe("kill -9 never loses or duplicates a row", () => {
       "test/run/safety.test.ts",
     );
     await kills.replayOnFailure(async () => {
-      for (const delay of kills.delays) {
-        const proc = spawnRun(p.pipeline);
-        await Bun.sleep(delay);
-        proc.kill("SIGKILL");
-        await proc.exited;
+      await kills.killRuns(p.pipeline, async () => {
         // After every kill the data is either untouched or one whole committed unit.
         const [exists] = await p.query("select count(*) as n from duckdb_tables() where schema_name = 'data' and table_name = 'items'");
         if (exists!.n === 1) {
           const [rows] = await p.query("select count(*) as n from data.items");
           expect([0, source.length]).toContain(Number(rows!.n));
         }
-      }
+      });
       expect((await p.run()).code).toBe(0);
       await expectEqualsSource(p);
     });
@@ -102,7 +93,7 @@ describe("signals", () => {
   test("SIGTERM mid-run: exit 143, the unit rolled back, the run recorded as interrupted; the next run completes", async () => {
     const server = slowApi(150);
     const p = project(pipelineFor(server.url));
-    const proc = spawnRun(p.pipeline);
+    const proc = spawnRun(p.pipeline).proc;
     while (server.requests.length < 2) await Bun.sleep(10);
     proc.kill("SIGTERM");
     expect(await proc.exited).toBe(143);
@@ -118,7 +109,7 @@ describe("signals", () => {
   test("SIGINT exits 130", async () => {
     const server = slowApi(150);
     const p = project(pipelineFor(server.url));
-    const proc = spawnRun(p.pipeline);
+    const proc = spawnRun(p.pipeline).proc;
     while (server.requests.length < 1) await Bun.sleep(10);
     proc.kill("SIGINT");
     expect(await proc.exited).toBe(130);
@@ -131,7 +122,7 @@ describe("the live status file", () => {
     const server = slowApi(60);
     const p = project(pipelineFor(server.url, true));
     const statusPath = `${p.database}.data.status.json`;
-    const proc = spawnRun(p.pipeline, { RESTLOAD_SECRET_CANARY: canary });
+    const proc = spawnRun(p.pipeline, { RESTLOAD_SECRET_CANARY: canary }).proc;
     let reads = 0;
     let sawRunning = false;
     let maxRecords = 0;
@@ -179,7 +170,7 @@ describe("the database lock", () => {
   test("a second run waits --lock-timeout, then exits 75 naming the holder; the first is unaffected", async () => {
     const server = slowApi(200);
     const p = project(pipelineFor(server.url));
-    const first = spawnRun(p.pipeline);
+    const first = spawnRun(p.pipeline).proc;
     while (!existsSync(`${p.database}.data.status.json`)) await Bun.sleep(10);
     const second = await p.run(["--lock-timeout", "0.5"]);
     expect(second.code).toBe(75);
