@@ -6,6 +6,10 @@ function writer(stream: NodeJS.WriteStream): (text: string) => Promise<void> {
   return (text) => new Promise((done, fail) => stream.write(text, (error) => (error ? fail(error) : done())));
 }
 
+// A failed write (EPIPE: the reader of `| head` went away) reaches the command through write()'s
+// callback; without a listener the stream's "error" event would also crash the process (Deno).
+process.stdout.on("error", () => {});
+
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);

@@ -1,7 +1,7 @@
 // Renders rows as an aligned text table, CSV (RFC 4180) or JSON, for commands that print data.
 import { type ErrorData, type Problem, errorData } from "../errors.ts";
-
 import { toJson } from "../util/json.ts";
+import { plural } from "../util/plural.ts";
 
 export { toJson };
 
@@ -70,7 +70,7 @@ export function rowsToTable(columns: readonly string[], types: readonly string[]
       .join("│")
       .trimEnd();
   const rule = widths.map((w) => "─".repeat(w + 2)).join("┼");
-  const count = `(${rows.length} ${rows.length === 1 ? "row" : "rows"})`;
+  const count = `(${plural(rows.length, "row")})`;
   return [line(header, false), rule, ...cells.map((row) => line(row, true)), count].join("\n") + "\n";
 }
 

@@ -27,3 +27,13 @@ export function redactingIo(io: Io, redactor: Redactor): Io {
     stderr: (text) => io.stderr(redactor.redact(text)),
   };
 }
+
+/**
+ * Whether a failed write to stdout means its reader went away (`restload extract … | head`): a broken
+ * pipe, or a write to the stream it left destroyed. Nobody is left to read, so it is no failure.
+ */
+export function isOutputClosed(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  return code === "EPIPE" || code === "ERR_STREAM_DESTROYED";
+}

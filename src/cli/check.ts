@@ -8,6 +8,7 @@ import { interruptedExitCode, type Problem, RestloadError } from "../errors.ts";
 import { outlineWindows, windowsText } from "../extract/windows.ts";
 import { checkpointsText, unitCheckpoints } from "../plan/checkpoints.ts";
 import type { Plan, PlannedResource } from "../plan/index.ts";
+import { plural } from "../util/plural.ts";
 import { errorJson, toJson } from "./_format.ts";
 import type { Io } from "./_io.ts";
 import { preparePipeline } from "./_pipeline.ts";
@@ -146,15 +147,16 @@ function planText(planned: Plan, secrets: readonly SecretReport[]): string {
     for (const secret of secrets) lines.push(`  ${secret.name}: ${secret.found_in}  (used at ${secret.used_at.join(", ")})`);
     lines.push("");
   }
-  const count = planned.resources.length;
-  lines.push(`ok: ${count} resource${count === 1 ? "" : "s"} in ${planned.units.length} load unit${planned.units.length === 1 ? "" : "s"}`);
+  lines.push(`ok: ${plural(planned.resources.length, "resource")} in ${plural(planned.units.length, "load unit")}`);
   return lines.join("\n") + "\n";
 }
 
 function resourceText(resource: PlannedResource): string[] {
   const lines = [`  ${resource.name}${resource.parent ? `  (child of ${resource.parent})` : ""}`];
   lines.push(`    request     ${resource.method} ${resource.path}`);
-  lines.push(`    paginator   ${resource.paginator.type} (from ${resource.paginator_level})`);
+  lines.push(
+    `    paginator   ${resource.paginator_level === "auto" ? "auto (detected at run time)" : `${resource.paginator.type} (from ${resource.paginator_level})`}`,
+  );
   lines.push(`    selector    ${resource.data_selector ?? "auto"}`);
   const inc = resource.incremental;
   if (inc) {

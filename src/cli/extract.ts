@@ -1,11 +1,12 @@
 // `restload extract <pipeline.toml>`: stream root resources' records as NDJSON; no database.
 import type { CAC } from "cac";
-import { interruptedExitCode, messageOf, RestloadError } from "../errors.ts";
+import { ExitCode, interruptedExitCode, messageOf, RestloadError } from "../errors.ts";
 import { createExtractor } from "../extract/index.ts";
 import { runtimeFetch } from "../runtime/fetch.ts";
 import { toJson } from "../util/json.ts";
+import { plural } from "../util/plural.ts";
 import { formatError } from "./_format.ts";
-import type { Io } from "./_io.ts";
+import { type Io, isOutputClosed } from "./_io.ts";
 import { preparePipeline, selectRoots } from "./_pipeline.ts";
 
 interface ExtractFlags {
@@ -48,25 +49,34 @@ async function runExtract(rawIo: Io, file: string, flags: ExtractFlags): Promise
   const skipped = plan.resources.filter((resource) => resource.parent !== null);
   if (skipped.length > 0)
     await io.stderr(`note: child resources are not extracted by this command: ${skipped.map((r) => r.name).join(", ")}\n`);
+  // Aborted when stdout's reader goes away (`| head`): requests in flight are cancelled.
+  const closed = new AbortController();
+  const signal = rawIo.signal ? AbortSignal.any([rawIo.signal, closed.signal]) : closed.signal;
   let failed = 0;
   for (const resource of roots) {
     let records = 0;
     let pages = 0;
     try {
       if (rawIo.signal?.aborted) break;
-      for await (const page of extractor.pages(resource, { maxPages, signal: rawIo.signal })) {
+      for await (const page of extractor.pages(resource, { maxPages, signal })) {
         pages++;
         records += page.records.length;
         if (page.records.length > 0) {
           const name = toJson(resource.name);
-          await io.stdout(page.records.map((record) => `{"resource":${name},"record":${toJson(record)}}\n`).join(""));
+          await writeRecords(io, page.records.map((record) => `{"resource":${name},"record":${toJson(record)}}\n`).join(""));
         }
       }
-      await io.stderr(`${resource.name}: ${records} records in ${pages} page${pages === 1 ? "" : "s"}\n`);
+      await io.stderr(`${resource.name}: ${plural(records, "record")} in ${plural(pages, "page")}\n`);
     } catch (error) {
+      // Nobody reads the records any more: stop requesting, quietly, as `cat` and `grep` do; a
+      // resource that failed before still makes the exit status 1 (its error is on stderr).
+      if (error instanceof OutputClosed) {
+        closed.abort(error);
+        return failed > 0 ? ExitCode.failed : ExitCode.ok;
+      }
       failed++;
       await io.stderr(error instanceof RestloadError ? formatError(error) : `error: ${messageOf(error)}\n`);
-      await io.stderr(`${resource.name}: failed after ${records} records in ${pages} page${pages === 1 ? "" : "s"}\n`);
+      await io.stderr(`${resource.name}: failed after ${plural(records, "record")} in ${plural(pages, "page")}\n`);
     }
   }
   if (rawIo.signal?.aborted) {
@@ -75,7 +85,24 @@ async function runExtract(rawIo: Io, file: string, flags: ExtractFlags): Promise
   }
   const { requests, retries } = extractor.counters;
   await io.stderr(
-    `${requests} request${requests === 1 ? "" : "s"}, ${retries} retr${retries === 1 ? "y" : "ies"}${failed > 0 ? `, ${failed} resource${failed === 1 ? "" : "s"} failed` : ""}\n`,
+    `${plural(requests, "request")}, ${plural(retries, "retry")}${failed > 0 ? `, ${plural(failed, "resource")} failed` : ""}\n`,
   );
-  return failed > 0 ? 1 : 0;
+  return failed > 0 ? ExitCode.failed : ExitCode.ok;
+}
+
+// internal
+
+/** stdout's reader went away. */
+class OutputClosed extends Error {
+  override readonly name = "OutputClosed";
+}
+
+/** Writes to stdout; a closed pipe becomes OutputClosed, told apart from failures of extraction. */
+async function writeRecords(io: Io, text: string): Promise<void> {
+  try {
+    await io.stdout(text);
+  } catch (error) {
+    if (isOutputClosed(error)) throw new OutputClosed("stdout was closed", { cause: error });
+    throw error;
+  }
 }

@@ -1,8 +1,8 @@
 // `restload init [github|pokeapi|generic] [DIR]`: scaffold pipeline.toml and secrets.toml.
 import type { CAC } from "cac";
-import { closeSync, existsSync, mkdirSync, openSync, writeSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
-import { RestloadError } from "../errors.ts";
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { RestloadError, messageOf } from "../errors.ts";
 import { closest } from "../util/closest.ts";
 import type { Io } from "./_io.ts";
 import { type TemplateName, templates } from "./_templates.ts";
@@ -48,9 +48,19 @@ async function runInit(io: Io, templateArg: string | undefined, dirArg: string |
       },
     );
   }
-  mkdirSync(target, { recursive: true });
-  writeNew(pipelineFile, template.pipeline, 0o644);
-  writeNew(secretsFile, template.secrets, 0o600);
+  try {
+    mkdirSync(target, { recursive: true });
+    writeNew(pipelineFile, template.pipeline, 0o644);
+    try {
+      writeNew(secretsFile, template.secrets, 0o600);
+    } catch (error) {
+      // Half a template would make the next attempt fail with E_EXISTS: take the first file back.
+      rmSync(pipelineFile, { force: true });
+      throw error;
+    }
+  } catch (error) {
+    throw cannotWriteError(error, target);
+  }
   const fromHere = relative(process.cwd(), pipelineFile);
   const shown = fromHere && !fromHere.startsWith("..") ? fromHere : pipelineFile;
   await io.stdout(
@@ -64,6 +74,44 @@ async function runInit(io: Io, templateArg: string | undefined, dirArg: string |
     ].join("\n"),
   );
   return 0;
+}
+
+/**
+ * The error for a template the file system refused to write into `target`: which folder, why in
+ * words (not a bare EACCES), and what to do. Errors that are not the file system's pass through.
+ *
+ * @example
+ * cannotWriteError(Object.assign(new Error("…"), { code: "EACCES", path: "/srv/pipeline.toml" }), "/srv")
+ * // E_IO: Cannot write the template into /srv as this user may not write in /srv (permission denied)
+ */
+export function cannotWriteError(error: unknown, target: string): unknown {
+  const { code, path, syscall } = (error ?? {}) as { code?: unknown; path?: unknown; syscall?: unknown };
+  if (typeof code !== "string") return error;
+  const folder = nearestExisting(typeof path === "string" ? path : target);
+  const refusal = (reason: string, hint: string) =>
+    new RestloadError("E_IO", `Cannot write the template into ${target} as ${reason}`, { hint, context: { file: folder }, cause: error });
+  if (code === "EACCES" || code === "EPERM")
+    return refusal(
+      `this user may not write in ${folder} (permission denied)`,
+      `Choose a folder you can write to (e.g. restload init generic ~/my-pipeline), or ask for write access to ${folder}.`,
+    );
+  if (code === "EROFS") return refusal(`${folder} is on a read-only file system`, "Choose a folder on a writable file system.");
+  // mkdir says EEXIST for a file where the folder should be, every call below it ENOTDIR.
+  if (code === "ENOTDIR" || (code === "EEXIST" && syscall === "mkdir"))
+    return refusal(
+      `${folder} is a file, not a folder`,
+      "Give a folder path (it is created if missing), e.g. restload init generic ./my-pipeline.",
+    );
+  return refusal(`the file system refused it (${messageOf(error)})`, "Choose another folder.");
+}
+
+// internal
+
+/** `path` itself, or its closest ancestor that exists: the folder (or file) a refusal is about. */
+function nearestExisting(path: string): string {
+  let current = resolve(path);
+  while (!existsSync(current) && dirname(current) !== current) current = dirname(current);
+  return current;
 }
 
 /** Creates `file` with `mode` from the start (no window where a secrets file is world-readable). */

@@ -6,6 +6,7 @@ import { ExitCode, RestloadError, messageOf } from "../errors.ts";
 import { runtimeDescription } from "../runtime/info.ts";
 import type { Io } from "./_io.ts";
 import { formatError, journalError } from "./_format.ts";
+import { unknownOption, unmatchedReason } from "./_usage.ts";
 import { registerCheck } from "./check.ts";
 import { registerExtract } from "./extract.ts";
 import { registerInit } from "./init.ts";
@@ -15,6 +16,7 @@ import { registerState } from "./state.ts";
 import { registerSystemd } from "./systemd.ts";
 import { registerTables } from "./tables.ts";
 import { registerSql } from "./sql.ts";
+import { registerDrop } from "./drop.ts";
 
 export type { Io } from "./_io.ts";
 
@@ -31,6 +33,7 @@ const commands: readonly CommandRegistration[] = [
   registerSystemd,
   registerInit,
   registerSql,
+  registerDrop,
 ];
 
 /** The version line: `restload 0.1.0 (DuckDB 1.5.6, bun 1.4.5, linux-x64)`. */
@@ -60,7 +63,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   try {
     cli.parse(["restload", "restload", ...booleanFlagsCamelCased(cli, argv)], { run: false });
     if (cli.options.help) return ExitCode.ok;
-    if (!cli.matchedCommand) return await usageError(io, unmatchedReason(cli));
+    if (!cli.matchedCommand) return await usageError(io, unmatchedReason(cli, argv));
     const code: unknown = await cli.runMatchedCommand();
     return typeof code === "number" ? code : ExitCode.ok;
   } catch (error) {
@@ -69,8 +72,11 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       return error.exitCode;
     }
     if (error instanceof Error && error.name === "CACError") {
-      const command = cli.matchedCommandName ? ` ${cli.matchedCommandName}` : "";
-      return await usageError(io, error.message, `restload${command} --help`);
+      const command = cli.matchedCommand;
+      if (!command) return await usageError(io, error.message);
+      // cac checks unknown flags first and names them camel-cased; ours names them as typed, with the closest one.
+      const reason = unknownOption(cli, command, argv) ?? error.message;
+      return await usageError(io, reason, `restload ${command.name} --help`, "its arguments and options");
     }
     await io.stderr(journalError(io.env, `error: ${messageOf(error)}\n`));
     return ExitCode.failed;
@@ -98,16 +104,7 @@ function booleanFlagsCamelCased(cli: CAC, argv: readonly string[]): string[] {
   return argv.map((arg) => booleans.get(arg) ?? arg);
 }
 
-function unmatchedReason(cli: CAC): string {
-  const [first] = cli.args;
-  if (first !== undefined) return `Unknown command "${first}"`;
-  const flag = Object.keys(cli.options).find((name) => name !== "--" && name !== "v" && name !== "version");
-  if (flag !== undefined) return `Unknown option --${flag}`;
-  if (cli.options.version) return "--version takes no other arguments";
-  return "No command given";
-}
-
-async function usageError(io: Io, message: string, help = "restload --help"): Promise<number> {
-  await io.stderr(journalError(io.env, `error[E_USAGE]: ${message}\n  hint: Run \`${help}\` for the commands and their options.\n`));
+async function usageError(io: Io, message: string, help = "restload --help", what = "the commands and their options"): Promise<number> {
+  await io.stderr(journalError(io.env, `error[E_USAGE]: ${message}\n  hint: Run \`${help}\` for ${what}.\n`));
   return ExitCode.usage;
 }

@@ -3,14 +3,14 @@ import type { CAC } from "cac";
 import { resolve } from "node:path";
 import { RestloadError } from "../errors.ts";
 import { serveHttp } from "../runtime/http-server.ts";
-import { durationSeconds } from "../util/duration.ts";
 import type { Io } from "./_io.ts";
+import { secondsFlag } from "./_options.ts";
 
 interface ServeFlags {
   database?: string | string[];
   host?: string;
   port?: unknown;
-  maxAge?: string;
+  maxAge?: unknown;
 }
 
 export function registerServe(cli: CAC, io: Io): void {
@@ -24,11 +24,9 @@ export function registerServe(cli: CAC, io: Io): void {
     .action((flags: ServeFlags) => runServe(io, flags));
 }
 
-/** "90m" -> 5400; plain numbers are seconds. */
-export function parseDuration(text: string): number {
-  const seconds = durationSeconds(text, "s");
-  if (seconds === undefined) throw new RestloadError("E_USAGE", `--max-age expects a duration such as 90m, 2h or 1d, got "${text}"`);
-  return seconds;
+/** --max-age in seconds ("90m" → 5400; plain numbers are seconds), or null when not given. */
+function maxAgeSeconds(value: unknown): number | null {
+  return value === undefined ? null : secondsFlag("--max-age", value, "Pass e.g. --max-age 90m, 2h or 1d.");
 }
 
 async function runServe(io: Io, flags: ServeFlags): Promise<number> {
@@ -46,15 +44,18 @@ async function runServe(io: Io, flags: ServeFlags): Promise<number> {
       hint: "Set RESTLOAD_SERVE_TOKEN (clients send it as a bearer header or ?token=), or bind to 127.0.0.1.",
     });
   }
+  const maxAge = maxAgeSeconds(flags.maxAge);
   const { createApp } = await import("../serve/app.ts");
-  const app = createApp({ databases, maxAgeSeconds: flags.maxAge === undefined ? null : parseDuration(String(flags.maxAge)), token });
+  const app = createApp({ databases, maxAgeSeconds: maxAge, token });
   const server = serveHttp(app.fetch, host, port);
+  app.start();
   await io.stdout(`serving http://${host.includes(":") ? `[${host}]` : host}:${server.port}/ for ${databases.join(", ")}\n`);
   await new Promise<void>((done) => {
     if (!io.signal) return;
     if (io.signal.aborted) done();
     io.signal.addEventListener("abort", () => done(), { once: true });
   });
+  app.stop();
   await server.stop();
   return 0;
 }

@@ -1,6 +1,7 @@
 // `restload state <pipeline.toml>`: show incremental cursors; reset one resource's, or seed one.
 import type { CAC } from "cac";
 import { RestloadError } from "../errors.ts";
+import { plural } from "../util/plural.ts";
 import { rowsToTable, toJson } from "./_format.ts";
 import type { Io } from "./_io.ts";
 import { lockTimeoutMs, lockTimeoutOption } from "./_options.ts";
@@ -61,7 +62,7 @@ async function runState(rawIo: Io, file: string, flags: StateFlags): Promise<num
       }
     }
     const removed = await withCursors(plan, timeout, (store) => store.reset(resource.name));
-    await io.stdout(`cleared ${removed} cursor${removed === 1 ? "" : "s"} of ${resource.name}\n`);
+    await io.stdout(`cleared ${plural(removed, "cursor")} of ${resource.name}\n`);
     return 0;
   }
   if (flags.set !== undefined) {

@@ -3,6 +3,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import * as v from "valibot";
 import { RestloadError } from "../errors.ts";
+import { plural } from "../util/plural.ts";
 import { issuesToProblems } from "./issues.ts";
 import { type SecretRef, resolveReferences } from "./references.ts";
 import { type ResolvedPipeline, resolvePipeline } from "./resolve.ts";
@@ -55,8 +56,7 @@ export function parsePipelineText(
 
 /** The E_CONFIG error for `problems` found in `file`. */
 export function configError(file: string, problems: readonly { path: string; message: string }[]): RestloadError {
-  const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
-  return new RestloadError("E_CONFIG", `The pipeline file ${file} has ${count}`, {
+  return new RestloadError("E_CONFIG", `The pipeline file ${file} has ${plural(problems.length, "problem")}`, {
     hint: "Fix each key named above; `restload check` reports them all again.",
     context: { file },
     problems,

@@ -158,13 +158,13 @@ async function openOnce(
   }
 }
 
-/** ATTACHes `file` to the connection's instance and makes it the default catalog. */
+/** ATTACHes `file` to the connection's instance (as `options.catalog`, else `catalogName(file)`) and makes it the default catalog. */
 export async function attachFile(
   connection: DuckDBConnection,
   file: string,
-  options: Pick<OpenOptions, "readOnly" | "rowGroupSize">,
+  options: Pick<OpenOptions, "readOnly" | "rowGroupSize"> & { readonly catalog?: string },
 ): Promise<void> {
-  const name = catalogName(file);
+  const name = options.catalog ?? catalogName(file);
   const catalog = `"${name.replaceAll('"', '""')}"`;
   const attachOptions = [
     ...(options.readOnly ? ["READ_ONLY"] : []),

@@ -8,6 +8,7 @@ import type { HttpRequest } from "./http/request.ts";
 import { type Page, type Paginator, type RequestState, createPaginator } from "./paginate/index.ts";
 import type { RemainingPages } from "./paginate/types.ts";
 import { selectRecords } from "./select.ts";
+import { missesRecords, selectorPathFound, unmatchedSelectorError } from "./unmatched-selector.ts";
 
 export interface ChainPage {
   /** 1 for the first page of the chain. */
@@ -32,6 +33,13 @@ export interface ChainOptions {
   readonly via?: string;
   /** Request the next page while the caller handles this one (off when the caller may stop early). */
   readonly prefetch?: boolean;
+  /** Shared by every chain of the resource (each parent's, each window's) for the whole run. */
+  readonly selectorCheck: SelectorCheck;
+}
+
+/** Whether the path of a resource's data_selector has been found in any of its responses. */
+export interface SelectorCheck {
+  found: boolean;
 }
 
 /**
@@ -87,12 +95,34 @@ export async function* walkChain(resource: PlannedResource, first: RequestState,
     requested.set(identity, number);
     return fetchPage(request, number);
   };
+  // Once the selector's path has been in a response of this resource (any chain) it is right: a
+  // later response without it is an empty page (APIs leave the key out when there is nothing, or
+  // answer past the last page with another body). Until then, a response without it that holds
+  // records fails the unit (E_DATA). A wildcard or slice after the path may match nothing.
+  const check = options.selectorCheck;
+  const select = (body: unknown, number: number, request: RequestState) => {
+    const selected = selectRecords(body, selector);
+    const found = selectorPathFound(body, selected.selector);
+    if (found === true) check.found = true;
+    else if (found === false && !check.found && missesRecords(body)) {
+      throw unmatchedSelectorError({
+        resource: resource.name,
+        selector: selected.selector,
+        detected: resource.data_selector === null,
+        page: number,
+        request: options.client.describe(toHttpRequest(request)),
+        url: options.client.redact(request.url),
+        body,
+      });
+    }
+    return selected;
+  };
   let inFlight: { request: RequestState; pending: ReturnType<HttpClient["fetchJson"]> } | null = ask(paginator.first(first), 1);
   for (let number = 1; inFlight !== null; number++) {
     const { request } = inFlight;
     const result = await inFlight.pending;
     if (result.kind === "ignored") return;
-    const selected = selectRecords(result.body, selector);
+    const selected = select(result.body, number, request);
     // The selector detected on the first page holds for the whole chain.
     selector ??= selected.selector;
     const page: Page = {
@@ -107,7 +137,7 @@ export async function* walkChain(resource: PlannedResource, first: RequestState,
     const rest = number === 1 && options.maxPages === undefined && options.prefetch !== false ? paginator.rest?.(page) : undefined;
     if (rest) {
       yield chainPage(number, result, selected);
-      yield* fetchConcurrently(rest, fetchPage, (fetched, at) => chainPage(at, fetched, selectRecords(fetched.body, selector)));
+      yield* fetchConcurrently(rest, fetchPage, (fetched, at, asked) => chainPage(at, fetched, select(fetched.body, at, asked)));
       return;
     }
     // next() runs even on the last allowed page: it detects an `auto` paginator and checks the stop rules.
@@ -128,7 +158,7 @@ const pagesAhead = 8;
 async function* fetchConcurrently(
   remaining: RemainingPages,
   fetchPage: (request: RequestState, number: number) => { request: RequestState; pending: Promise<FetchResult> },
-  toPage: (result: Extract<FetchResult, { kind: "page" }>, number: number) => ChainPage,
+  toPage: (result: Extract<FetchResult, { kind: "page" }>, number: number, request: RequestState) => ChainPage,
 ): AsyncGenerator<ChainPage> {
   const inFlight: { request: RequestState; pending: Promise<FetchResult>; number: number }[] = [];
   let number = 1;
@@ -146,13 +176,13 @@ async function* fetchConcurrently(
   };
   fill();
   while (inFlight.length > 0) {
-    const { pending, number: at } = inFlight.shift()!;
+    const { pending, number: at, request } = inFlight.shift()!;
     const result = await pending;
     if (result.kind === "ignored") {
       fill();
       continue;
     }
-    const page = toPage(result, at);
+    const page = toPage(result, at, request);
     // An empty page ends the walk (as it would walking page by page); pages already requested still come.
     if (remaining.stopAfterEmptyPage && page.records.length === 0) exhausted = true;
     fill();

@@ -7,7 +7,7 @@ import { RestloadError } from "../errors.ts";
 import type { Plan, PlannedResource } from "../plan/index.ts";
 import type { Placeholder } from "../plan/template.ts";
 import { parseTemplate } from "../plan/template.ts";
-import { type ChainPage, walkChain } from "./chain.ts";
+import { type ChainPage, type SelectorCheck, walkChain } from "./chain.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { type Authenticator, createAuth } from "./http/auth/index.ts";
 import { HttpClient, type RetryEvent } from "./http/client.ts";
@@ -132,6 +132,18 @@ export function createExtractor(options: ExtractorOptions): Extractor {
     return runner;
   };
 
+  // Whether each resource's data_selector has been found in a response: once it has, in any chain
+  // of the resource, a response without it is an empty page (a parent without children).
+  const selectorChecks = new Map<string, SelectorCheck>();
+  const selectorCheckFor = (resource: PlannedResource): SelectorCheck => {
+    let check = selectorChecks.get(resource.name);
+    if (!check) {
+      check = { found: false };
+      selectorChecks.set(resource.name, check);
+    }
+    return check;
+  };
+
   return {
     counters,
     startedAt,
@@ -172,6 +184,7 @@ export function createExtractor(options: ExtractorOptions): Extractor {
         via: pageOptions.parent === undefined ? "the request" : "a URL built from parent data",
         // With row_order the caller stops once records leave the range: no page is requested ahead.
         prefetch: !resource.incremental?.row_order,
+        selectorCheck: selectorCheckFor(resource),
       });
       yield* withSteps(chain, stepsFor(resource));
     },

@@ -14,6 +14,7 @@ import { RestloadError, messageOf } from "../errors.ts";
 import type { Session } from "../db/session.ts";
 import type { CurrentLoadId, KeyStats, SystemColumns } from "../normalize/flatten.ts";
 import type { Schema } from "../normalize/schema.ts";
+import type { SchemaChange } from "../state/runs.ts";
 import { type PlannedTable, governingTable } from "../plan/tables.ts";
 import { type Disposition, type TableGroup, type UnitWrites, dispositionOf } from "./dispositions/index.ts";
 import { DatabaseColumns } from "./schema-changes.ts";
@@ -63,10 +64,16 @@ export interface WriteContext {
   readonly onError: (error: unknown) => void;
 }
 
+/** What a checkpoint wrote: rows per table, and the tables and columns it added. */
+export interface CheckpointWrites {
+  readonly rows: Record<string, number>;
+  readonly schemaChanges: readonly SchemaChange[];
+}
+
 /** What a checkpoint's transaction holds besides its rows, and the moments around its COMMIT. */
 export interface CheckpointCommit {
-  /** Writes the cursors and the `_rl_loads` row, given the rows this checkpoint wrote per table. */
-  readonly record: (rows: Record<string, number>) => Promise<void>;
+  /** Writes the cursors and the `_rl_loads` row, given what this checkpoint wrote. */
+  readonly record: (writes: CheckpointWrites) => Promise<void>;
   readonly beforeCommit: () => void;
   readonly afterCommit: () => void;
 }
@@ -153,10 +160,10 @@ export class UnitWriter {
 
   /**
    * After the checkpoint's last segment: what each disposition does at the end, the checkpoint's
-   * record, COMMIT. Returns the rows this checkpoint wrote per table. Segments still waiting are
-   * loaded first (attaching the file); after the COMMIT the file is let go.
+   * record, COMMIT. Returns what this checkpoint wrote. Segments still waiting are loaded first
+   * (attaching the file); after the COMMIT the file is let go.
    */
-  async commit(checkpoint: CheckpointCommit): Promise<Record<string, number>> {
+  async commit(checkpoint: CheckpointCommit): Promise<CheckpointWrites> {
     this.loadWaiting();
     await this.queue;
     if (this.failure) throw this.failure.error;
@@ -168,8 +175,9 @@ export class UnitWriter {
     // there, after a discarded row): deletes of earlier rows must come after the last ALTER.
     for (const table of this.context.schema.tables.values()) await this.columns.materialize(table, [...table.columns.keys()]);
     for (const { group, disposition } of this.groups.values()) await disposition.finish(this.writes, group);
-    const rows = { ...this.writes.written };
-    await checkpoint.record(rows);
+    const writes: CheckpointWrites = { rows: { ...this.writes.written }, schemaChanges: this.columns.takeChanges() };
+    const { rows } = writes;
+    await checkpoint.record(writes);
     this.throwIfStopped();
     checkpoint.beforeCommit();
     await this.context.session.run("COMMIT");
@@ -184,7 +192,7 @@ export class UnitWriter {
     // The checkpoint is committed whatever happens now: a file that cannot be let go (DETACH
     // checkpoints the WAL, which may hit a full disk) stays attached until the run closes it.
     await this.context.file.release().catch(() => {});
-    return rows;
+    return writes;
   }
 
   /** After a failure: waits for the queued segments, rolls back what followed the last checkpoint and lets the file go. */
@@ -195,6 +203,8 @@ export class UnitWriter {
     await this.queue;
     if (this.open) await this.context.session.run("ROLLBACK").catch(() => {});
     this.open = false;
+    // The tables and columns of the rolled-back transaction are gone with it.
+    this.columns.takeChanges();
     await this.context.file.release().catch(() => {});
   }
 

@@ -16,6 +16,8 @@ export interface Column {
   readonly name: string;
   readonly type: DataType;
   readonly hint?: ColumnHint | undefined;
+  /** A variant column (`<column>__v_<type>`): values that did not fit the column's type. */
+  readonly variant?: boolean | undefined;
 }
 
 export interface Table {
@@ -79,7 +81,7 @@ export class Schema {
       () =>
         `Cannot add ${what} to table "${table.name}" of resource "${resource}" as its schema contract freezes ${variant ? "data types" : "columns"}`,
     );
-    this.addColumn(table, { name: column, type, hint });
+    this.addColumn(table, { name: column, type, hint, variant });
     return { column };
   }
 

@@ -1,6 +1,7 @@
 // The resource graph: parents, cycles, topological order, load units and the tables they write.
 import type { Problem } from "../errors.ts";
 import { normalizeIdentifier } from "../normalize/naming.ts";
+import { closest } from "../util/closest.ts";
 import type { ResourceDraft } from "./resource.ts";
 import { type PlannedTable, plannedTable } from "./tables.ts";
 import type { LoadUnit, PlannedResource } from "./types.ts";
@@ -32,9 +33,14 @@ export function buildGraph(drafts: readonly ResourceDraft[], problems: Problem[]
       if (ref.resource === draft.name) {
         problems.push({ path: ref.path, message: `resource "${draft.name}" resolves from itself; a resource cannot be its own parent` });
       } else if (!byName.has(ref.resource)) {
+        // The resource itself is no candidate: it cannot be its own parent.
+        const suggestion = closest(
+          ref.resource,
+          [...byName.keys()].filter((name) => name !== draft.name),
+        );
         problems.push({
           path: ref.path,
-          message: `names resource "${ref.resource}", which does not exist; resources are: ${[...byName.keys()].join(", ")}`,
+          message: `names resource "${ref.resource}", which does not exist${suggestion ? ` (did you mean "${suggestion}"?)` : ""}; resources are: ${[...byName.keys()].join(", ")}`,
         });
       } else if (parent === null) {
         parent = ref.resource;

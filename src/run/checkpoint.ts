@@ -6,7 +6,7 @@ import type { Stage } from "../load/stage.ts";
 import type { UnitWriter } from "../load/write.ts";
 import type { TableKeys } from "../normalize/flatten.ts";
 import { writeCursor } from "../state/cursors.ts";
-import { type CursorReached, insertLoad } from "../state/runs.ts";
+import { type CursorReached, type SchemaChange, insertLoad } from "../state/runs.ts";
 import type { ResourceStats } from "./events.ts";
 import type { LoadIds } from "./ids.ts";
 import type { CursorUpdate } from "./records.ts";
@@ -37,6 +37,8 @@ export class CheckpointRecorder {
   committedCount = 0;
   /** When the checkpoint in progress started (the unit's start, or the previous COMMIT). */
   checkpointStarted = new Date();
+  /** The tables, columns and variant columns the committed checkpoints added, in order. */
+  readonly schemaChanges: SchemaChange[] = [];
   private cursorsWritten = 0;
   private counters: Extractor["counters"];
   private resources: ResourceStats = {};
@@ -66,8 +68,8 @@ export class CheckpointRecorder {
       : null;
     // The partial segments end here: their rows belong to this checkpoint.
     stage.closeAll();
-    const rows = await writer.commit({
-      record: async (written) => {
+    const written = await writer.commit({
+      record: async ({ rows, schemaChanges }) => {
         if (at.final) await this.context.beforeFinal?.();
         // The cursors move with the rows they cover, in the same transaction.
         for (const update of updates) {
@@ -87,7 +89,7 @@ export class CheckpointRecorder {
           status: "committed",
           startedAt: this.checkpointStarted,
           finishedAt: new Date(),
-          rowsByTable: written,
+          rowsByTable: rows,
           requests: this.requestsSince(),
           retries: this.retriesSince(),
           error: null,
@@ -95,6 +97,7 @@ export class CheckpointRecorder {
           checkpoint: number,
           final: at.final,
           cursorReached,
+          schemaChanges,
         });
       },
       beforeCommit: () => options.onCrashPoint?.(at.final ? "before_commit" : `before_checkpoint_${number}`, unit),
@@ -105,6 +108,8 @@ export class CheckpointRecorder {
     this.counters = { ...this.context.extractor.counters };
     this.resources = structuredClone(this.context.resourceStats) as ResourceStats;
     this.checkpointStarted = new Date();
+    this.schemaChanges.push(...written.schemaChanges);
+    for (const change of written.schemaChanges) options.onEvent?.({ type: "schema_changed", unit, load_id: loadId, ...change });
     if (at.final) return;
     // The next checkpoint is a load of its own: its rows, its keys.
     loadIds.next();
@@ -113,8 +118,8 @@ export class CheckpointRecorder {
       type: "checkpoint",
       unit,
       checkpoint: number,
-      loadId,
-      rows: Object.values(rows).reduce((sum, count) => sum + count, 0),
+      load_id: loadId,
+      rows: Object.values(written.rows).reduce((sum, count) => sum + count, 0),
       cursor: cursorReached?.last_value ?? null,
     });
   }

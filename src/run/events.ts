@@ -10,7 +10,7 @@ export type ResourceStats = Record<string, { pages: number; records: number; ret
 /** Counts pages, records and retries per resource, then passes events on. */
 export function countResources(stats: ResourceStats, next: (event: RunEvent) => void): (event: RunEvent) => void {
   return (event) => {
-    const name = event.type === "page" ? event.resource : event.type === "retry" ? event.event.resource : undefined;
+    const name = event.type === "page" || event.type === "retry" ? event.resource : undefined;
     if (name !== undefined) {
       const entry = (stats[name] ??= { pages: 0, records: 0, retries: 0 });
       if (event.type === "page") {
@@ -37,7 +37,7 @@ export function trackStatus(status: StatusFile, next: RunOptions["onEvent"]): (e
         break;
       }
       case "retry":
-        status.resource(event.event.resource).retries++;
+        status.resource(event.resource).retries++;
         break;
       case "checkpoint": {
         const progress = status.progress(event.unit);
@@ -50,7 +50,7 @@ export function trackStatus(status: StatusFile, next: RunOptions["onEvent"]): (e
         status.unit(event.unit, "committed");
         const progress = status.progress(event.unit);
         progress.checkpoints = event.checkpoints;
-        progress.rows_committed = Object.values(event.rows).reduce((sum, count) => sum + count, 0);
+        progress.rows_committed = Object.values(event.rows_by_table).reduce((sum, count) => sum + count, 0);
         break;
       }
       case "unit_failed":

@@ -9,6 +9,6 @@ export function extractorFor(options: Omit<RunOptions, "lockTimeoutMs">): Extrac
     redactor: options.redactor,
     ...(options.clock ? { clock: options.clock } : {}),
     fetch: options.fetch,
-    onRetry: (event) => options.onEvent?.({ type: "retry", event }),
+    onRetry: ({ resource, attempt, reason, delayMs }) => options.onEvent?.({ type: "retry", resource, attempt, reason, delay_ms: delayMs }),
   });
 }

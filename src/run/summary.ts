@@ -2,7 +2,7 @@
 import type { ErrorData } from "../errors.ts";
 import type { Extractor } from "../extract/index.ts";
 import type { Plan } from "../plan/index.ts";
-import type { RunSummary, UnitResult } from "./types.ts";
+import type { RunSummary, SchemaChange, UnitResult } from "./types.ts";
 
 /** A unit's result; requests and retries are the extractor's counts since `before`. */
 export function unitResult(
@@ -12,6 +12,8 @@ export function unitResult(
     readonly rows: Readonly<Record<string, number>>;
     readonly error: ErrorData | null;
     readonly checkpoints: number;
+    /** What the committed checkpoints added; none for a dry run. */
+    readonly schemaChanges?: readonly SchemaChange[];
   },
   counts: { readonly extractor: Extractor; readonly before: Extractor["counters"] },
 ): UnitResult {
@@ -24,6 +26,7 @@ export function unitResult(
     requests: counts.extractor.counters.requests - counts.before.requests,
     retries: counts.extractor.counters.retries - counts.before.retries,
     duration_ms: Date.now() - unit.startedMs,
+    schema_changes: outcome.schemaChanges ?? [],
     error: outcome.error,
   };
 }

@@ -2,30 +2,53 @@
 import type { Redactor } from "../config/redact.ts";
 import type { ErrorData } from "../errors.ts";
 import type { Clock } from "../extract/clock.ts";
-import type { RetryEvent } from "../extract/http/client.ts";
 import type { Plan } from "../plan/index.ts";
+import type { SchemaChange } from "../state/runs.ts";
 import type { CrashPointHook } from "./crash-points.ts";
 
+export type { SchemaChange };
+
+/**
+ * What a run reports as it goes. Keys are spelled as in `--log-format json`, `--json` and the system
+ * tables (snake_case), so every consumer reads one spelling.
+ */
 export type RunEvent =
-  | { readonly type: "unit_started"; readonly unit: string; readonly loadId: string }
+  /** First of a run, before the database is opened: the run's id for every later line. */
+  | {
+      readonly type: "run_started";
+      readonly run_id: string;
+      readonly pipeline: string;
+      readonly database: string;
+      readonly dataset: string;
+    }
+  | { readonly type: "unit_started"; readonly unit: string; readonly load_id: string }
   | { readonly type: "page"; readonly unit: string; readonly resource: string; readonly page: number; readonly records: number }
-  | { readonly type: "retry"; readonly event: RetryEvent }
+  | {
+      readonly type: "retry";
+      readonly resource: string;
+      /** The attempt that failed: 1 for the first request. */
+      readonly attempt: number;
+      readonly reason: string;
+      readonly delay_ms: number;
+    }
   | {
       readonly type: "checkpoint";
       readonly unit: string;
       /** 1, 2, … within the unit; the final commit is `unit_committed`. */
       readonly checkpoint: number;
-      readonly loadId: string;
+      readonly load_id: string;
       /** Rows this checkpoint committed. */
       readonly rows: number;
       /** The root cursor it reached (where a rerun continues). */
       readonly cursor: unknown;
     }
+  /** A table, column or variant column a checkpoint committed (after its COMMIT), one event each. */
+  | ({ readonly type: "schema_changed"; readonly unit: string; readonly load_id: string } & SchemaChange)
   | {
       readonly type: "unit_committed";
       readonly unit: string;
       /** Rows over all of the unit's checkpoints. */
-      readonly rows: Readonly<Record<string, number>>;
+      readonly rows_by_table: Readonly<Record<string, number>>;
       readonly checkpoints: number;
     }
   | { readonly type: "unit_failed"; readonly unit: string; readonly error: ErrorData }
@@ -61,6 +84,8 @@ export interface UnitResult {
   readonly requests: number;
   readonly retries: number;
   readonly duration_ms: number;
+  /** Tables, columns and variant columns the unit's committed checkpoints added, in order. */
+  readonly schema_changes: readonly SchemaChange[];
   /** Secrets masked, context included. */
   readonly error: ErrorData | null;
 }

@@ -46,7 +46,7 @@ export async function runUnit({ database, options, extractor, unit, runId, stage
   const firstLoadId = loadIds.current;
   const started = new Date();
   const before = { ...extractor.counters };
-  options.onEvent?.({ type: "unit_started", unit: unit.name, loadId: firstLoadId });
+  options.onEvent?.({ type: "unit_started", unit: unit.name, load_id: firstLoadId });
   let stage: Stage | undefined;
   let writer: UnitWriter | undefined;
   let recorder: CheckpointRecorder | undefined;
@@ -134,10 +134,16 @@ export async function runUnit({ database, options, extractor, unit, runId, stage
     if (options.signal?.aborted) throw interruptedError(options.signal, "unit");
     await unitRecorder.commit({ final: true });
     const rows = unitWriter.committed;
-    options.onEvent?.({ type: "unit_committed", unit: unit.name, rows, checkpoints: unitRecorder.committedCount });
+    options.onEvent?.({ type: "unit_committed", unit: unit.name, rows_by_table: rows, checkpoints: unitRecorder.committedCount });
     return unitResult(
       { unit: unit.name, loadId: firstLoadId, startedMs: started.getTime() },
-      { status: "committed", rows, error: null, checkpoints: unitRecorder.committedCount },
+      {
+        status: "committed",
+        rows,
+        error: null,
+        checkpoints: unitRecorder.committedCount,
+        schemaChanges: unitRecorder.schemaChanges,
+      },
       { extractor, before },
     );
   } catch (caught) {
@@ -154,7 +160,8 @@ export async function runUnit({ database, options, extractor, unit, runId, stage
     const failedCheckpoint = loadIds.checkpoint;
     const result = unitResult(
       { unit: unit.name, loadId: firstLoadId, startedMs: started.getTime() },
-      { status: "failed", rows: writer?.committed ?? {}, error, checkpoints: committed },
+      // The checkpoints kept keep their schema changes; the rolled-back part's are gone.
+      { status: "failed", rows: writer?.committed ?? {}, error, checkpoints: committed, schemaChanges: recorder?.schemaChanges ?? [] },
       { extractor, before },
     );
     await recordFailure(
@@ -174,6 +181,7 @@ export async function runUnit({ database, options, extractor, unit, runId, stage
         checkpoint: failedCheckpoint,
         final: true,
         cursorReached: null,
+        schemaChanges: [],
       }),
       plan.dataset,
     ).catch((failed) => {

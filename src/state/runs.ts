@@ -26,6 +26,23 @@ export interface LoadRecord {
   readonly final: boolean;
   /** The root cursor this checkpoint reached, if the root has one that moved. */
   readonly cursorReached: CursorReached | null;
+  /** The tables, columns and variant columns this checkpoint committed (none for a failed row). */
+  readonly schemaChanges: readonly SchemaChange[];
+}
+
+/**
+ * One element of `_rl_loads.schema_changes`: a table, column or variant column a checkpoint
+ * committed. `column` and `data_type` (DuckDB's type name) are null for a new table, whose
+ * columns come with it.
+ *
+ * @example
+ * { table: "issues", column: "score__v_text", change: "variant_column", data_type: "VARCHAR" }
+ */
+export interface SchemaChange {
+  readonly table: string;
+  readonly column: string | null;
+  readonly change: "new_table" | "new_column" | "variant_column";
+  readonly data_type: string | null;
 }
 
 /** What `_rl_loads.cursor_reached` holds: where a rerun of the unit continues from. */
@@ -80,7 +97,7 @@ export async function finishRun(
 /** Writes a `_rl_loads` row; call inside the unit's transaction for a committed unit. */
 export async function insertLoad(session: Session, dataset: string, load: LoadRecord): Promise<void> {
   await session.run(
-    `INSERT INTO ${session.table(dataset, "_rl_loads")} (load_id, run_id, unit, status, started_at, finished_at, rows_by_table, requests, retries, error, error_data, resources, checkpoint, final, cursor_reached) VALUES (?, ?, ?, ?, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ, ?::JSON, ?, ?, ?, ?::JSON, ?::JSON, ?, ?, ?::JSON)`,
+    `INSERT INTO ${session.table(dataset, "_rl_loads")} (load_id, run_id, unit, status, started_at, finished_at, rows_by_table, requests, retries, error, error_data, resources, checkpoint, final, cursor_reached, schema_changes) VALUES (?, ?, ?, ?, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ, ?::JSON, ?, ?, ?, ?::JSON, ?::JSON, ?, ?, ?::JSON, ?::JSON)`,
     [
       load.loadId,
       load.runId,
@@ -97,6 +114,7 @@ export async function insertLoad(session: Session, dataset: string, load: LoadRe
       load.checkpoint,
       load.final,
       load.cursorReached === null ? null : toJson(load.cursorReached),
+      toJson(load.schemaChanges),
     ],
   );
 }

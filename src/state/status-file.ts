@@ -1,17 +1,22 @@
 // The live status file `<database>.<dataset>.status.json`: what a run is doing, rewritten atomically (temp
 // file + rename) at the start, every 500 ms, after a change once the last write is 200 ms old, and
 // at the end, so the status page can show a run that holds the database. It never holds secrets.
-import { readdirSync, rmSync } from "node:fs";
+import { readFileSync, readdirSync, rmSync } from "node:fs";
 import { rename, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
 import type { Redactor } from "../config/redact.ts";
+import { processAlive } from "../util/process-alive.ts";
+
+/** `<database>.<dataset>.status.json`: the one place the name is made, and found again by `readStatusDocuments`. */
+const statusName = { before: ".", after: ".status.json" } as const;
 
 /**
  * The status file of a run of `dataset` into `database`: one per dataset, so pipelines loading
  * other datasets of the same file at the same time do not overwrite each other's.
  */
 export function statusFilePath(database: string, dataset: string): string {
-  return `${database}.${dataset}.status.json`;
+  return `${database}${statusName.before}${dataset}${statusName.after}`;
 }
 
 /**
@@ -27,6 +32,68 @@ export function removeStaleStatusTemps(statusPath: string): void {
   } catch {
     // The directory cannot be listed: nothing to tidy that this run could see.
   }
+}
+
+/**
+ * The status documents beside `database` (`<database>.<dataset>.status.json`, one per dataset),
+ * newest start first. A file half-written by hand, or removed between listing and reading, is
+ * skipped: the documents are informational.
+ */
+export function readStatusDocuments(database: string): RunStatusDocument[] {
+  const prefix = `${basename(database)}${statusName.before}`;
+  let names: string[];
+  try {
+    names = readdirSync(dirname(database)).filter((name) => name.startsWith(prefix) && name.endsWith(statusName.after));
+  } catch {
+    return [];
+  }
+  const documents: RunStatusDocument[] = [];
+  for (const name of names) {
+    try {
+      const document = JSON.parse(readFileSync(join(dirname(database), name), "utf8")) as RunStatusDocument;
+      if (typeof document.run_id === "string" && typeof document.started_at === "string" && typeof document.updated_at === "string")
+        documents.push(document);
+    } catch {
+      // Not a status document (yet): nothing to show.
+    }
+  }
+  return documents.sort((a, b) => b.started_at.localeCompare(a.started_at));
+}
+
+/**
+ * A run on another machine (sharing the database's volume) whose status document was not
+ * rewritten for this long is taken for gone. It is rewritten every 500 ms, but a long synchronous
+ * step (a large commit, a big page parsed) may hold it up for a while: the bound is generous.
+ */
+export const foreignRunStaleMs = 120_000;
+
+/**
+ * Whether the process of a run is going on. On this machine its pid decides (alive: going on).
+ * A run of another machine cannot be probed: it is going on while it showed a sign of life
+ * (`seenAt`, ms: its status document's last write, or its start) within `foreignRunStaleMs`. A
+ * `host` of null (not recorded) counts as another machine. The price of not taking a long silent
+ * step for death: a killed run's pid reused since by another process keeps it `running` until the
+ * next run of the pipeline records it interrupted. (Containers sharing one hostname but not their
+ * pids would need the other rule: give them hostnames of their own.)
+ */
+export function runProcessAlive(
+  run: { readonly pid: number | null; readonly host: string | null; readonly seenAt: number },
+  now: number,
+): boolean {
+  if (run.host === hostname()) return run.pid !== null && processAlive(run.pid);
+  return now - run.seenAt < foreignRunStaleMs;
+}
+
+/**
+ * Whether the document is of a run going on now: state `running` and its process going on
+ * (`runProcessAlive`). A run killed with -9 leaves `running` behind: its pid is gone (on this
+ * machine) or its document stops being rewritten (elsewhere).
+ */
+export function isLiveStatus(document: RunStatusDocument, now: number = Date.now()): boolean {
+  return (
+    document.state === "running" &&
+    runProcessAlive({ pid: document.pid, host: document.host ?? null, seenAt: Date.parse(document.updated_at) }, now)
+  );
 }
 
 export interface ResourceStatus {
@@ -48,6 +115,8 @@ export interface RunStatusDocument {
   pipeline: string;
   dataset: string;
   pid: number;
+  /** The machine the run is on (absent in documents of older versions): where `pid` means something. */
+  host?: string;
   started_at: string;
   updated_at: string;
   state: "running" | "succeeded" | "failed" | "interrupted";
@@ -76,6 +145,7 @@ export class StatusFile {
       pipeline: run.pipeline,
       dataset: run.dataset,
       pid: process.pid,
+      host: hostname(),
       started_at: now,
       updated_at: now,
       state: "running",

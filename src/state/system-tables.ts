@@ -25,6 +25,9 @@ const migrations: readonly ((session: Session, dataset: string) => string[])[] =
       `ALTER TABLE ${loads} ADD COLUMN IF NOT EXISTS cursor_reached JSON`,
     ];
   },
+  // 5: the tables, columns and variant columns each checkpoint committed (`SchemaChange` in
+  // runs.ts), as a JSON array; older rows have NULL.
+  (session, dataset) => [`ALTER TABLE ${session.table(dataset, "_rl_loads")} ADD COLUMN IF NOT EXISTS schema_changes JSON`],
 ];
 
 /** Creates the dataset schema and the system tables, or migrates them to the current version. */

@@ -73,7 +73,7 @@ describe("compiled binary", () => {
       expect(version.stdout).toMatch(/^restload \d+\.\d+\.\d+ \(DuckDB /);
       const help = await run([binary, "--help"], { cwd: workDir, env: scrubbed({ HOME: home }) });
       expect(help.code).toBe(0);
-      expect(help.stdout).toContain("sql <database>");
+      expect(help.stdout).toContain("sql <database|pipeline>");
       expect(readdirSync(home)).toEqual([]);
     },
     timeout,

@@ -1,8 +1,8 @@
 // `restload extract` and `restload check --probe` end to end, as processes, against local servers.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { compiledBinary, restload, run, tempDir } from "../helpers.ts";
+import { bunBin, compiledBinary, denoBin, mainTs, restload, run, tempDir } from "../helpers.ts";
 import { serveRecorded } from "../servers/github-recorded.ts";
 import { json, startServer, type TestServer } from "../servers/server.ts";
 
@@ -44,6 +44,36 @@ afterAll(async () => {
 });
 
 const env = { ...process.env, RESTLOAD_SECRET_GITHUB_TOKEN: "ghp_test", RESTLOAD_SECRET_API_KEY: canary };
+/** 500 pages of 100 records (~12 MB) under /items: far beyond what a pipe buffers, so writes must hit a closed pipe; /broken answers 403. */
+const longPages = 500;
+function longApi(): TestServer {
+  return startServer((request) => {
+    if (request.url.pathname === "/broken") return json({ message: "forbidden" }, { status: 403 });
+    const page = Number(request.url.searchParams.get("page") ?? "1");
+    return json({
+      data: Array.from({ length: 100 }, (_, i) => ({ id: page * 100 + i, pad: "x".repeat(200) })),
+      next: page < longPages ? `/items?page=${page + 1}` : null,
+    });
+  });
+}
+
+/** `command extract file | head -1`: head's output, and restload's own stderr and exit status (sh reports head's). */
+async function throughHead(command: string[], file: string): Promise<{ stdout: string; stderr: string; code: string }> {
+  const work = tempDir();
+  const [stderrFile, codeFile] = [join(work, "stderr"), join(work, "code")];
+  const piped = await run([
+    "sh",
+    "-c",
+    'f="$1" e="$2" c="$3"; shift 3; ("$@" extract "$f" 2>"$e"; echo $? >"$c") | head -1',
+    "sh",
+    file,
+    stderrFile,
+    codeFile,
+    ...command,
+  ]);
+  return { stdout: piped.stdout, stderr: readFileSync(stderrFile, "utf8"), code: readFileSync(codeFile, "utf8").trim() };
+}
+
 const lines = (stdout: string) =>
   stdout
     .trim()
@@ -122,6 +152,44 @@ describe("restload extract", () => {
     }
   });
 
+  // Deno too: there an unheard "error" event of stdout would end the process.
+  test.each([
+    ["bun", [bunBin, mainTs]],
+    ["deno", [denoBin, "run", "-A", mainTs]],
+  ])("piped into `head -1` (%s), it stops requesting once stdout closes and exits 0 without an error", async (_, command) => {
+    const long = longApi();
+    try {
+      const file = join(tempDir(), "long.toml");
+      writeFileSync(file, `[pipeline]\nname = "long"\n[client]\nbase_url = "${long.url}"\n[[resources]]\nname = "items"\n`);
+      const piped = await throughHead(command, file);
+      expect(lines(piped.stdout)).toEqual([{ resource: "items", record: { id: 100, pad: "x".repeat(200) } }]);
+      expect(piped.stderr).toBe("");
+      expect(piped.code).toBe("0");
+      expect(long.requests.length).toBeLessThan(longPages / 10);
+    } finally {
+      await long.stop();
+    }
+  });
+
+  test("piped into `head -1` after a resource failed, it still exits 1 with that resource's error", async () => {
+    const long = longApi();
+    try {
+      const file = join(tempDir(), "long.toml");
+      writeFileSync(
+        file,
+        `[pipeline]\nname = "long"\n[client]\nbase_url = "${long.url}"\n[[resources]]\nname = "broken"\n[[resources]]\nname = "items"\n`,
+      );
+      const piped = await throughHead([bunBin, mainTs], file);
+      expect(lines(piped.stdout)).toEqual([{ resource: "items", record: { id: 100, pad: "x".repeat(200) } }]);
+      expect(piped.stderr).toContain('Cannot fetch page 1 of resource "broken" as the server returned 403');
+      expect(piped.stderr).toContain("broken: failed after 0 records in 0 pages");
+      expect(piped.code).toBe("1");
+      expect(long.requests.length).toBeLessThan(longPages / 10);
+    } finally {
+      await long.stop();
+    }
+  });
+
   test("works from the compiled binary", async () => {
     const binary = await compiledBinary();
     const result = await run([binary, "extract", join(dir, "api.toml"), "--select", "big"], {
@@ -195,7 +263,7 @@ describe("extra CA certificates", () => {
       writeFileSync(join(certDir, "trusted.toml"), `${head}ca_certificates = "cert.pem"\n[[resources]]\nname = "items"\n`);
       writeFileSync(join(certDir, "untrusted.toml"), `${head}[[resources]]\nname = "items"\n`);
       const trusted = await restload(["extract", join(certDir, "trusted.toml")]);
-      expect(trusted.stderr).toContain("items: 1 records in 1 page");
+      expect(trusted.stderr).toContain("items: 1 record in 1 page");
       expect(trusted.stdout).toBe('{"resource":"items","record":{"id":1,"secure":true}}\n');
       const untrusted = await restload(["extract", join(certDir, "untrusted.toml")]);
       expect(untrusted.code).toBe(1);

@@ -1,8 +1,21 @@
 // `restload init` templates and the real-world pipelines under configs/.
 import { describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { repoRoot, runMain, tempDir } from "../helpers.ts";
+import { cannotWriteError } from "../../src/cli/init.ts";
+import { RestloadError } from "../../src/errors.ts";
+import { bunBin, mainTs, repoRoot, run, runMain, tempDir } from "../helpers.ts";
+
+/**
+ * `restload init generic <target>` as the user nobody: root writes through any mode, so a test run
+ * as root needs another user to meet a refusal (setpriv is util-linux's, on every Debian).
+ */
+function initAsNobody(dir: string, target: string) {
+  chmodSync(dir, 0o755);
+  return run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", bunBin, mainTs, "init", "generic", target], {
+    env: { ...process.env, HOME: dir },
+  });
+}
 
 describe("restload init", () => {
   for (const template of ["github", "pokeapi", "generic"]) {
@@ -45,6 +58,57 @@ describe("restload init", () => {
     const result = await runMain(["init", "githb", tempDir()]);
     expect(result.code).toBe(64);
     expect(result.stderr).toContain('Unknown template "githb" (did you mean "github"?)');
+  });
+
+  test("a folder this user may not write in is named, with what to do, not a bare EACCES", async () => {
+    const dir = tempDir();
+    const locked = join(dir, "locked");
+    mkdirSync(locked);
+    chmodSync(locked, 0o555);
+    const target = join(locked, "project");
+    const result = process.getuid?.() === 0 ? await initAsNobody(dir, target) : await runMain(["init", "generic", target]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      `error[E_IO]: Cannot write the template into ${target} as this user may not write in ${locked} (permission denied)`,
+    );
+    expect(result.stderr).toContain(`or ask for write access to ${locked}`);
+    expect(result.stderr).not.toContain("EACCES");
+    expect(existsSync(join(target, "pipeline.toml"))).toBe(false);
+  });
+
+  test("a file standing where a folder of the path should be is named (ENOTDIR, EEXIST)", async () => {
+    const dir = tempDir();
+    const file = join(dir, "notes.txt");
+    writeFileSync(file, "mine\n");
+    const below = await runMain(["init", "generic", join(file, "project")]);
+    expect(below.code).toBe(1);
+    expect(below.stderr).toContain(
+      `error[E_IO]: Cannot write the template into ${join(file, "project")} as ${file} is a file, not a folder`,
+    );
+    expect(below.stderr).not.toContain("ENOTDIR");
+    const itself = await runMain(["init", "generic", file]);
+    expect(itself.code).toBe(1);
+    expect(itself.stderr).toContain(`as ${file} is a file, not a folder`);
+    expect(readFileSync(file, "utf8")).toBe("mine\n");
+  });
+
+  test("each refusal of the file system reads as a sentence naming the folder", () => {
+    const dir = tempDir();
+    const refused = (code: string) => {
+      const error = cannotWriteError(Object.assign(new Error(`${code}: refused`), { code, path: join(dir, "pipeline.toml") }), dir);
+      if (!(error instanceof RestloadError)) throw new Error(`${code} gave no RestloadError`);
+      return { code: error.code, message: error.message, file: error.context.file };
+    };
+    expect(refused("EACCES")).toEqual({
+      code: "E_IO",
+      message: `Cannot write the template into ${dir} as this user may not write in ${dir} (permission denied)`,
+      file: dir,
+    });
+    expect(refused("EPERM").message).toBe(refused("EACCES").message);
+    expect(refused("EROFS").message).toBe(`Cannot write the template into ${dir} as ${dir} is on a read-only file system`);
+    expect(refused("ENOSPC").message).toBe(`Cannot write the template into ${dir} as the file system refused it (ENOSPC: refused)`);
+    const other = new Error("not the file system's");
+    expect(cannotWriteError(other, dir)).toBe(other);
   });
 
   test("a directory alone means the generic template there", async () => {

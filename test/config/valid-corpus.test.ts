@@ -1,8 +1,8 @@
 // Every file of test/fixtures/config/valid/ plans to exactly its `.plan.json` (`check --json`).
 import { describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { repoRoot, runMain } from "../helpers.ts";
+import { repoRoot, runMain, tempDir } from "../helpers.ts";
 
 const dir = join(repoRoot, "test", "fixtures", "config", "valid");
 const env = { RESTLOAD_TEST_REVIEW_ENV: "staging" };
@@ -65,6 +65,22 @@ describe("valid pipeline corpus", () => {
     expect(result.stdout).toContain("table       issues: merge (delete-insert) on id");
     expect(result.stdout).toContain("from parent id as _issues_id");
     expect(result.stdout).toContain("ok: 2 resources in 1 load unit");
+  });
+
+  test("the text plan says an auto paginator is detected at run time, and where a set one comes from", async () => {
+    const auto = await runMain(["check", join(dir, "github-seed.toml"), "--skip-secrets"]);
+    expect(auto.stdout).toContain("    paginator   auto (detected at run time)\n");
+    expect(auto.stdout).not.toContain("(from auto)");
+    const set = await runMain(["check", join(dir, "all-paginators.toml"), "--skip-secrets"]);
+    expect(set.stdout).toContain("    paginator   json_link (from endpoint)\n");
+  });
+
+  test("the text plan counts one resource and one load unit in the singular", async () => {
+    const file = join(tempDir(), "one.toml");
+    writeFileSync(file, '[pipeline]\nname = "one"\n[client]\nbase_url = "https://api.example.com/"\n[[resources]]\nname = "items"\n');
+    const result = await runMain(["check", file]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("ok: 1 resource in 1 load unit\n");
   });
 
   test("merge without a key and lag with append are warnings, not errors", async () => {

@@ -161,9 +161,9 @@ describe("the status file", () => {
     expect(path).toBe(join(dir, "x.duckdb.data.status.json"));
     const status = new StatusFile(path, { runId: "r", pipeline: "p", dataset: "data", startedAt: new Date() }, new Redactor());
     const events = trackStatus(status, undefined);
-    events({ type: "unit_started", unit: "events", loadId: "1" });
-    events({ type: "checkpoint", unit: "events", checkpoint: 1, loadId: "1", rows: 100, cursor: 100 });
-    events({ type: "checkpoint", unit: "events", checkpoint: 2, loadId: "2", rows: 50, cursor: 150 });
+    events({ type: "unit_started", unit: "events", load_id: "1" });
+    events({ type: "checkpoint", unit: "events", checkpoint: 1, load_id: "1", rows: 100, cursor: 100 });
+    events({ type: "checkpoint", unit: "events", checkpoint: 2, load_id: "2", rows: 50, cursor: 150 });
     status.finish("running");
     await status.flushed();
     const document = JSON.parse(readFileSync(path, "utf8"));
@@ -198,7 +198,7 @@ describe("system tables", () => {
       expect(await session.all(`SELECT checkpoint, final, cursor_reached FROM data._rl_loads`)).toEqual([
         { checkpoint: 1, final: true, cursor_reached: null },
       ]);
-      expect(await session.all(`SELECT max(version) AS v FROM data._rl_version`)).toEqual([{ v: 4 }]);
+      expect(await session.all(`SELECT max(version) AS v FROM data._rl_version`)).toEqual([{ v: 5 }]);
     } finally {
       database.close();
     }

@@ -37,7 +37,9 @@ describe("a failed unit's error carries its context", () => {
       .split("\n")
       .map((line) => JSON.parse(line));
     const failed = events.filter((event) => event.event === "unit_failed");
-    expect(failed).toEqual([{ time: expect.any(String), event: "unit_failed", unit: "gone", ...expected }]);
+    expect(failed).toEqual([
+      { time: expect.any(String), level: "error", event: "unit_failed", run_id: summary.run_id, unit: "gone", ...expected },
+    ]);
     const loads = await p.query(
       "select unit, error, error_data->>'$.code' as code, error_data->>'$.context.resource' as resource, error_data->>'$.context.url' as url, error_data->>'$.exit_code' as exit_code from data._rl_loads order by unit",
     );
@@ -76,11 +78,13 @@ describe("a failed unit's error carries its context", () => {
         exit_code: 78,
       },
     });
-    const [event] = result.stderr
+    const [event, last] = result.stderr
       .trim()
       .split("\n")
       .map((line) => JSON.parse(line));
-    expect(event).toEqual({ time: expect.any(String), event: "run_failed", ...output.error });
+    // No run began: no run id.
+    expect(event).toEqual({ time: expect.any(String), level: "error", event: "run_failed", run_id: null, ...output.error });
+    expect(last).toMatchObject({ event: "run_finished", run_id: null, status: "failed", exit_code: 78 });
   });
 });
 

@@ -124,7 +124,7 @@ describe("parents and children", () => {
     expect(result.stdout).toContain("unit parents: failed");
     expect(result.stdout).toContain('Cannot fetch page 1 of resource "children" as the server returned 403: GET http://127.0.0.1');
     expect(result.stdout).toContain("/parents/2/children");
-    expect(result.stdout).toContain("unit others: committed, 1 rows");
+    expect(result.stdout).toContain("unit others: committed, 1 row");
     expect(
       await p.query("select count(*) as n from duckdb_tables() where schema_name = 'data' and table_name in ('parents', 'children')"),
     ).toEqual([{ n: 0 }]);

@@ -134,7 +134,8 @@ describe("restload run", () => {
       .trim()
       .split("\n")
       .map((line) => JSON.parse(line));
-    expect(events.map((event) => event.event)).toEqual(["run_started", "unit_started", "page", "unit_committed"]);
+    // Pages only at --log-level debug; the first run creates the table.
+    expect(events.map((event) => event.event)).toEqual(["run_started", "unit_started", "schema_changed", "unit_committed", "run_finished"]);
     expect(events.every((event) => typeof event.time === "string")).toBe(true);
     expect((await p.run(["--log-format", "xml"])).code).toBe(64);
   });
@@ -149,7 +150,10 @@ describe("restload run", () => {
       .trim()
       .split("\n")
       .map((line) => JSON.parse(line));
-    expect(lines).toEqual([expect.objectContaining({ event: "run_failed", code: "E_SECRET", time: expect.any(String) })]);
+    expect(lines).toEqual([
+      expect.objectContaining({ event: "run_failed", code: "E_SECRET", time: expect.any(String) }),
+      expect.objectContaining({ event: "run_finished", status: "failed", exit_code: 78 }),
+    ]);
     expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, error: { code: "E_SECRET" } });
     const journal = await p.run(["--select", "nope"], { JOURNAL_STREAM: "8:12345" });
     expect(journal.code).toBe(78);
@@ -184,7 +188,7 @@ describe("restload run", () => {
     expect(first.stdout).toContain("open_issues");
     const second = await demo();
     expect(second.code).toBe(0);
-    expect(second.stdout).toContain("unit issues: committed, 0 rows (1 requests, 0 retries");
+    expect(second.stdout).toContain("unit issues: committed, 0 rows (1 request, 0 retries");
     expect(existsSync(`${database}.stage`)).toBe(false);
   });
 

@@ -33,6 +33,18 @@ export function oneOf<const T extends readonly [string, ...string[]]>(options: T
 
 export const text = v.string((issue) => `expected a string, found ${describe(issue.input)}`);
 export const nonEmptyText = v.pipe(text, v.minLength(1, "expected a non-empty string"));
+/**
+ * A JSONPath into a response (`data_selector`, cursor and paginator paths). Filter and script
+ * expressions (`[?(@.state == 'open')]`, `[(@.length-1)]`) are refused here: responses are never
+ * evaluated as code, so they could only fail at run time.
+ */
+export const jsonPath = v.pipe(
+  text,
+  v.check(
+    (path) => !/\?\(|\(@/.test(path),
+    "expected a JSONPath without filter or script expressions (restload never evaluates them); select the list with a plain path and keep records with a processing step: processing_steps = [{ filter = { field = …, op = …, value = … } }]",
+  ),
+);
 export const bool = v.boolean((issue) => `expected true or false, found ${describe(issue.input)}`);
 
 /** A string, or `{ secret = "NAME" }`: anything that may carry a credential. */
@@ -53,10 +65,6 @@ export const wholeNumber = (min: number) =>
 export const positiveNumber = v.pipe(
   number,
   v.gtValue(0, (issue) => `expected a number above 0, found ${describe(issue.input)}`),
-);
-export const nonNegativeNumber = v.pipe(
-  number,
-  v.minValue(0, (issue) => `expected a number of at least 0, found ${describe(issue.input)}`),
 );
 
 export const textList = v.array(text, (issue) => `expected an array of strings, found ${describe(issue.input)}`);

@@ -1,6 +1,7 @@
 // `auth`: bearer, api_key, http_basic, oauth2_client_credentials; a table with only `token` is bearer.
 import * as v from "valibot";
-import { anyValue, has, oneOf, positiveNumber, secretText, table, text } from "./_kit.ts";
+import { anyValue, has, oneOf, secretText, table, text } from "./_kit.ts";
+import { seconds } from "./_seconds.ts";
 import { describe, isTable } from "../references.ts";
 
 export const authTypes = ["bearer", "api_key", "http_basic", "oauth2_client_credentials"] as const;
@@ -19,7 +20,7 @@ const oauth2 = table({
   client_id: secretText,
   client_secret: secretText,
   access_token_request_data: v.optional(v.record(v.string(), anyValue), {}),
-  default_token_expiration: v.optional(positiveNumber, 3600),
+  default_token_expiration: v.optional(seconds("above 0"), 3600),
 });
 const bearerShorthand = v.pipe(
   table({ token: secretText }),

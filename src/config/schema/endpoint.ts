@@ -1,7 +1,7 @@
 // `endpoint`: a path string or a table with method, params, json/data, headers, paginator, and more.
 import * as v from "valibot";
 import { AuthSchema } from "./auth.ts";
-import { anyValue, byShape, has, oneOf, secretText, table, text, wholeNumber } from "./_kit.ts";
+import { anyValue, byShape, has, jsonPath, oneOf, secretText, table, text, wholeNumber } from "./_kit.ts";
 import { IncrementalParamSchema, IncrementalSchema, ResolveParamSchema } from "./incremental.ts";
 import { PaginatorSchema } from "./paginator.ts";
 import { SecretRef, describe, isTable } from "../references.ts";
@@ -78,7 +78,7 @@ export const EndpointTableSchema = table({
   ),
   headers: v.optional(v.record(v.string(), secretText)),
   paginator: v.optional(PaginatorSchema),
-  data_selector: v.optional(text),
+  data_selector: v.optional(jsonPath),
   response_actions: v.optional(v.array(ResponseActionSchema)),
   incremental: v.optional(IncrementalSchema),
   auth: v.optional(AuthSchema),

@@ -1,15 +1,14 @@
 // Incremental cursors: `endpoint.incremental` and the legacy `{ type = "incremental", … }` param.
 import * as v from "valibot";
-import { durationSeconds } from "../../util/duration.ts";
+import { durationSeconds, durationUnits } from "../../util/duration.ts";
 import { describe } from "../references.ts";
-import { byShape, hook, nonNegativeNumber, oneOf, orNull, scalar, table, text } from "./_kit.ts";
+import { byShape, hook, jsonPath, oneOf, orNull, scalar, table, text } from "./_kit.ts";
 
 export const conversions = ["epoch_seconds", "epoch_millis", "date", "iso"] as const;
 
 const convert = byShape(oneOf(conversions, "a conversion:"), hook, 'a conversion name such as "epoch_seconds", or { module, export }');
 
-const windowExpected =
-  'expected a duration such as "1h", "1d" or "7d" (units s, m, h, d, w) for a timestamp or date cursor, or a number above 0 for a numeric one';
+const windowExpected = `expected a duration such as "1h", "1d" or "7d" (units ${durationUnits.join(", ")}) for a timestamp or date cursor, or a number above 0 for a numeric one`;
 
 /** Seconds of a duration `window` ("7d" -> 604800); undefined for a number or text that is no duration. */
 export function windowSeconds(window: string | number | bigint): number | undefined {
@@ -25,15 +24,27 @@ const window = v.pipe(
   ),
 );
 
+/**
+ * `lag` counts in the cursor's own units, as dlt's: seconds for a timestamp, days for a date, units
+ * for a number. A duration would mean seconds for one cursor and days for another, so none is taken.
+ */
+const lag = v.pipe(
+  v.number(
+    (issue) =>
+      `expected a number in the cursor's units (seconds for a timestamp cursor, days for a date cursor, units for a numeric one), found ${describe(issue.input)}`,
+  ),
+  v.minValue(0, (issue) => `expected a lag of at least 0, found ${describe(issue.input)}`),
+);
+
 // Defaults as dlt's Incremental: max, raise on a missing cursor, the range [start, end).
 const common = {
-  cursor_path: text,
+  cursor_path: jsonPath,
   initial_value: orNull(scalar),
   end_value: orNull(scalar),
   end_param: orNull(text),
   last_value_func: v.optional(oneOf(["max", "min"]), "max"),
   row_order: orNull(oneOf(["asc", "desc"])),
-  lag: orNull(nonNegativeNumber),
+  lag: orNull(lag),
   on_cursor_value_missing: v.optional(oneOf(["raise", "include", "exclude"]), "raise"),
   range_start: v.optional(oneOf(["closed", "open"]), "closed"),
   range_end: v.optional(oneOf(["open", "closed"]), "open"),

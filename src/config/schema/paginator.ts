@@ -1,6 +1,6 @@
 // `paginator`: a type name (`"header_link"`) or a table with `type` and its parameters (dlt's names).
 import * as v from "valibot";
-import { bool, byShape, oneOf, orNull, table, text, wholeNumber } from "./_kit.ts";
+import { bool, byShape, jsonPath, oneOf, orNull, table, text, wholeNumber } from "./_kit.ts";
 import { isTable } from "../references.ts";
 
 export const paginatorTypes = [
@@ -40,7 +40,7 @@ function oneWay<T extends Record<string, unknown>>(param: keyof T & string, body
   });
 }
 
-const json_link = table({ type: v.literal("json_link"), next_url_path: v.optional(text, "next") });
+const json_link = table({ type: v.literal("json_link"), next_url_path: v.optional(jsonPath, "next") });
 const header_link = table({ type: v.literal("header_link"), links_next_key: v.optional(text, "next") });
 const header_cursor = table({
   type: v.literal("header_cursor"),
@@ -49,11 +49,11 @@ const header_cursor = table({
 });
 const cursorTable = table({
   type: v.literal("cursor"),
-  cursor_path: v.optional(text, "cursors.next"),
+  cursor_path: v.optional(jsonPath, "cursors.next"),
   cursor_param: v.optional(text),
   cursor_body_path: orNull(text),
   stop_after_empty_page: v.optional(bool, false),
-  has_more_path: orNull(text),
+  has_more_path: orNull(jsonPath),
 });
 const cursor = v.pipe(
   cursorTable,
@@ -74,7 +74,7 @@ const offsetTable = table({
   total_path: totalPath,
   maximum_offset: orNull(wholeNumber(0)),
   stop_after_empty_page: v.optional(bool, true),
-  has_more_path: orNull(text),
+  has_more_path: orNull(jsonPath),
 });
 const offset = v.pipe(
   offsetTable,
@@ -95,7 +95,7 @@ const page_numberTable = table({
   total_path: totalPath,
   maximum_page: orNull(wholeNumber(0)),
   stop_after_empty_page: v.optional(bool, true),
-  has_more_path: orNull(text),
+  has_more_path: orNull(jsonPath),
 });
 const page_number = v.pipe(
   page_numberTable,
@@ -122,16 +122,18 @@ const byType = {
 
 type TableForm = (typeof byType)[PaginatorType];
 
+/** Every type, in the one list messages name: the string form refuses offset below, with its reason. */
+const paginatorType = oneOf(paginatorTypes, "a paginator type:");
+
 // The string form stands for the type with default parameters; offset needs a limit, so it has none.
-const stringTypes = paginatorTypes.filter((type) => type !== "offset") as unknown as readonly [string, ...string[]];
 const stringForm = v.pipe(
   v.string(),
+  paginatorType,
   v.check((type) => type !== "offset", 'the offset paginator needs a limit: write { type = "offset", limit = 100 }'),
-  oneOf(stringTypes, "a paginator type:"),
-  v.transform((type) => v.parse(byType[type as PaginatorType], { type }) as ResolvedPaginator),
+  v.transform((type) => v.parse(byType[type], { type }) as ResolvedPaginator),
 );
 
-const typeField = table({ type: oneOf(paginatorTypes, "a paginator type:") });
+const typeField = table({ type: paginatorType });
 const tableForm = v.lazy((input) => {
   const type = isTable(input) ? input.type : undefined;
   return typeof type === "string" && type in byType ? byType[type as PaginatorType] : v.looseObject({ type: typeField.entries.type });

@@ -1,10 +1,10 @@
 // `[pipeline]` (names, database, limits) and `[client]` (base URL, auth, HTTP policy).
 import * as v from "valibot";
 import { AuthSchema } from "./auth.ts";
-import { nonEmptyText, positiveNumber, nonNegativeNumber, secretText, table, text, wholeNumber } from "./_kit.ts";
+import { nonEmptyText, positiveNumber, secretText, table, text, wholeNumber } from "./_kit.ts";
+import { seconds } from "./_seconds.ts";
 import { PaginatorSchema } from "./paginator.ts";
 import { describe } from "../references.ts";
-import { durationSeconds } from "../../util/duration.ts";
 
 const identifier = v.pipe(
   nonEmptyText,
@@ -26,23 +26,6 @@ const memorySize = v.pipe(
     /^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i,
     (issue) => `expected a size such as "256MB" or "1GiB", found ${describe(issue.input)}`,
   ),
-);
-
-/**
- * Seconds between a unit's checkpoints: a number of seconds or a duration ("30s", "5m"); 0 commits
- * each unit once, at its end. Resolved to seconds here, once.
- */
-const checkpointInterval = v.pipe(
-  v.union([nonNegativeNumber, text], (issue) => `expected seconds or a duration such as "30s" or "5m", found ${describe(issue.input)}`),
-  v.rawTransform(({ dataset, addIssue, NEVER }) => {
-    const value = dataset.value;
-    const seconds = typeof value === "number" ? value : durationSeconds(value, "s");
-    if (seconds === undefined) {
-      addIssue({ message: `expected seconds or a duration such as "30s" or "5m", found ${describe(value)}` });
-      return NEVER;
-    }
-    return seconds;
-  }),
 );
 
 /** Schemas every DuckDB database has already, which a dataset cannot become. */
@@ -70,7 +53,8 @@ export const PipelineSectionSchema = table({
   ),
   secrets_section: v.optional(nonEmptyText),
   duckdb_memory_limit: v.optional(memorySize, defaultDuckdbMemoryLimit),
-  checkpoint_interval: v.optional(checkpointInterval, "60s"),
+  // Between a unit's checkpoints; 0 commits each unit once, at its end.
+  checkpoint_interval: v.optional(seconds("at least 0"), 60),
 });
 export type PipelineSection = v.InferOutput<typeof PipelineSectionSchema>;
 
@@ -96,10 +80,11 @@ export const ClientSchema = table({
   headers: v.optional(v.record(v.string(), secretText)),
   auth: v.optional(AuthSchema),
   paginator: v.optional(PaginatorSchema),
-  timeout: v.optional(positiveNumber, 60),
+  timeout: v.optional(seconds("above 0"), 60),
   max_attempts: v.optional(wholeNumber(1), 5),
-  backoff_factor: v.optional(nonNegativeNumber, 1),
-  max_retry_delay: v.optional(nonNegativeNumber, 300),
+  // The base of the exponential backoff (full jitter), in seconds as dlt's factor, so also a duration.
+  backoff_factor: v.optional(seconds("at least 0"), 1),
+  max_retry_delay: v.optional(seconds("at least 0"), 300),
   requests_per_second: v.optional(positiveNumber),
   max_connections_per_host: v.optional(wholeNumber(1)),
   max_response_bytes: v.optional(wholeNumber(1), 256 * 1024 * 1024),

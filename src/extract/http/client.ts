@@ -111,9 +111,10 @@ export class HttpClient {
           },
         );
       }
+      // This chain alone backs off (jittered, never below its minimum, so `Retry-After: 0` does not
+      // spin). The host-wide pause is only what the server asked for (Retry-After, rate-limit
+      // reset), set in exchange(): one chain's jitter must not stall every other chain.
       const delayMs = retryDelayMs(attempt, policy, clock.random(), outcome.retryAfterMs);
-      // A 429's Retry-After holds back every chain calling this host, not only this one.
-      if (outcome.retryAfterMs !== undefined) this.deps.gate.pause(request.url.host, delayMs);
       this.deps.onRetry?.({ resource: context.resource, attempt, reason: outcome.reason, delayMs });
       await clock.sleep(delayMs, context.signal);
     }
@@ -180,7 +181,8 @@ export class HttpClient {
     context.signal?.addEventListener("abort", onOuterAbort, { once: true });
     try {
       const response = await transport(sent, controller.signal);
-      // Pauses are set before this request's slot is released, so no other chain slips through.
+      // The server's instruction (Retry-After on a 429/503, a spent rate limit) pauses the host for
+      // every chain; it is set before this request's slot is released, so no other chain slips through.
       const retryAfter =
         response.status === 429 || response.status === 503
           ? parseRetryAfter(response.headers.get("retry-after"), this.deps.clock.now())

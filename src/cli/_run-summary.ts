@@ -1,0 +1,50 @@
+// The summary `restload run` prints on stdout at its end, as text (`--json` prints the RunSummary itself).
+import { plural } from "../util/plural.ts";
+import { dryRunWindowsText, outlineWindows } from "../extract/windows.ts";
+import type { Plan } from "../plan/index.ts";
+import type { RunSummary, SchemaChange } from "../run/index.ts";
+import { schemaChangeText } from "./_run-log-lines.ts";
+
+/** The summary as text; with the plan of a dry run, also the windows each windowed resource requested. */
+export function summaryText(summary: RunSummary, dryRunPlan?: Plan): string {
+  const dry = dryRunPlan !== undefined;
+  const lines = dry
+    ? [`dry run of pipeline ${summary.pipeline}: ${summary.status}; nothing was written to ${summary.database}`]
+    : [
+        `run ${summary.run_id} of pipeline ${summary.pipeline}: ${summary.status}`,
+        `database ${summary.database} (dataset ${summary.dataset})`,
+      ];
+  for (const unit of summary.units) {
+    const rows = Object.values(unit.rows_by_table).reduce((a, b) => a + b, 0);
+    const status = dry ? (unit.status === "committed" ? "would load" : "failed") : unit.status;
+    lines.push(
+      `unit ${unit.unit}: ${status}${unit.status === "committed" || rows > 0 ? `, ${plural(rows, "row")}` : ""}${unit.checkpoints > 1 || (unit.status === "failed" && unit.checkpoints > 0) ? ` in ${plural(unit.checkpoints, "checkpoint")}${unit.status === "failed" ? " kept" : ""}` : ""} (${plural(unit.requests, "request")}, ${plural(unit.retries, "retry")}, ${(unit.duration_ms / 1000).toFixed(1)} s)`,
+    );
+    if (unit.error)
+      lines.push(`  error[${unit.error.code}]: ${unit.error.message}${unit.error.hint ? `\n  hint: ${unit.error.hint}` : ""}`);
+    if (unit.schema_changes.length > 0) lines.push(`  schema: ${schemaChangesText(unit.schema_changes)}`);
+    const width = Math.max(0, ...Object.keys(unit.rows_by_table).map((table) => table.length));
+    for (const [table, count] of Object.entries(unit.rows_by_table)) lines.push(`  ${table.padEnd(width)}  ${String(count).padStart(8)}`);
+    for (const resource of dryRunPlan?.resources.filter((candidate) => candidate.unit === unit.unit) ?? []) {
+      const windows = resource.incremental && outlineWindows(resource.incremental, Date.parse(summary.started_at));
+      if (windows) lines.push(`  windows of ${resource.name}: ${dryRunWindowsText(windows, resource.parent !== null)}`);
+    }
+  }
+  lines.push(
+    `total ${plural(summary.rows, "row")}, ${plural(summary.requests, "request")}, ${plural(summary.retries, "retry")} in ${(summary.duration_ms / 1000).toFixed(1)} s`,
+  );
+  return lines.join("\n") + "\n";
+}
+
+/**
+ * A unit's schema changes on one line, new tables named together (a first run creates them all):
+ * `new tables issues, issues__labels; new column issues.score BIGINT; variant column issues.state__v_bigint BIGINT`.
+ */
+function schemaChangesText(changes: readonly SchemaChange[]): string {
+  const tables = changes.filter((change) => change.change === "new_table").map((change) => change.table);
+  const others = changes.filter((change) => change.change !== "new_table").map(schemaChangeText);
+  // "table" or "tables" as plural() agrees it, the count left out: the names follow.
+  const noun = plural(tables.length, "table").slice(`${tables.length} `.length);
+  const created = tables.length === 0 ? [] : [`new ${noun} ${tables.join(", ")}`];
+  return [...created, ...others].join("; ");
+}

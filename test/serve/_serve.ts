@@ -1,0 +1,104 @@
+// Helpers of the status page tests: `restload serve` as a real process, reading /healthz and
+// /metrics, waiting for a condition, holding a database's lock from another process until released.
+import { join } from "node:path";
+import { bunBin, mainTs, repoRoot, servingUrl } from "../helpers.ts";
+
+const started: ReturnType<typeof Bun.spawn>[] = [];
+
+/** Starts `restload serve --port 0 <args>`; resolves with its base URL once it listens. */
+export async function startServe(args: readonly string[], env: Record<string, string> = {}): Promise<string> {
+  const proc = Bun.spawn([bunBin, mainTs, "serve", "--port", "0", ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  started.push(proc);
+  return servingUrl(proc);
+}
+
+/** Stops every process `startServe` and `holdDatabase` started (call from afterAll). */
+export async function stopServes(): Promise<void> {
+  for (const proc of started.splice(0)) {
+    proc.kill();
+    await proc.exited;
+  }
+}
+
+export interface Health {
+  readonly status: number;
+  readonly text: string;
+}
+
+export async function healthOf(base: string): Promise<Health> {
+  const response = await fetch(`${base}healthz`);
+  return { status: response.status, text: await response.text() };
+}
+
+/** Samples of a Prometheus text: `name{labels}` → value. */
+export async function metricsOf(base: string): Promise<{ text: string; samples: Map<string, number> }> {
+  const text = await (await fetch(`${base}metrics`)).text();
+  const samples = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    if (line === "" || line.startsWith("#")) continue;
+    const space = line.lastIndexOf(" ");
+    samples.set(line.slice(0, space), Number(line.slice(space + 1)));
+  }
+  return { text, samples };
+}
+
+/**
+ * Polls `check` every `everyMs` until it returns a value other than undefined; rejects after
+ * `timeoutMs` with `what` and the last value seen. Resolves with the value and the milliseconds waited.
+ */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  options: { timeoutMs?: number; everyMs?: number; last?: () => unknown } = {},
+): Promise<{ value: T; ms: number }> {
+  const start = performance.now();
+  const timeoutMs = options.timeoutMs ?? 20_000;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return { value, ms: performance.now() - start };
+    if (performance.now() - start > timeoutMs)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${options.last ? `; last: ${String(options.last())}` : ""}`);
+    await Bun.sleep(options.everyMs ?? 50);
+  }
+}
+
+/**
+ * Holds `database` open read-write (so locked) from another process until `release` is called (or
+ * two minutes pass, should a test fail before it releases); resolves once the lock is held. The
+ * holder creates a table, so the file changes as a run's commit changes it. Like a run, it first
+ * waits (up to 30 s) for a process that holds the file only for a moment.
+ */
+export async function holdDatabase(database: string): Promise<{ pid: number; release(): Promise<number> }> {
+  const holder = `
+    import { openDatabase } from ${JSON.stringify(join(repoRoot, "src", "db", "open.ts"))};
+    const db = await openDatabase(${JSON.stringify(database)}, { create: true, lockTimeoutMs: 30000, memoryLimit: "128MB" });
+    await db.connection.run("create table if not exists held(x int)");
+    console.log("ready");
+    await new Promise((done) => { process.on("SIGTERM", done); setTimeout(done, 120000); });
+    db.close();
+    process.exit(0);
+  `;
+  const proc = Bun.spawn([bunBin, "-e", holder], { cwd: repoRoot, stdout: "pipe", stderr: "pipe" });
+  started.push(proc);
+  const reader = proc.stdout.getReader();
+  let text = "";
+  while (!text.includes("ready")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`the holder of ${database} exited: ${await new Response(proc.stderr).text()}`);
+    text += new TextDecoder().decode(value);
+  }
+  reader.releaseLock();
+  return {
+    pid: proc.pid,
+    async release() {
+      // SIGTERM makes it close the database and exit 0.
+      proc.kill("SIGTERM");
+      return proc.exited;
+    },
+  };
+}
