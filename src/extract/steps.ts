@@ -1,13 +1,11 @@
 // processing_steps: declarative filters and maps, and hooks into the user's own module, applied to
 // each page's records in order (before the incremental filter).
-import { existsSync } from "node:fs";
-import { isAbsolute, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import { isTable } from "../config/references.ts";
 import type { Condition } from "../config/schema/steps.ts";
 import { RestloadError, messageOf } from "../errors.ts";
 import type { PlannedStep } from "../plan/index.ts";
 import { compareCursor, cursorType } from "./cursor-values.ts";
+import { type ModuleSpec, loadUserFunction } from "./user-module.ts";
 
 /** Applies a resource's steps to a page of records. */
 export type StepRunner = (records: readonly unknown[]) => Promise<unknown[]>;
@@ -174,39 +172,7 @@ function setField(record: Record<string, unknown>, path: string, value: unknown)
   table[keys[keys.length - 1]!] = value;
 }
 
-const modules = new Map<string, Promise<Record<string, unknown>>>();
-
-/** `{ module, export }`: the named function of a TypeScript or JavaScript file beside the pipeline. */
-export async function loadHook(spec: { module: string; export: string }, where: string, baseDir: string): Promise<Hook> {
-  const file = isAbsolute(spec.module) ? spec.module : resolve(baseDir, spec.module);
-  if (!existsSync(file)) {
-    throw new RestloadError("E_STEP", `Cannot load module "${spec.module}" of ${where} as ${file} does not exist`, {
-      hint: "Module paths are relative to the pipeline file.",
-    });
-  }
-  let loaded = modules.get(file);
-  if (!loaded) {
-    loaded = import(pathToFileURL(file).href) as Promise<Record<string, unknown>>;
-    modules.set(file, loaded);
-  }
-  let exports: Record<string, unknown>;
-  try {
-    exports = await loaded;
-  } catch (error) {
-    throw new RestloadError("E_STEP", `Cannot load module "${spec.module}" of ${where}: ${messageOf(error)}`, {
-      hint: "Fix the module so it loads.",
-    });
-  }
-  const hook = exports[spec.export];
-  if (typeof hook !== "function") {
-    const names = Object.keys(exports).filter((name) => typeof exports[name] === "function");
-    throw new RestloadError(
-      "E_STEP",
-      `Cannot use "${spec.export}" of module "${spec.module}" in ${where} as the module exports no such function (it exports: ${names.join(", ") || "none"})`,
-      {
-        hint: "Export the function under that name, or fix `export` in the step.",
-      },
-    );
-  }
-  return hook as Hook;
+/** `{ module, export }` in a step or an incremental convert: the named function of the user's file. */
+export function loadHook(spec: ModuleSpec, where: string, baseDir: string): Promise<Hook> {
+  return loadUserFunction<Hook>(spec, where, baseDir, "E_STEP");
 }
