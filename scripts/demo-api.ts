@@ -1,5 +1,7 @@
 // The demo API: a GitHub-like fake with issues (nested user, labels and assignees lists), Link-header
-// pages, a `since` filter, and comments per issue. Used by `npm run demo`, the benchmarks and tests.
+// pages, a `since` filter, comments per issue, and an asynchronous export job of the issues (POST
+// exports, poll exports/{id}, read exports/{id}/result as NDJSON). Used by `npm run demo`, the
+// benchmarks and tests.
 //
 // Usage: bun scripts/demo-api.ts [--issues N] [--port P]   (prints its base URL)
 import { parseArgs } from "node:util";
@@ -16,6 +18,8 @@ export interface DemoApi {
   readonly url: string;
   /** Requests served so far, by path (for tests asserting what was fetched). */
   readonly requests: string[];
+  /** The bodies of the export jobs requested (POST exports), in order. */
+  readonly exportRequests: unknown[];
   /** Moves `count` issues forward in time (as if edited): their updated_at becomes `at`. */
   touch(numbers: readonly number[], at: string): void;
   stop(): Promise<void>;
@@ -106,6 +110,9 @@ export function startDemoApi(options: DemoApiOptions = {}): DemoApi {
   // Kept sorted newest first, as the API lists them; re-sorted only when issues change.
   let sorted = [...issues].sort((a, b) => b.updated_at.localeCompare(a.updated_at));
   const requests: string[] = [];
+  const exportRequests: unknown[] = [];
+  /** Export jobs by id: the issues updated since the job's `since`, and how often it was polled. */
+  const jobs = new Map<number, { issues: Issue[]; polls: number }>();
   const server = Bun.serve({
     hostname: "127.0.0.1",
     port: options.port ?? 0,
@@ -113,6 +120,8 @@ export function startDemoApi(options: DemoApiOptions = {}): DemoApi {
       const url = new URL(request.url);
       requests.push(url.pathname + url.search);
       if (options.latencyMs) await Bun.sleep(options.latencyMs);
+      const exportJob = /^\/repos\/acme\/widgets\/exports(?:\/(\d+)(\/result)?)?$/.exec(url.pathname);
+      if (exportJob) return serveExportJob(request, exportJob[1], exportJob[2] !== undefined);
       const match = /^\/repos\/acme\/widgets\/issues(?:\/(\d+)\/comments)?$/.exec(url.pathname);
       if (!match) return Response.json({ message: "Not Found" }, { status: 404 });
       const perPage = Math.min(Number(url.searchParams.get("per_page") ?? 30), 100);
@@ -145,9 +154,32 @@ export function startDemoApi(options: DemoApiOptions = {}): DemoApi {
       });
     },
   });
+  /** POST exports starts a job; GET exports/{id} is "running" twice, then "done"; exports/{id}/result is NDJSON. */
+  async function serveExportJob(request: Request, id: string | undefined, result: boolean): Promise<Response> {
+    if (id === undefined) {
+      if (request.method !== "POST") return Response.json({ message: "Method Not Allowed" }, { status: 405 });
+      const body = (await request.json().catch(() => ({}))) as { since?: unknown };
+      exportRequests.push(body);
+      const since = typeof body.since === "string" ? body.since : undefined;
+      const job = { issues: since ? sorted.filter((issue) => issue.updated_at >= since) : sorted, polls: 0 };
+      const jobId = jobs.size + 1;
+      jobs.set(jobId, job);
+      return Response.json({ id: jobId, status: "running" }, { status: 202 });
+    }
+    const job = jobs.get(Number(id));
+    if (!job) return Response.json({ message: "Not Found" }, { status: 404 });
+    if (!result) return Response.json({ id: Number(id), status: ++job.polls > 2 ? "done" : "running", records: job.issues.length });
+    if (job.polls <= 2) return Response.json({ message: "The export is not finished" }, { status: 409 });
+    const lines = [...job.issues]
+      .sort((a, b) => a.updated_at.localeCompare(b.updated_at))
+      .map(({ id, number, title, state, user, updated_at }) => JSON.stringify({ id, number, title, state, user: user.login, updated_at }));
+    return new Response(lines.map((line) => `${line}\n`).join(""), { headers: { "content-type": "application/x-ndjson" } });
+  }
+
   return {
     url: `http://127.0.0.1:${server.port}/repos/acme/widgets/`,
     requests,
+    exportRequests,
     touch(numbers, at) {
       for (const issue of issues) if (numbers.includes(issue.number)) issue.updated_at = at;
       sorted = [...issues].sort((a, b) => b.updated_at.localeCompare(a.updated_at));

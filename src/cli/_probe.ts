@@ -3,6 +3,7 @@ import { type ErrorData, errorData } from "../errors.ts";
 import { createExtractor } from "../extract/index.ts";
 import type { PlannedPaginator } from "../plan/index.ts";
 import { runtimeFetch } from "../runtime/fetch.ts";
+import { fileTokenStore } from "../state/token-store.ts";
 import { isTable } from "../config/references.ts";
 import type { PreparedPipeline } from "./_pipeline.ts";
 
@@ -15,10 +16,15 @@ export interface ProbeResult {
   readonly data_selector?: { readonly path: string; readonly detected: boolean };
   readonly records?: number;
   readonly fields?: readonly string[];
+  /** A module resource: its function, and whether it yielded before it was stopped. */
+  readonly module?: { readonly module: string; readonly export: string; readonly yielded: boolean };
   readonly error?: ErrorData;
 }
 
-/** Fetches one page per root resource; a failure is reported for its resource and the others go on. */
+/**
+ * Fetches one page per root resource (a module resource runs until its first yield, then is
+ * closed); a failure is reported for its resource and the others go on.
+ */
 export async function probe(prepared: PreparedPipeline, signal?: AbortSignal): Promise<ProbeResult[]> {
   const { plan, redactor } = prepared;
   const extractor = createExtractor({
@@ -26,14 +32,22 @@ export async function probe(prepared: PreparedPipeline, signal?: AbortSignal): P
     secrets: prepared.secrets,
     redactor,
     fetch: runtimeFetch(plan.client.ca_certificates, prepared.loaded.dir),
+    tokenStore: fileTokenStore(plan.database, plan.pipeline),
+    onWarning: (warning) => void prepared.io.stderr(`warning: ${warning.message}\n`),
   });
   const results: ProbeResult[] = [];
   for (const resource of plan.resources.filter((candidate) => candidate.parent === null)) {
     try {
-      let result: ProbeResult = { resource: resource.name, ok: true, records: 0, fields: [] };
+      const module = resource.module && { module: resource.module.module, export: resource.module.export, yielded: false };
+      let result: ProbeResult = { resource: resource.name, ok: true, records: 0, fields: [], ...(module ? { module } : {}) };
       if (signal?.aborted) break;
-      for await (const page of extractor.pages(resource, { maxPages: 1, signal })) {
+      for await (const page of extractor.resourcePages(resource, { maxPages: 1, signal })) {
         const first = page.records[0];
+        const fields = isTable(first) ? Object.keys(first) : [];
+        if (page.kind === "module") {
+          result = { resource: resource.name, ok: true, records: page.records.length, fields, module: { ...module!, yielded: true } };
+          continue;
+        }
         result = {
           resource: resource.name,
           ok: true,
@@ -42,7 +56,7 @@ export async function probe(prepared: PreparedPipeline, signal?: AbortSignal): P
           paginator: { ...page.paginator, detected: resource.paginator.type === "auto" },
           data_selector: { path: page.selector, detected: resource.data_selector === null },
           records: page.records.length,
-          fields: isTable(first) ? Object.keys(first) : [],
+          fields,
         };
       }
       results.push(result);
@@ -54,11 +68,18 @@ export async function probe(prepared: PreparedPipeline, signal?: AbortSignal): P
 }
 
 export function probeText(results: readonly ProbeResult[]): string {
-  const lines = ["", "probe (first page of each root resource)"];
+  const lines = ["", "probe (first page, or first yield, of each root resource)"];
   for (const result of results) {
     if (!result.ok) {
       lines.push(`  ${result.resource}  FAILED  error[${result.error?.code}]: ${result.error?.message}`);
       if (result.error?.hint) lines.push(`    hint: ${result.error.hint}`);
+      continue;
+    }
+    if (result.module) {
+      const { module, export: name, yielded } = result.module;
+      lines.push(`  ${result.resource}  module ${module} (export ${name})`);
+      lines.push(`    records    ${yielded ? `${result.records} in its first yield` : "none: it ended without yielding"}`);
+      if (result.fields!.length > 0) lines.push(`    fields     ${result.fields!.join(", ")}`);
       continue;
     }
     if (result.status === undefined) {

@@ -89,6 +89,8 @@ export function eventLine(event: RunEvent, { dryRun }: LineContext): LogLine {
       );
     case "warning":
       return line(event.type, "warn", fieldsOf(event), `unit ${event.unit}: ${event.message}`);
+    case "module_log":
+      return line(event.type, "info", fieldsOf(event), `unit ${event.unit}: ${event.resource}: ${event.message}`);
   }
 }
 

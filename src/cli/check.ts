@@ -27,7 +27,10 @@ export function registerCheck(cli: CAC, io: Io): void {
     .option("--json", "Print the plan (or the problems) as JSON")
     .option("--probe", "Also fetch the first page of every root resource and show what was detected")
     .option("--skip-secrets", "Do not look up secrets (for checking a file away from its server)")
-    .option("--secrets <path>", "Secrets file (default: secrets.toml, then .restload/secrets.toml beside the pipeline)")
+    .option(
+      "--secrets <path>",
+      "Secrets file (default: secrets.toml, then .restload/secrets.toml, then .dlt/secrets.toml beside the pipeline)",
+    )
     .example("restload check pipelines/github.toml")
     .action(async (file: string, flags: CheckFlags) => {
       try {
@@ -60,21 +63,12 @@ export function checkJson(planned: Plan, secrets: readonly SecretReport[]) {
       table: resource.table,
       parent: resource.parent,
       selected: resource.selected,
-      method: resource.method,
-      path: resource.path,
-      params: resource.params,
-      json: resource.json,
-      data: resource.data,
-      headers: resource.headers,
-      paginator: { ...resource.paginator, level: resource.paginator_level },
-      data_selector: resource.data_selector ?? "auto",
+      ...(resource.module ? moduleJson(resource) : requestJson(resource)),
       incremental: resource.incremental && { ...resource.incremental, windows: outlineWindows(resource.incremental, now) },
       write_disposition: resource.write_disposition,
       primary_key: resource.primary_key,
       merge_key: resource.merge_key,
       include_from_parent: resource.include_from_parent,
-      auth: resource.auth?.type ?? null,
-      response_actions: resource.response_actions,
       columns: resource.columns,
       max_table_nesting: resource.max_table_nesting,
       schema_contract: resource.schema_contract,
@@ -86,6 +80,29 @@ export function checkJson(planned: Plan, secrets: readonly SecretReport[]) {
 }
 
 // internal
+
+/** A module resource in `check --json`: its function instead of request templates. */
+function moduleJson(resource: PlannedResource) {
+  const { module, export: name } = resource.module!;
+  return { module: { module, export: name } };
+}
+
+/** An endpoint resource's requests in `check --json`. */
+function requestJson(resource: PlannedResource) {
+  return {
+    method: resource.method,
+    path: resource.path,
+    params: resource.params,
+    json: resource.json,
+    data: resource.data,
+    headers: resource.headers,
+    paginator: { ...resource.paginator, level: resource.paginator_level },
+    data_selector: resource.data_selector ?? "auto",
+    // The type (the client's auth shows its keys, secrets by name); a hook also its module and export.
+    auth: resource.auth?.type === "hook" ? resource.auth : (resource.auth?.type ?? null),
+    response_actions: resource.response_actions,
+  };
+}
 
 async function runCheck(rawIo: Io, file: string, flags: CheckFlags): Promise<number> {
   if (flags.probe && flags.skipSecrets)
@@ -121,9 +138,13 @@ function missingModules(planned: Plan, dir: string): Problem[] {
     for (const [key, item] of Object.entries(record)) visit(item, Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`);
   };
   for (const resource of planned.resources) {
+    if (resource.module) visit(resource.module, `resources[${resource.index}].module`);
     visit(resource.processing_steps, `resources[${resource.index}].processing_steps`);
     if (resource.incremental) visit(resource.incremental.convert, `${resource.incremental.declared_at}.convert`);
+    // An auth hook: the client's once, an endpoint's (or resource_defaults') per resource.
+    if (resource.auth !== planned.client.auth) visit(resource.auth, `resources[${resource.index}].endpoint.auth`);
   }
+  visit(planned.client.auth, "client.auth");
   return problems;
 }
 
@@ -153,16 +174,20 @@ function planText(planned: Plan, secrets: readonly SecretReport[]): string {
 
 function resourceText(resource: PlannedResource): string[] {
   const lines = [`  ${resource.name}${resource.parent ? `  (child of ${resource.parent})` : ""}`];
-  lines.push(`    request     ${resource.method} ${resource.path}`);
-  lines.push(
-    `    paginator   ${resource.paginator_level === "auto" ? "auto (detected at run time)" : `${resource.paginator.type} (from ${resource.paginator_level})`}`,
-  );
-  lines.push(`    selector    ${resource.data_selector ?? "auto"}`);
+  if (resource.module) {
+    lines.push(`    module      ${resource.module.module}, export ${resource.module.export}`);
+  } else {
+    lines.push(`    request     ${resource.method} ${resource.path}`);
+    lines.push(
+      `    paginator   ${resource.paginator_level === "auto" ? "auto (detected at run time)" : `${resource.paginator.type} (from ${resource.paginator_level})`}`,
+    );
+    lines.push(`    selector    ${resource.data_selector ?? "auto"}`);
+  }
   const inc = resource.incremental;
   if (inc) {
     const bounds = `${inc.initial_value === null ? "" : ` from ${String(inc.initial_value)}`}${inc.end_value === null ? "" : ` to ${String(inc.end_value)}`}`;
     lines.push(
-      `    incremental ${inc.cursor_path} (${inc.last_value_func})${bounds}${inc.start_param ? ` via param ${inc.start_param}` : ""}`,
+      `    incremental ${inc.cursor_path} (${inc.last_value_func})${bounds}${inc.start_param ? ` via param ${inc.start_param}` : resource.module ? " via ctx.incremental" : ""}`,
     );
     const windows = outlineWindows(inc, Date.now());
     if (windows) {

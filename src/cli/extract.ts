@@ -3,6 +3,7 @@ import type { CAC } from "cac";
 import { ExitCode, interruptedExitCode, messageOf, RestloadError } from "../errors.ts";
 import { createExtractor } from "../extract/index.ts";
 import { runtimeFetch } from "../runtime/fetch.ts";
+import { fileTokenStore } from "../state/token-store.ts";
 import { toJson } from "../util/json.ts";
 import { plural } from "../util/plural.ts";
 import { formatError } from "./_format.ts";
@@ -23,7 +24,10 @@ export function registerExtract(cli: CAC, io: Io): void {
     )
     .option("--select <names>", "Only these root resources (comma-separated)")
     .option("--max-pages <n>", "Stop each resource after this many pages")
-    .option("--secrets <path>", "Secrets file (default: secrets.toml, then .restload/secrets.toml beside the pipeline)")
+    .option(
+      "--secrets <path>",
+      "Secrets file (default: secrets.toml, then .restload/secrets.toml, then .dlt/secrets.toml beside the pipeline)",
+    )
     .example("restload extract github.toml --select issues --max-pages 2 | jq .record.title")
     .action((file: string, flags: ExtractFlags) => runExtract(io, file, flags));
 }
@@ -41,6 +45,8 @@ async function runExtract(rawIo: Io, file: string, flags: ExtractFlags): Promise
     secrets: prepared.secrets,
     redactor: prepared.redactor,
     fetch: runtimeFetch(plan.client.ca_certificates, prepared.loaded.dir),
+    tokenStore: fileTokenStore(plan.database, plan.pipeline),
+    onWarning: (warning) => void io.stderr(`warning: ${warning.message}\n`),
     onRetry: (event) =>
       void io.stderr(
         `retry: resource ${event.resource}, attempt ${event.attempt} failed (${event.reason}); next in ${(event.delayMs / 1000).toFixed(1)} s\n`,
@@ -58,7 +64,8 @@ async function runExtract(rawIo: Io, file: string, flags: ExtractFlags): Promise
     let pages = 0;
     try {
       if (rawIo.signal?.aborted) break;
-      for await (const page of extractor.pages(resource, { maxPages, signal })) {
+      const log = (message: string) => void io.stderr(`${resource.name}: ${message}\n`);
+      for await (const page of extractor.resourcePages(resource, { maxPages, signal, log })) {
         pages++;
         records += page.records.length;
         if (page.records.length > 0) {

@@ -32,7 +32,10 @@ export function registerRun(cli: CAC, io: Io): void {
     )
     .option("--select <names>", "Only the load units of these root resources (comma-separated)")
     .option("--database <path>", "DuckDB file to load (overrides pipeline.database)")
-    .option("--secrets <path>", "Secrets file (default: secrets.toml, then .restload/secrets.toml beside the pipeline)")
+    .option(
+      "--secrets <path>",
+      "Secrets file (default: secrets.toml, then .restload/secrets.toml, then .dlt/secrets.toml beside the pipeline)",
+    )
     .option("--full-refresh", "Reset the selected resources' incremental cursors and replace their tables")
     .option("--dry-run", "Extract and normalise, print what would be loaded; the database is not opened (cursors start from initial_value)")
     .option("--json", "Print the summary as JSON")

@@ -60,10 +60,23 @@ export interface ResolvedEndpoint {
   readonly auth: Auth | null;
 }
 
-export type ResolvedResource = Settled<Omit<ResourceConfig, "endpoint" | "max_table_nesting">> & {
+/** A module resource's own keys: the function that yields its records, its parent, its cursor. */
+export interface ResolvedModule {
+  readonly module: string;
+  readonly export: string;
+  readonly parent: string | null;
+  readonly incremental: IncrementalConfig | null;
+}
+
+export type ResolvedResource = Settled<
+  Omit<ResourceConfig, "endpoint" | "max_table_nesting" | "module" | "export" | "parent" | "incremental">
+> & {
   /** Index in the file's `resources`, for TOML paths in messages. */
   readonly index: number;
+  /** A module resource's endpoint is empty (no path, no params): it makes its own requests. */
   readonly endpoint: ResolvedEndpoint;
+  /** Set for a module resource (`module` + `export`), null for an endpoint resource. */
+  readonly module: ResolvedModule | null;
   /** The resource's, else the pipeline's; null for no limit. */
   readonly max_table_nesting: number | null;
 };
@@ -99,10 +112,17 @@ export function resolvePipeline(file: PipelineFile): ResolvedPipeline {
 
 function resolveResource(file: PipelineFile, resource: ResourceConfig, index: number): ResolvedResource {
   const merged = mergeDefaults(file.resource_defaults, resource);
+  // The schema lets `export` be absent only without `module`.
+  const module =
+    resource.module !== undefined && resource.export !== undefined
+      ? { module: resource.module, export: resource.export, parent: resource.parent ?? null, incremental: resource.incremental ?? null }
+      : null;
   return {
     name: resource.name,
     index,
-    endpoint: resolveEndpoint(file, resource, merged.endpoint ?? {}, index),
+    // resource_defaults.endpoint (params, paginator) describes requests restload makes: not a module's.
+    endpoint: resolveEndpoint(file, resource, module ? {} : (merged.endpoint ?? {}), index),
+    module,
     primary_key: merged.primary_key ?? [],
     merge_key: merged.merge_key ?? [],
     write_disposition: merged.write_disposition ?? defaultWriteDisposition,

@@ -104,9 +104,15 @@ class SecretsFile {
     private readonly lookup: SecretLookup,
     private readonly warnings: string[],
   ) {
+    // restload's own files, then dlt's, so a dlt project's secrets work unchanged. The first that
+    // exists is the secrets file; the others are not read.
     this.candidates = lookup.secretsFile
       ? [resolve(lookup.secretsFile)]
-      : [join(lookup.pipelineDir, "secrets.toml"), join(lookup.pipelineDir, ".restload", "secrets.toml")];
+      : [
+          join(lookup.pipelineDir, "secrets.toml"),
+          join(lookup.pipelineDir, ".restload", "secrets.toml"),
+          join(lookup.pipelineDir, ".dlt", "secrets.toml"),
+        ];
     if (lookup.secretsFile && !existsSync(this.candidates[0]!)) {
       throw new RestloadError("E_SECRET", `Cannot read the secrets file ${this.candidates[0]} given by --secrets as it does not exist`, {
         hint: "Check the path.",
@@ -147,9 +153,12 @@ class SecretsFile {
   describeSearch(name: string): string {
     if (!this.path) return `${this.candidates.join(" or ")} (no such file)`;
     const section = this.lookup.secretsSection;
-    return section !== null
-      ? `${this.path} [${section}] (no key ${name})`
-      : `${this.path} ([${this.lookup.pipelineName}], top level, [sources.*]: no key ${name})`;
+    const searched =
+      section !== null
+        ? `${this.path} [${section}] (no key ${name})`
+        : `${this.path} ([${this.lookup.pipelineName}], top level, [sources.*]: no key ${name})`;
+    const skipped = this.candidates.slice(this.candidates.indexOf(this.path) + 1).filter((candidate) => existsSync(candidate));
+    return skipped.length === 0 ? searched : `${searched}; ${skipped.join(", ")} not read as ${this.path} is the secrets file`;
   }
 
   private load(): TomlTable | undefined {

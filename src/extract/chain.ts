@@ -11,6 +11,7 @@ import { selectRecords } from "./select.ts";
 import { missesRecords, selectorPathFound, unmatchedSelectorError } from "./unmatched-selector.ts";
 
 export interface ChainPage {
+  readonly kind: "chain";
   /** 1 for the first page of the chain. */
   readonly number: number;
   readonly records: readonly unknown[];
@@ -71,6 +72,7 @@ export async function* walkChain(resource: PlannedResource, first: RequestState,
     fetched: Pick<ChainPage, "status" | "url" | "body">,
     selected: Pick<ChainPage, "records" | "selector">,
   ): ChainPage => ({
+    kind: "chain",
     number,
     records: selected.records,
     status: fetched.status,
@@ -200,7 +202,8 @@ export function toHttpRequest(request: RequestState): HttpRequest {
       url: request.url,
       headers: { ...request.headers },
       body: request.data,
-      contentType: "application/x-www-form-urlencoded",
+      // The request builder put a table's form Content-Type in the headers; a string has none.
+      contentType: null,
     };
   }
   return { method: request.method, url: request.url, headers: { ...request.headers } };

@@ -1,15 +1,17 @@
 // The extract stage, wired: one client, one host gate and the authenticators of a pipeline.
 import packageJson from "../../package.json" with { type: "json" };
 import type { Redactor } from "../config/redact.ts";
-import type { SecretRef } from "../config/references.ts";
+import { SecretRef } from "../config/references.ts";
 import type { Auth } from "../config/schema/auth.ts";
 import { RestloadError } from "../errors.ts";
 import type { Plan, PlannedResource } from "../plan/index.ts";
 import type { Placeholder } from "../plan/template.ts";
 import { parseTemplate } from "../plan/template.ts";
 import { type ChainPage, type SelectorCheck, walkChain } from "./chain.ts";
+import { type ModuleDeps, type ModulePage, modulePages } from "./module-resource.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { type Authenticator, createAuth } from "./http/auth/index.ts";
+import type { RefreshTokenStore } from "./http/auth/refresh-token-store.ts";
 import { HttpClient, type RetryEvent } from "./http/client.ts";
 import { HostGate } from "./http/host-gate.ts";
 import { createTransport } from "./http/transport.ts";
@@ -22,6 +24,10 @@ import { valueAt } from "./select.ts";
 import { isTable } from "../config/references.ts";
 
 export type { ChainPage } from "./chain.ts";
+export type { ModulePage } from "./module-resource.ts";
+
+/** A page of a resource: a response of an endpoint's chain, or one yield of a module resource. */
+export type ResourcePage = ChainPage | ModulePage;
 
 export interface ExtractorOptions {
   readonly plan: Plan;
@@ -32,6 +38,17 @@ export interface ExtractorOptions {
   /** A fetch with runtime-specific settings (extra CA certificates). */
   readonly fetch?: typeof fetch | undefined;
   readonly onRetry?: (event: RetryEvent) => void;
+  /** Where `oauth2_refresh_token` keeps rotated refresh tokens for the next runs (state/token-store.ts). */
+  readonly tokenStore?: RefreshTokenStore | undefined;
+  /** Told what an auth worked around (a kept refresh token refused), with the resource that first used that auth. */
+  readonly onWarning?: (warning: AuthWarning) => void;
+}
+
+export interface AuthWarning {
+  readonly resource: string;
+  readonly unit: string;
+  /** Never holds a secret. */
+  readonly message: string;
 }
 
 export interface PageOptions {
@@ -41,11 +58,15 @@ export interface PageOptions {
   readonly parent?: unknown;
   /** The request values of the chain's incremental cursor (stored state applied). */
   readonly incremental?: RequestValues | undefined;
+  /** Where a module resource's `ctx.log` lines go (already masked). */
+  readonly log?: ((message: string) => void) | undefined;
 }
 
 export interface Extractor {
-  /** The pages of a resource's chain: a root resource's, or a child's for one parent record. */
+  /** The pages of an endpoint resource's chain: a root resource's, or a child's for one parent record. */
   pages(resource: PlannedResource, options?: PageOptions): AsyncGenerator<ChainPage>;
+  /** The pages of any resource: an endpoint resource's chain, or a module resource's yields. */
+  resourcePages(resource: PlannedResource, options?: PageOptions): AsyncGenerator<ResourcePage>;
   /** Requests sent and retries made so far. */
   readonly counters: { requests: number; retries: number };
   /** When the extractor was made (ms since the epoch, by its clock): the run's start, where incremental windows end. */
@@ -94,29 +115,35 @@ export function createExtractor(options: ExtractorOptions): Extractor {
     },
   });
 
-  // One authenticator per auth table, so a fetched OAuth token is shared by every resource using it.
-  const authenticators = new Map<Auth, Authenticator>();
-  const authFor = (auth: Auth | null): Authenticator | null => {
+  // One authenticator per distinct auth table (secrets compared by name), so a fetched OAuth token,
+  // and a refresh token the endpoint rotates, are shared by every resource using that auth, also
+  // when resource_defaults copied the table into each resource.
+  const authenticators = new Map<string, Authenticator>();
+  const authFor = (auth: Auth | null, resource: PlannedResource): Authenticator | null => {
     if (auth === null) return null;
-    let authenticator = authenticators.get(auth);
+    const key = JSON.stringify(auth);
+    let authenticator = authenticators.get(key);
     if (!authenticator) {
       authenticator = createAuth(auth, {
         secret,
         redactor,
         now: () => clock.now(),
-        fetchToken: async (request, signal) => {
+        baseDir: dirname(plan.pipeline_file),
+        tokenStore: options.tokenStore,
+        warn: (message) => options.onWarning?.({ resource: resource.name, unit: resource.unit, message }),
+        fetchToken: async (request, tokenOptions = {}) => {
           const result = await client.fetchJson(request, {
             resource: "(oauth2 token)",
             what: "the access token",
             via: "the token request",
             auth: null,
-            responseActions: [],
-            signal,
+            responseActions: tokenOptions.rejectedWhen ?? [],
+            signal: tokenOptions.signal,
           });
-          return result.kind === "page" ? result.body : undefined;
+          return result.kind === "page" ? { rejected: false, body: result.body } : { rejected: true, status: result.status };
         },
       });
-      authenticators.set(auth, authenticator);
+      authenticators.set(key, authenticator);
     }
     return authenticator;
   };
@@ -144,57 +171,88 @@ export function createExtractor(options: ExtractorOptions): Extractor {
     return check;
   };
 
+  // What ctx.fetch shares with the chains: the client, the resource's auth, base_url and client headers.
+  const clientHeaders = Object.fromEntries(
+    Object.entries(plan.client.headers).map(([name, value]) => [
+      name.toLowerCase(),
+      value instanceof SecretRef ? secret(value) : String(value),
+    ]),
+  );
+  const moduleDeps = (resource: PlannedResource): ModuleDeps => ({
+    client,
+    auth: authFor(resource.auth, resource),
+    baseUrl,
+    headers: clientHeaders,
+    redactor,
+    clock,
+    baseDir: dirname(plan.pipeline_file),
+  });
+
+  // Without a stored cursor (extract, probe) requests start from initial_value (a windowed cursor's first window).
+  const requestValues = async (resource: PlannedResource, pageOptions: PageOptions): Promise<RequestValues | undefined> => {
+    if (pageOptions.incremental || !resource.incremental) return pageOptions.incremental;
+    const convert = resource.incremental.convert;
+    const hook =
+      convert !== null && typeof convert === "object"
+        ? await loadHook(convert, `the incremental convert of resource "${resource.name}"`, dirname(plan.pipeline_file))
+        : undefined;
+    return new IncrementalCursor(resource.incremental, resource.name, resource.primary_key, undefined, hook, startedAt).requestValues();
+  };
+
+  async function* pages(resource: PlannedResource, pageOptions: PageOptions = {}): AsyncGenerator<ChainPage> {
+    if (resource.module)
+      throw new RestloadError("E_INTERNAL", `Resource "${resource.name}" is a module resource: it has no request chain`, {
+        context: { resource: resource.name },
+      });
+    const incremental = await requestValues(resource, pageOptions);
+    const valueOf = (placeholder: Placeholder): unknown => {
+      if (placeholder.kind === "incremental" && incremental) return incremental.placeholders[placeholder.name];
+      if (placeholder.kind === "resource" && pageOptions.parent !== undefined)
+        return parentField(resource, placeholder.field, pageOptions.parent);
+      // The plan gives every resource with a resource placeholder a parent: reaching this is a bug.
+      throw new RestloadError("E_INTERNAL", `Cannot fill ${placeholder.text} of resource "${resource.name}" outside a parent record`, {
+        context: { resource: resource.name },
+      });
+    };
+    const first = buildFirstRequest(resource, {
+      baseUrl,
+      clientHeaders: plan.client.headers,
+      secret,
+      valueOf,
+      extraParams: incremental?.params ?? {},
+    });
+    const chain = walkChain(resource, first, {
+      client,
+      auth: authFor(resource.auth, resource),
+      maxPages: pageOptions.maxPages,
+      signal: pageOptions.signal,
+      via: pageOptions.parent === undefined ? "the request" : "a URL built from parent data",
+      // With row_order the caller stops once records leave the range: no page is requested ahead.
+      prefetch: !resource.incremental?.row_order,
+      selectorCheck: selectorCheckFor(resource),
+    });
+    yield* withSteps(chain, stepsFor(resource));
+  }
+
   return {
     counters,
     startedAt,
-    async *pages(resource, pageOptions = {}) {
-      // Without a stored cursor (extract, probe) requests start from initial_value (a windowed
-      // cursor's first window).
-      const convert = resource.incremental?.convert;
-      const hook =
-        convert !== null && typeof convert === "object"
-          ? await loadHook(convert, `the incremental convert of resource "${resource.name}"`, dirname(plan.pipeline_file))
-          : undefined;
-      const incremental =
-        pageOptions.incremental ??
-        (resource.incremental
-          ? new IncrementalCursor(resource.incremental, resource.name, resource.primary_key, undefined, hook, startedAt).requestValues()
-          : undefined);
-      const valueOf = (placeholder: Placeholder): unknown => {
-        if (placeholder.kind === "incremental" && incremental) return incremental.placeholders[placeholder.name];
-        if (placeholder.kind === "resource" && pageOptions.parent !== undefined)
-          return parentField(resource, placeholder.field, pageOptions.parent);
-        // The plan gives every resource with a resource placeholder a parent: reaching this is a bug.
-        throw new RestloadError("E_INTERNAL", `Cannot fill ${placeholder.text} of resource "${resource.name}" outside a parent record`, {
-          context: { resource: resource.name },
-        });
-      };
-      const first = buildFirstRequest(resource, {
-        baseUrl,
-        clientHeaders: plan.client.headers,
-        secret,
-        valueOf,
-        extraParams: incremental?.params ?? {},
-      });
-      const chain = walkChain(resource, first, {
-        client,
-        auth: authFor(resource.auth),
-        maxPages: pageOptions.maxPages,
-        signal: pageOptions.signal,
-        via: pageOptions.parent === undefined ? "the request" : "a URL built from parent data",
-        // With row_order the caller stops once records leave the range: no page is requested ahead.
-        prefetch: !resource.incremental?.row_order,
-        selectorCheck: selectorCheckFor(resource),
-      });
-      yield* withSteps(chain, stepsFor(resource));
+    pages,
+    async *resourcePages(resource, pageOptions = {}) {
+      if (!resource.module) {
+        yield* pages(resource, pageOptions);
+        return;
+      }
+      const call = { ...pageOptions, incremental: await requestValues(resource, pageOptions) };
+      yield* withSteps(modulePages(resource, call, moduleDeps(resource)), stepsFor(resource));
     },
   };
 }
 
 // internal
 
-/** The chain's pages with the resource's processing steps applied to their records. */
-async function* withSteps(pages: AsyncGenerator<ChainPage>, steps: Promise<StepRunner | undefined>): AsyncGenerator<ChainPage> {
+/** The pages with the resource's processing steps applied to their records. */
+async function* withSteps<P extends ResourcePage>(pages: AsyncGenerator<P>, steps: Promise<StepRunner | undefined>): AsyncGenerator<P> {
   const runner = await steps;
   if (!runner) {
     yield* pages;
@@ -232,7 +290,7 @@ function trustedOrigins(plan: Plan, baseUrl: string | undefined): Set<string> {
   };
   if (baseUrl !== undefined) add(baseUrl);
   for (const auth of [plan.client.auth, ...plan.resources.map((resource) => resource.auth)]) {
-    if (auth?.type === "oauth2_client_credentials") add(auth.access_token_url);
+    if (auth?.type === "oauth2_client_credentials" || auth?.type === "oauth2_refresh_token") add(auth.access_token_url);
   }
   for (const resource of plan.resources) {
     const [head] = parseTemplate(resource.path);

@@ -23,15 +23,18 @@ export function buildFirstRequest(resource: PlannedResource, context: BuildConte
     appendParam(url.searchParams, name, render(value as RequestValue, context));
   }
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries({ ...context.clientHeaders, ...resource.headers })) {
-    const rendered = render(value, context);
-    if (rendered !== null && rendered !== undefined) headers[name.toLowerCase()] = String(rendered);
-  }
+  // Client headers are sent as written (dlt formats only the endpoint's): braces in them are literal.
+  for (const [name, value] of Object.entries(context.clientHeaders)) setHeader(headers, name, fillSecrets(value, context));
+  for (const [name, value] of Object.entries(resource.headers)) setHeader(headers, name, render(value, context));
   const json = resource.json === null ? undefined : render(resource.json, context);
   let data: string | undefined;
-  if (resource.data !== null) {
-    const rendered = render(resource.data, context);
-    data = typeof rendered === "string" ? rendered : formEncode(rendered);
+  if (isTable(resource.data)) {
+    data = formEncode(render(resource.data, context));
+    // As requests: a table is form-encoded and says so, unless the headers name a Content-Type.
+    headers["content-type"] ??= "application/x-www-form-urlencoded";
+  } else if (resource.data !== null) {
+    // A string is sent raw with no Content-Type of its own (requests sets none for a str body).
+    data = renderText(resource.data, context);
   }
   return { method: resource.method, url, headers, json, data };
 }
@@ -65,6 +68,20 @@ function resolveUrl(resource: PlannedResource, context: BuildContext): URL {
     );
   }
   return joinUrl(context.baseUrl, path);
+}
+
+/** A header value without placeholders: only its secret, if it is one, is filled in. */
+function fillSecrets(value: RequestValue, context: BuildContext): unknown {
+  return value instanceof SecretRef ? context.secret(value) : value;
+}
+
+/** A template rendered to text: a lone placeholder gives its value's text, as str.format does. */
+function renderText(value: RequestValue, context: BuildContext): string {
+  return String(render(value, context));
+}
+
+function setHeader(headers: Record<string, string>, name: string, value: unknown): void {
+  if (value !== null && value !== undefined) headers[name.toLowerCase()] = String(value);
 }
 
 function render(value: RequestValue | unknown, context: BuildContext): unknown {

@@ -6,6 +6,7 @@ import type { ColumnHint } from "../config/schema/resource.ts";
 import { RestloadError } from "../errors.ts";
 import { KeySet } from "./key-set.ts";
 import { normalizeIdentifier, shorten } from "./naming.ts";
+import { rowHash } from "./row-hash.ts";
 import { type Contract, DiscardRow, type Schema, type Table } from "./schema.ts";
 import { toJson } from "../util/json.ts";
 import { type DataType, canonicalTimestamp, fits, inferType, timestampMicros } from "./types.ts";
@@ -16,6 +17,9 @@ export interface SystemColumns {
   readonly parentId: string;
   readonly listIdx: string;
   readonly rootId: string;
+  /** scd2 tables: when a root row's version became current, and when it stopped being (NULL while current). */
+  readonly validFrom: string;
+  readonly validTo: string;
 }
 
 export interface ResourceShape {
@@ -29,6 +33,11 @@ export interface ResourceShape {
   readonly contract: Contract;
   /** Child rows carry the root row's id (merge tables, so children are replaced with their parent). */
   readonly rootIds: boolean;
+  /**
+   * Root rows are versions (scd2): the root row's id is the record's content hash (`rowHash`), and
+   * the root table has the validity columns, which the load fills.
+   */
+  readonly rowVersions: boolean;
   /** Normalised primary key columns, tracked for merge (duplicates, missing values). */
   readonly primaryKey: readonly string[];
   /** The primary key as the pipeline names it (record fields, dotted paths). */
@@ -101,6 +110,8 @@ export function systemColumns(prefix: string): SystemColumns {
     parentId: `${prefix}parent_id`,
     listIdx: `${prefix}list_idx`,
     rootId: `${prefix}root_id`,
+    validFrom: `${prefix}valid_from`,
+    validTo: `${prefix}valid_to`,
   };
 }
 
@@ -126,7 +137,9 @@ export class Normalizer {
     /** The keys of the resource's table in this load (shared with other resources writing it). */
     readonly keys: TableKeys = new TableKeys(),
   ) {
-    this.reserved = new Set(Object.values(system));
+    // The validity columns are system columns of scd2 tables only: elsewhere a field may take the name.
+    const { validFrom: _from, validTo: _to, ...always } = system;
+    this.reserved = new Set(Object.values(shape.rowVersions ? system : always));
     // The root table is declared by the pipeline itself: the table contract governs the tables data adds.
     this.rootContract = { ...shape.contract, tables: "evolve" };
   }
@@ -135,7 +148,7 @@ export class Normalizer {
     const out: Row[] = [];
     try {
       const table = this.table(this.shape.table, true);
-      const id = this.newId();
+      const id = this.shape.rowVersions ? rowHash(record) : this.newId();
       const values: Record<string, unknown> = { [this.system.loadId]: this.loadId.current, [this.system.id]: id };
       out.push({ table: table.name, values, columns: table.columns });
       if (this.shape.required.length > 0) this.checkRequired(record);
@@ -195,6 +208,10 @@ export class Normalizer {
     if (root) {
       this.schema.addColumn(table, { name: this.system.loadId, ...text });
       this.schema.addColumn(table, { name: this.system.id, ...text });
+      if (this.shape.rowVersions) {
+        this.schema.addColumn(table, { name: this.system.validFrom, type: "timestamp" });
+        this.schema.addColumn(table, { name: this.system.validTo, type: "timestamp" });
+      }
     } else {
       this.schema.addColumn(table, { name: this.system.parentId, ...text });
       this.schema.addColumn(table, { name: this.system.listIdx, type: "bigint" });

@@ -28,6 +28,9 @@ export function unitCheckpoints(
   if (plan.checkpoint_interval === 0) return { mode: "end", reason: "checkpoint_interval = 0" };
   const replaced = plan.tables.find((table) => table.unit === unit.name && table.disposition.disposition === "replace");
   if (replaced) return { mode: "end", reason: `table "${replaced.name}" is replaced (write_disposition = "replace")` };
+  // Retiring the rows a load lacks needs the whole extract in one load.
+  const retiring = plan.tables.find((table) => table.unit === unit.name && table.retire_absent_rows);
+  if (retiring) return { mode: "end", reason: `table "${retiring.name}" retires the records its extract lacks (strategy = "scd2")` };
   const root = plan.resources.find((resource) => resource.name === unit.name);
   const incremental = root?.incremental;
   if (!root || !incremental) return { mode: "end", reason: "the root resource has no incremental cursor" };

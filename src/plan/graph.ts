@@ -3,7 +3,7 @@ import type { Problem } from "../errors.ts";
 import { normalizeIdentifier } from "../normalize/naming.ts";
 import { closest } from "../util/closest.ts";
 import type { ResourceDraft } from "./resource.ts";
-import { type PlannedTable, plannedTable } from "./tables.ts";
+import { type PlannedTable, plannedTable, writeProblems } from "./tables.ts";
 import type { LoadUnit, PlannedResource } from "./types.ts";
 
 export interface Graph {
@@ -52,10 +52,11 @@ export function buildGraph(drafts: readonly ResourceDraft[], problems: Problem[]
       }
     }
     parentOf.set(draft.name, parent);
+    problems.push(...writeProblems(draft));
     if (parent === null && draft.include_from_parent.length > 0) {
       problems.push({
         path: `resources[${draft.index}].include_from_parent`,
-        message: `resource "${draft.name}" has no parent to include fields from; it needs a {resources.<parent>.<field>} placeholder or a resolve param`,
+        message: `resource "${draft.name}" has no parent to include fields from; it needs a {resources.<parent>.<field>} placeholder or a resolve param (a module resource: parent = "<resource>")`,
       });
     }
   }

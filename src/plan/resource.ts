@@ -5,6 +5,8 @@ import { formatPath, type PathKey } from "../config/path.ts";
 import type { ResolvedPipeline } from "../config/resolve.ts";
 import type { IncrementalConfig, IncrementalParam, ResolveParam } from "../config/schema/incremental.ts";
 import { windowProblems } from "./incremental-window.ts";
+import { planModuleResource } from "./module-resource.ts";
+import { writeWarnings } from "./write-warnings.ts";
 import { planPaginator } from "./paginator.ts";
 import { type Placeholder, parseTemplate } from "./template.ts";
 import type { PlannedResource, RequestValue } from "./types.ts";
@@ -19,6 +21,7 @@ export type ResourceDraft = Omit<PlannedResource, "unit" | "table"> & {
 /** Plans resource `index`, adding every problem found to `problems` and notes to `warnings`. */
 export function planResource(config: ResolvedPipeline, index: number, problems: Problem[], warnings: string[]): ResourceDraft {
   const resource = config.resources[index]!;
+  if (resource.module) return planModuleResource(config, index, problems, warnings);
   const at = locator(config, index);
   const { endpoint } = resource;
   let path = endpoint.path;
@@ -97,9 +100,6 @@ export function planResource(config: ResolvedPipeline, index: number, problems: 
   }
 
   const disposition = resource.write_disposition;
-  if (disposition.disposition === "merge" && resource.primary_key.length === 0 && resource.merge_key.length === 0) {
-    warnings.push(`resource "${resource.name}": write_disposition = "merge" without primary_key or merge_key behaves as append`);
-  }
   const plannedIncremental = incremental ? { ...incremental.config, declared_at: incremental.path } : null;
   if (incremental)
     problems.push(
@@ -109,16 +109,7 @@ export function planResource(config: ResolvedPipeline, index: number, problems: 
         seen.map((found) => found.placeholder),
       ),
     );
-  if (
-    plannedIncremental !== null &&
-    plannedIncremental.lag !== null &&
-    plannedIncremental.lag > 0 &&
-    disposition.disposition === "append"
-  ) {
-    warnings.push(
-      `resource "${resource.name}": incremental lag with write_disposition = "append" loads the records inside the lag window again on every run`,
-    );
-  }
+  warnings.push(...writeWarnings(resource, plannedIncremental));
 
   return {
     name: resource.name,
@@ -147,6 +138,7 @@ export function planResource(config: ResolvedPipeline, index: number, problems: 
     max_table_nesting: resource.max_table_nesting,
     processing_steps: resource.processing_steps,
     schema_contract: resource.schema_contract,
+    module: null,
   };
 }
 

@@ -1,7 +1,8 @@
 // The tables a plan writes, and the one rule for which resource governs a table: its write
-// disposition, its keys and whether child rows carry root ids. Decided here and nowhere else.
+// disposition, its keys, whether child rows carry root ids and whether root rows are versions.
+// Decided here and nowhere else, with the problems of a resource's disposition and keys.
 import { normalizeIdentifier } from "../normalize/naming.ts";
-import { RestloadError } from "../errors.ts";
+import { type Problem, RestloadError } from "../errors.ts";
 import type { Plan, PlannedResource, PlannedWriteDisposition } from "./types.ts";
 
 /**
@@ -22,13 +23,23 @@ export interface PlannedTable {
   readonly merge_key: readonly string[];
   /** Child rows carry their root row's id (merge tables, so child rows go with their root row). */
   readonly root_ids: boolean;
+  /**
+   * Root rows are versions (merge strategy "scd2"): `_rl_id` is a hash of the record's content, and
+   * the table has the validity columns `<prefix>valid_from` and `<prefix>valid_to`.
+   */
+  readonly row_versions: boolean;
+  /**
+   * scd2: a current row whose version is absent from a load is retired (its valid_to set). Only when
+   * each load is a complete extract: see `retiresAbsentRows`.
+   */
+  readonly retire_absent_rows: boolean;
 }
 
+/** What the plan knows of a resource when it plans its table. */
+type TableRules = Pick<PlannedResource, "name" | "write_disposition" | "primary_key" | "merge_key" | "incremental" | "parent">;
+
 /** The table `resource` writes, governed by it. */
-export function plannedTable(
-  resource: Pick<PlannedResource, "name" | "write_disposition" | "primary_key" | "merge_key">,
-  names: { readonly table: string; readonly unit: string },
-): PlannedTable {
+export function plannedTable(resource: TableRules, names: { readonly table: string; readonly unit: string }): PlannedTable {
   return {
     name: names.table,
     unit: names.unit,
@@ -37,7 +48,45 @@ export function plannedTable(
     primary_key: resource.primary_key.map(keyColumn),
     merge_key: resource.merge_key.map(keyColumn),
     root_ids: resource.write_disposition.disposition === "merge",
+    row_versions: resource.write_disposition.strategy === "scd2",
+    retire_absent_rows: retiresAbsentRows(resource),
   };
+}
+
+/**
+ * Whether an scd2 table retires the current rows a load lacks. As dlt, scd2 expects a complete
+ * extract each run; restload retires absent rows only when it has one: a root resource (a child's
+ * records come per parent record) without an incremental cursor (which fetches only what changed),
+ * and no merge_key (which, as dlt, retires only rows whose merge_key the load has).
+ */
+export function retiresAbsentRows(resource: Pick<TableRules, "write_disposition" | "merge_key" | "incremental" | "parent">): boolean {
+  return (
+    resource.write_disposition.strategy === "scd2" &&
+    resource.parent === null &&
+    resource.incremental === null &&
+    resource.merge_key.length === 0
+  );
+}
+
+/**
+ * The problems of a resource's write disposition and keys: upsert updates the row of each primary
+ * key, so it needs one, and takes no merge_key (as dlt).
+ */
+export function writeProblems(resource: Pick<PlannedResource, "index" | "write_disposition" | "primary_key" | "merge_key">): Problem[] {
+  if (resource.write_disposition.strategy !== "upsert") return [];
+  const problems: Problem[] = [];
+  if (resource.primary_key.length === 0)
+    problems.push({
+      path: `resources[${resource.index}].write_disposition.strategy`,
+      message: 'the merge strategy "upsert" updates the row of each primary key: set primary_key (or use "delete-insert")',
+    });
+  if (resource.merge_key.length > 0)
+    problems.push({
+      path: `resources[${resource.index}].merge_key`,
+      message:
+        'merge_key does not apply to the merge strategy "upsert", which updates by primary_key: remove merge_key (or use "delete-insert")',
+    });
+  return problems;
 }
 
 /**

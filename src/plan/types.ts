@@ -40,6 +40,18 @@ export type RequestValue = null | Scalar | SecretRef | readonly RequestValue[] |
 /** Steps stay as the schema gives them: the step runner reads their conditions as `Condition`. */
 export type PlannedStep = Readonly<Step>;
 
+/** A module resource's function, and how a child one tells its parent records apart. */
+export interface PlannedModule {
+  /** As written: relative to the pipeline file. */
+  readonly module: string;
+  readonly export: string;
+  /**
+   * The parent's primary key fields: a child module resource's cursor is kept per parent record,
+   * keyed by these values (`{"id":7}`). Empty for a root.
+   */
+  readonly parent_key: readonly string[];
+}
+
 export type PlannedResource = Frozen<
   Pick<
     ResolvedResource,
@@ -70,6 +82,11 @@ export type PlannedResource = Frozen<
   readonly paginator: PlannedPaginator;
   readonly incremental: PlannedIncremental | null;
   readonly processing_steps: readonly PlannedStep[];
+  /**
+   * Set for a module resource: its records come from the user's function, which makes its own
+   * requests; the request fields above are then empty and unused.
+   */
+  readonly module: PlannedModule | null;
 };
 
 export interface LoadUnit {

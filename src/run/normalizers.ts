@@ -57,6 +57,7 @@ function shapeOf(resource: PlannedResource, rules: { readonly table: PlannedTabl
       .map(([field]) => field),
     contract: resource.schema_contract as Contract,
     rootIds: rules.table.root_ids,
+    rowVersions: rules.table.row_versions,
     primaryKey: merge ? rules.table.primary_key : [],
     primaryKeyFields: merge ? rules.governing.primary_key : [],
   };

@@ -105,8 +105,13 @@ export async function extractResource(resource: PlannedResource, parent: unknown
     for (const window of windows) {
       if (window) cursor!.enter(window);
       let windowPages = 0;
-      const options = { signal, incremental: cursor?.requestValues(), ...(parent === undefined ? {} : { parent }) };
-      for await (const page of context.extractor.pages(resource, options)) {
+      const options = {
+        signal,
+        incremental: cursor?.requestValues(),
+        ...(parent === undefined ? {} : { parent }),
+        log: (message: string) => context.options.onEvent?.({ type: "module_log", unit: context.unit, resource: resource.name, message }),
+      };
+      for await (const page of context.extractor.resourcePages(resource, options)) {
         context.options.onEvent?.({
           type: "page",
           unit: context.unit,
@@ -179,10 +184,10 @@ export async function extractResource(resource: PlannedResource, parent: unknown
 
 /**
  * A child's cursor belongs to its parent record: the canonical JSON of the parent values its
- * placeholders resolve to (`{"number":42}`).
+ * placeholders resolve to (`{"number":42}`); for a module resource, of the parent's primary key.
  */
 function parentKeyOf(resource: PlannedResource, parent: unknown): string {
-  const fields = new Set<string>();
+  const fields = new Set<string>(resource.module?.parent_key);
   const collect = (value: unknown): void => {
     if (typeof value === "string") {
       for (const part of parseTemplate(value)) if (typeof part !== "string" && part.kind === "resource") fields.add(part.field);

@@ -53,7 +53,9 @@ export type RunEvent =
     }
   | { readonly type: "unit_failed"; readonly unit: string; readonly error: ErrorData }
   /** Something the run could not do and went on without (a failed unit's `_rl_loads` row while the file is held elsewhere). */
-  | { readonly type: "warning"; readonly unit: string; readonly message: string };
+  | { readonly type: "warning"; readonly unit: string; readonly message: string }
+  /** A line a module resource wrote with `ctx.log` (secrets masked). */
+  | { readonly type: "module_log"; readonly unit: string; readonly resource: string; readonly message: string };
 
 export interface RunOptions {
   readonly plan: Plan;

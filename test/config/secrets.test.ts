@@ -1,8 +1,9 @@
 // Secret lookup (environment, $CREDENTIALS_DIRECTORY, secrets files) and that values never leak.
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { leakForms, repoRoot, runMain, tempDir } from "../helpers.ts";
+import { json, startServer, type TestServer } from "../servers/server.ts";
 
 const canary = "c4n4ry+/=&S3cr3t";
 const canaryForms = leakForms(canary);
@@ -94,8 +95,43 @@ describe("secret lookup", () => {
   });
 
   test(".restload/secrets.toml is used when there is no secrets.toml", async () => {
-    const file = project({ ".restload/secrets.toml": 'github_token = "x"\n' });
+    const file = project({ ".restload/secrets.toml": 'github_token = "ghp_test_value"\n' });
     expect((await foundIn(file))[0]!.found_in).toContain(join(".restload", "secrets.toml"));
+  });
+
+  test(".dlt/secrets.toml is used when there is no secrets.toml or .restload/secrets.toml", async () => {
+    const file = project({ ".dlt/secrets.toml": '[sources.rest_api.github]\ngithub_token = "ghp_test_value"\n' });
+    expect((await foundIn(file))[0]!.found_in).toBe(`${join(file, "..", ".dlt", "secrets.toml")} [sources.rest_api.github]`);
+  });
+
+  test("secrets.toml beside the pipeline wins over .dlt/secrets.toml", async () => {
+    const file = project({ "secrets.toml": 'github_token = "mine"\n', ".dlt/secrets.toml": '[sources.github]\ngithub_token = "dlt"\n' });
+    expect((await foundIn(file))[0]!.found_in).toBe(`${join(file, "..", "secrets.toml")} (top level)`);
+  });
+
+  test(".restload/secrets.toml wins over .dlt/secrets.toml", async () => {
+    const file = project({
+      ".restload/secrets.toml": 'github_token = "mine"\n',
+      ".dlt/secrets.toml": '[sources.github]\ngithub_token = "dlt"\n',
+    });
+    expect((await foundIn(file))[0]!.found_in).toBe(`${join(file, "..", ".restload", "secrets.toml")} (top level)`);
+  });
+
+  test("a secret missing from the file in use names the .dlt/secrets.toml it did not read", async () => {
+    const file = project({ "secrets.toml": 'other = "x"\n', ".dlt/secrets.toml": '[sources.github]\ngithub_token = "dlt"\n' });
+    const result = await runMain(["check", file]);
+    expect(result.code).toBe(78);
+    expect(result.stderr).toContain(
+      `${join(file, "..", ".dlt", "secrets.toml")} not read as ${join(file, "..", "secrets.toml")} is the secrets file`,
+    );
+  });
+
+  test("a .dlt/secrets.toml readable by others gets the same warning", async () => {
+    const file = project({ ".dlt/secrets.toml": 'github_token = "ghp_test_value"\n' });
+    chmodSync(join(file, "..", ".dlt", "secrets.toml"), 0o640);
+    const result = await runMain(["check", file]);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain(`the secrets file ${join(file, "..", ".dlt", "secrets.toml")} is readable by other users (mode 640)`);
   });
 
   test("--secrets names the file to use", async () => {
@@ -133,7 +169,7 @@ describe("secret lookup", () => {
   });
 
   test("a secrets file readable by others gets a warning, not a failure", async () => {
-    const file = project({ "secrets.toml": 'github_token = "x"\n' });
+    const file = project({ "secrets.toml": 'github_token = "ghp_test_value"\n' });
     chmodSync(join(file, "..", "secrets.toml"), 0o644);
     const result = await runMain(["check", file]);
     expect(result.code).toBe(0);
@@ -182,6 +218,38 @@ describe("secrets never leave the process", () => {
     );
     const result = await runMain(["check", file]);
     expect(result.code).toBe(78);
+    expectNoCanary(result.stdout, result.stderr);
+  });
+});
+
+describe("a dlt project folder", () => {
+  const servers: TestServer[] = [];
+  afterAll(async () => {
+    for (const server of servers) await server.stop();
+  });
+
+  test("pipeline.toml with dlt's .dlt/secrets.toml runs unchanged, and .dlt/config.toml is not read", async () => {
+    const server = startServer((request) =>
+      request.headers.get("authorization") === `Bearer ${canary}`
+        ? json([{ id: 1 }])
+        : json({ message: "Bad credentials" }, { status: 401 }),
+    );
+    servers.push(server);
+    const file = project(
+      {
+        ".dlt/secrets.toml": `[sources.github]\naccess_token = "${canary}"\n\n[destination.duckdb.credentials]\ndatabase = "elsewhere.duckdb"\n`,
+        // dlt's config file: not restload's, never read (this one would not even parse).
+        ".dlt/config.toml": '[runtime]\nlog_level = "WARNING"\n[sources.github]\nbase_url = "http://127.0.0.1:9/"\nnot toml at all\n',
+      },
+      `[pipeline]\nname = "github"\n\n[client]\nbase_url = "${server.url}"\nauth = { type = "bearer", token = { secret = "access_token" } }\n\n[[resources]]\nname = "issues"\n`,
+    );
+    expect(await foundIn(file)).toEqual([
+      { name: "access_token", used_at: ["client.auth.token"], found_in: `${join(file, "..", ".dlt", "secrets.toml")} [sources.github]` },
+    ]);
+    const result = await runMain(["run", file]);
+    expect(result.stderr).not.toContain("error");
+    expect(result.code).toBe(0);
+    expect(server.requests).toHaveLength(1);
     expectNoCanary(result.stdout, result.stderr);
   });
 });

@@ -4,6 +4,7 @@ import { RestloadError } from "../../src/errors.ts";
 import { fakeClock } from "./_fake-clock.ts";
 import { json, startServer, type LoggedRequest, type TestServer } from "../servers/server.ts";
 import { extract, pipelineHead } from "./_helpers.ts";
+import { linkedPage, project, testHead } from "../run/_helpers.ts";
 
 const secret = "s3cr3t+/=&value";
 const servers: TestServer[] = [];
@@ -153,4 +154,37 @@ describe("oauth2_client_credentials", () => {
     const ok = await extract(oauthServer().toml, { secrets: { key: secret } });
     expect(ok.redactor.redact(`leaked token-1-${secret}`)).toBe("leaked ***");
   });
+
+  test("a 2 s token is replaced before it expires, not after a 401, and not fetched for every request", async () => {
+    const expiry = new Map<string, number>();
+    const seen = { expired: 0, unauthorized: 0, tokens: 0 };
+    const rows = Array.from({ length: 8 }, (_, id) => ({ id }));
+    const server = startServer(async (request) => {
+      if (request.url.pathname === "/token") {
+        seen.tokens++;
+        const token = `cc-${crypto.randomUUID()}`;
+        expiry.set(token, Date.now() + 2000);
+        return json({ access_token: token, expires_in: 2 });
+      }
+      const expiresAt = expiry.get(request.headers.get("authorization")?.replace(/^Bearer /, "") ?? "");
+      if (expiresAt === undefined || Date.now() >= expiresAt) {
+        if (expiresAt !== undefined) seen.expired++;
+        seen.unauthorized++;
+        return json({ message: "expired" }, { status: 401 });
+      }
+      await Bun.sleep(400);
+      return linkedPage(request, rows, 1);
+    });
+    servers.push(server);
+    const p = project(
+      `${testHead(`${server.origin}/`)}auth = { type = "oauth2_client_credentials", access_token_url = "${server.origin}/token", client_id = "c", client_secret = { secret = "client_secret" } }\n[[resources]]\nname = "items"\nendpoint.path = "items"\n`,
+    );
+    const ran = await p.run([], { RESTLOAD_SECRET_CLIENT_SECRET: secret });
+    expect(ran.code).toBe(0);
+    expect(await p.query("select count(*)::int as n from data.items")).toEqual([{ n: 8 }]);
+    expect(seen.unauthorized).toBe(0);
+    expect(seen.expired).toBe(0);
+    expect(seen.tokens).toBeGreaterThanOrEqual(2);
+    expect(seen.tokens).toBeLessThanOrEqual(3);
+  }, 60_000);
 });

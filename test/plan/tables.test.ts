@@ -44,6 +44,8 @@ describe("planned tables", () => {
         primary_key: ["user__id"],
         merge_key: ["day"],
         root_ids: true,
+        row_versions: false,
+        retire_absent_rows: false,
       },
       {
         name: "items__labels",
@@ -53,6 +55,8 @@ describe("planned tables", () => {
         primary_key: [],
         merge_key: [],
         root_ids: false,
+        row_versions: false,
+        retire_absent_rows: false,
       },
       {
         name: "users",
@@ -62,6 +66,8 @@ describe("planned tables", () => {
         primary_key: [],
         merge_key: [],
         root_ids: false,
+        row_versions: false,
+        retire_absent_rows: false,
       },
     ]);
   });

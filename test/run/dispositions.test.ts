@@ -1,6 +1,7 @@
-// append, replace and merge (delete-insert, merge_key; upsert refused) across runs, child rows included.
-import { existsSync } from "node:fs";
+// append, replace and merge (delete-insert, merge_key) across runs, child rows included; upsert and
+// scd2 have files of their own.
 import { afterAll, describe, expect, test } from "bun:test";
+import { runMain } from "../helpers.ts";
 import type { TestServer } from "../servers/server.ts";
 import { mutableApi, project, testHead } from "./_helpers.ts";
 
@@ -73,16 +74,22 @@ describe("write dispositions", () => {
     expect(await p.query("select value from data.items__tags order by _rl_list_idx")).toEqual([{ value: "y" }, { value: "z" }]);
   });
 
-  test("the upsert strategy is refused before anything is fetched or written, pointing at delete-insert", async () => {
-    const { server } = mutable(issues(2));
-    const p = project(
-      `${testHead(server.url)}\n[[resources]]\nname = "items"\nprimary_key = "id"\nwrite_disposition = { disposition = "merge", strategy = "upsert" }\n`,
-    );
-    const result = await p.run();
-    expect(result.code).toBe(78);
-    expect(result.stderr).toContain("resources[0].write_disposition.strategy");
-    expect(result.stderr).toContain('the merge strategy "upsert" is not supported yet; use "delete-insert"');
-    expect(existsSync(p.database)).toBe(false);
+  test("check warns that merge without a key appends, and says nothing of upsert or scd2, which need no such warning", async () => {
+    const strategies = [
+      '"merge"',
+      '{ disposition = "merge", strategy = "upsert" }\nprimary_key = "id"',
+      '{ disposition = "merge", strategy = "scd2" }',
+    ];
+    const warnings = [];
+    for (const disposition of strategies) {
+      const p = project(`${testHead("https://api.example.com/")}\n[[resources]]\nname = "items"\nwrite_disposition = ${disposition}\n`);
+      warnings.push(JSON.parse((await runMain(["check", p.pipeline, "--json"])).stdout).warnings);
+    }
+    expect(warnings).toEqual([
+      ['resource "items": write_disposition = "merge" without primary_key or merge_key behaves as append'],
+      [],
+      [],
+    ]);
   });
 
   test("merge_key replaces every row of the keys seen (a day's partition)", async () => {

@@ -2,6 +2,7 @@
 import * as v from "valibot";
 import { bool, byShape, keyList, nonEmptyText, oneOf, table, textList, wholeNumber } from "./_kit.ts";
 import { EndpointSchema } from "./endpoint.ts";
+import { moduleResourceCheck, moduleResourceEntries } from "./module-resource.ts";
 import { StepSchema } from "./steps.ts";
 import { describe, isTable } from "../references.ts";
 
@@ -57,7 +58,7 @@ const ColumnSchema = v.pipe(
 export type ColumnHint = v.InferOutput<typeof ColumnSchema>;
 
 const dispositions = ["append", "replace", "merge"] as const;
-const strategies = ["delete-insert", "upsert"] as const;
+const strategies = ["delete-insert", "upsert", "scd2"] as const;
 
 /** Resolved: `{ disposition, strategy }`, strategy "delete-insert" for merge by default and null otherwise. */
 const WriteDispositionSchema = byShape(
@@ -70,20 +71,18 @@ const WriteDispositionSchema = byShape(
     v.rawCheck(({ dataset, addIssue }) => {
       if (!dataset.typed || dataset.value.strategy === undefined) return;
       const { disposition, strategy } = dataset.value;
-      const at = (message: string) =>
-        addIssue({ message, path: [{ type: "object", origin: "value", input: dataset.value, key: "strategy", value: strategy }] });
       if (disposition !== "merge")
-        at(`strategy applies only to disposition = "merge", found disposition = ${JSON.stringify(disposition)}; remove strategy`);
-      // Until a real upsert exists, "upsert" would load as delete-insert: refused rather than silently swapped.
-      else if (strategy === "upsert")
-        at(
-          'the merge strategy "upsert" is not supported yet; use "delete-insert", which replaces the rows of each key and leaves the same rows in the table',
-        );
+        addIssue({
+          message: `strategy applies only to disposition = "merge", found disposition = ${JSON.stringify(disposition)}; remove strategy`,
+          path: [{ type: "object", origin: "value", input: dataset.value, key: "strategy", value: strategy }],
+        });
     }),
-    // Past the check a strategy is "delete-insert" or absent.
-    v.transform(({ disposition }) => ({ disposition, strategy: disposition === "merge" ? ("delete-insert" as const) : null })),
+    v.transform(({ disposition, strategy }) => ({
+      disposition,
+      strategy: disposition === "merge" ? (strategy ?? ("delete-insert" as const)) : null,
+    })),
   ),
-  'a write disposition: "append", "replace", "merge", or { disposition = "merge", strategy = "delete-insert" }',
+  'a write disposition: "append", "replace", "merge", or { disposition = "merge", strategy = "delete-insert" | "upsert" | "scd2" }',
 );
 export type WriteDisposition = v.InferOutput<typeof WriteDispositionSchema>;
 
@@ -123,17 +122,17 @@ const resourceEntries = {
 export const ResourceDefaultsSchema = table(resourceEntries);
 export type ResourceDefaults = v.InferOutput<typeof ResourceDefaultsSchema>;
 
-const ResourceTableSchema = table({
-  name: v.pipe(nonEmptyText, v.regex(/^[^.{}\s]+$/, "expected a resource name without dots, braces or spaces")),
-  ...resourceEntries,
-});
+const ResourceNameSchema = v.pipe(nonEmptyText, v.regex(/^[^.{}\s]+$/, "expected a resource name without dots, braces or spaces"));
+
+const ResourceEntriesSchema = table({ name: ResourceNameSchema, ...resourceEntries, ...moduleResourceEntries });
+const ResourceTableSchema = v.pipe(ResourceEntriesSchema, moduleResourceCheck<v.InferOutput<typeof ResourceEntriesSchema>>());
 export type ResourceConfig = v.InferOutput<typeof ResourceTableSchema>;
 
 /** `resources = ["users"]` is `[[resources]] name = "users"` with path "users". */
 export const ResourceSchema = v.lazy((input) => {
   if (typeof input === "string")
     return v.pipe(
-      ResourceTableSchema.entries.name,
+      ResourceNameSchema,
       v.transform((name): ResourceConfig => ({ name, endpoint: { path: name } })),
     );
   if (isTable(input)) return ResourceTableSchema;

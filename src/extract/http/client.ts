@@ -59,6 +59,8 @@ export interface FetchContext {
   readonly auth: Authenticator | null;
   readonly responseActions: readonly ResponseAction[];
   readonly signal?: AbortSignal | undefined;
+  /** How a 2xx body is read: JSON (the default; a body that is not JSON is an error), or as text (a module's ctx.fetch). */
+  readonly read?: "json" | "text";
 }
 
 export type FetchResult =
@@ -139,8 +141,10 @@ export class HttpClient {
         const next = new URL(location, current.url);
         verdict = this.check(next, context, "a redirect");
         const toGet = response.status === 303 || ((response.status === 301 || response.status === 302) && current.method === "POST");
+        // Turned into a GET, the request drops its body and the Content-Type header (as requests does).
+        const headers = Object.fromEntries(Object.entries(current.headers).filter(([name]) => name.toLowerCase() !== "content-type"));
         current = toGet
-          ? withRequest(current, { url: next, method: "GET", body: undefined, contentType: undefined })
+          ? withRequest(current, { url: next, method: "GET", headers, body: undefined, contentType: undefined })
           : withRequest(current, { url: next });
         continue;
       }
@@ -213,6 +217,8 @@ export class HttpClient {
     if (matched) return { kind: "done", result: { kind: "ignored", status, url: request.url } };
     const describe = () => `${describeRequest(sent, this.deps.redactor)}${excerpt(text, this.deps.redactor)}`;
     if (status >= 200 && status < 300) {
+      if (context.read === "text")
+        return { kind: "done", result: { kind: "page", status, headers: response.headers, url: request.url, body: text } };
       try {
         const body = text.trim() === "" ? null : parseJsonExact(text);
         return { kind: "done", result: { kind: "page", status, headers: response.headers, url: request.url, body } };

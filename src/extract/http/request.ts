@@ -7,7 +7,8 @@ export interface HttpRequest {
   readonly headers: Record<string, string>;
   /** Serialized body; JSON unless `contentType` says otherwise. */
   readonly body?: string | undefined;
-  readonly contentType?: string | undefined;
+  /** The body's Content-Type when the headers name none: undefined means JSON, null means none. */
+  readonly contentType?: string | null | undefined;
 }
 
 /** A copy with other parts; headers are copied, never shared between requests. */

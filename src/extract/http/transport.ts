@@ -19,11 +19,15 @@ export function createTransport(options: TransportOptions): Transport {
   const $fetch = options.fetch ? ofetch.create({}, { fetch: options.fetch }) : ofetch;
   return async (request, signal) => {
     const headers: Record<string, string> = { "user-agent": options.userAgent, accept: "application/json", ...request.headers };
-    if (request.body !== undefined) headers["content-type"] = request.contentType ?? "application/json";
+    // A Content-Type the headers name wins (as in requests); a body given as bytes gets none of
+    // fetch's or ofetch's own (they would add text/plain or application/json to a string).
+    const named = Object.keys(headers).some((name) => name.toLowerCase() === "content-type");
+    if (request.body !== undefined && !named && request.contentType !== null)
+      headers["content-type"] = request.contentType ?? "application/json";
     return $fetch.raw(request.url.toString(), {
       method: request.method,
       headers,
-      body: request.body,
+      body: request.body === undefined ? undefined : new TextEncoder().encode(request.body),
       redirect: "manual",
       retry: false,
       ignoreResponseError: true,

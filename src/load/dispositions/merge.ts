@@ -1,11 +1,11 @@
 // merge (delete-insert): a key that comes again in this load replaces the load's earlier row (and
 // its child rows) as its segment goes in, so the last record of a key wins; at the end of the unit
 // the rows of earlier loads with this load's keys go, with their child rows. No key: as append.
-import { RestloadError } from "../../errors.ts";
 import { quoteIdent, quoteLiteral } from "../../db/session.ts";
 import type { PlannedTable } from "../../plan/tables.ts";
 import { sequenceColumn } from "../stage.ts";
 import { insertSegment } from "./_insert.ts";
+import { checkKeyTypes, checkKeys } from "./_keys.ts";
 import type { Disposition, SegmentLoad, TableGroup, UnitWrites } from "./types.ts";
 
 export const merge: Disposition = {
@@ -64,12 +64,8 @@ async function mergeEarlier(unit: UnitWrites, group: TableGroup): Promise<void> 
   const keyColumns = mergeKeys(planned);
   const rootTable = unit.target(root.name);
   const thisLoad = `${quoteIdent(system.loadId)} = ${quoteLiteral(unit.loadId)}`;
+  checkKeyTypes(unit, group, root, keyColumns);
   if (unit.existedBefore(root.name)) {
-    if (keyColumns.some((key) => root.columns.get(key)?.type === "json")) {
-      throw new RestloadError("E_LOAD", `Cannot merge resource "${planned.resource}" on a JSON key`, {
-        context: { resource: planned.resource },
-      });
-    }
     const keys = keyColumns.map(quoteIdent).join(", ");
     // IS DISTINCT FROM: rows written before a system_prefix change have no value in this column.
     const earlier = `t.${quoteIdent(system.loadId)} IS DISTINCT FROM ${quoteLiteral(unit.loadId)} AND (${keyColumns.map((key) => `t.${quoteIdent(key)}`).join(", ")}) IN (SELECT ${keys} FROM ${rootTable} WHERE ${thisLoad})`;
@@ -93,38 +89,4 @@ async function mergeEarlier(unit: UnitWrites, group: TableGroup): Promise<void> 
       written[child] = await unit.count(`${unit.target(child)} WHERE ${quoteIdent(system.rootId)} IN (${loadRows})`);
   }
   written[root.name] = await unit.count(`${rootTable} WHERE ${thisLoad}`);
-}
-
-/** Every key column is in the table, and every record of this load had a key of the column's type. */
-function checkKeys({ planned, keys }: TableGroup, hasColumn: (column: string) => boolean): void {
-  const resource = planned.resource;
-  for (const key of [...planned.primary_key, ...planned.merge_key]) {
-    if (!hasColumn(key)) {
-      throw new RestloadError("E_LOAD", `Cannot merge resource "${resource}" as its key column "${key}" is in none of its records`, {
-        hint: "Check primary_key / merge_key: they name fields of the records.",
-        context: { resource },
-      });
-    }
-  }
-  const { missing, mistyped } = keys;
-  if (mistyped > 0) {
-    throw new RestloadError(
-      "E_LOAD",
-      `Cannot merge resource "${resource}" as ${mistyped === 1 ? "1 record" : `${mistyped} records`} for its table "${planned.name}" ${mistyped === 1 ? "has" : "have"} a value for ${planned.primary_key.join(", ")} of another type than the key column (it went to a variant column <column>__v_<type>)`,
-      {
-        hint: 'A key must keep one type: check what the API sends, or give the key column a type that takes every value (columns.<field> = { data_type = "text" }).',
-        context: { resource },
-      },
-    );
-  }
-  if (missing > 0) {
-    throw new RestloadError(
-      "E_LOAD",
-      `Cannot merge resource "${resource}" as ${missing === 1 ? "1 record" : `${missing} records`} for its table "${planned.name}" ${missing === 1 ? "has" : "have"} no value for ${planned.primary_key.join(", ")}`,
-      {
-        hint: "Records to merge need their key; check primary_key / merge_key.",
-        context: { resource },
-      },
-    );
-  }
 }

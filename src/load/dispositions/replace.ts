@@ -8,6 +8,21 @@ export const replace: Disposition = {
   finish: replaceEarlier,
 };
 
+/**
+ * `--full-refresh` of a table whose disposition holds its load back to the end (upsert, scd2): the
+ * rows of earlier loads go first, then the load goes in as that disposition puts it (the last
+ * record of a key; versions valid from this load).
+ */
+export function refreshing(disposition: Disposition): Disposition {
+  return {
+    loadSegment: disposition.loadSegment,
+    async finish(unit, group) {
+      await replaceEarlier(unit, group);
+      await disposition.finish(unit, group);
+    },
+  };
+}
+
 // internal
 
 /**

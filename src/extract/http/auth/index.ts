@@ -6,11 +6,15 @@ import type { HttpRequest } from "../request.ts";
 import { apiKeyAuth } from "./api-key.ts";
 import { basicAuth } from "./basic.ts";
 import { bearerAuth } from "./bearer.ts";
-import { type TokenFetcher, oauth2Auth } from "./oauth2.ts";
+import { hookAuth } from "./hook.ts";
+import { oauth2Auth } from "./oauth2.ts";
+import { oauth2RefreshTokenAuth } from "./oauth2-refresh-token.ts";
+import type { RefreshTokenStore } from "./refresh-token-store.ts";
+import type { TokenFetcher } from "./token-endpoint.ts";
 
 export interface Authenticator {
   readonly type: Auth["type"];
-  /** Adds credentials to a request bound for a trusted origin (may fetch a token first). */
+  /** Adds credentials to a request bound for a trusted origin (may fetch a token first); called for every attempt. */
   apply(request: HttpRequest, signal?: AbortSignal): Promise<HttpRequest>;
   /** After a 401: drop cached credentials; true when a retry with fresh ones makes sense (the client retries once). */
   refresh(): boolean;
@@ -24,6 +28,12 @@ export interface AuthContext {
   readonly redactor: Redactor;
   readonly fetchToken: TokenFetcher;
   readonly now: () => number;
+  /** The pipeline file's folder, which an auth hook's module path is relative to. */
+  readonly baseDir: string;
+  /** Where rotated refresh tokens are kept for the next runs; without one they live as long as the process. */
+  readonly tokenStore?: RefreshTokenStore | undefined;
+  /** Reports something the auth worked around (a kept refresh token refused); never given a secret. */
+  readonly warn: (message: string) => void;
 }
 
 /** The authenticator of a planned auth table. */
@@ -37,6 +47,10 @@ export function createAuth(auth: Auth, context: AuthContext): Authenticator {
       return basicAuth(auth, context);
     case "oauth2_client_credentials":
       return oauth2Auth(auth, context);
+    case "oauth2_refresh_token":
+      return oauth2RefreshTokenAuth(auth, context);
+    case "hook":
+      return hookAuth(auth, context);
   }
 }
 
