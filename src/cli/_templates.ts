@@ -3,6 +3,8 @@
 export interface Template {
   readonly pipeline: string;
   readonly secrets: string;
+  /** Code the pipeline calls (a module resource), written beside it. */
+  readonly module?: { readonly file: string; readonly text: string };
   /** What to do before the first check, printed after writing. */
   readonly next: string;
 }
@@ -109,5 +111,85 @@ include_from_parent = ["id"]
   next: "set base_url and resources in pipeline.toml and api_token in secrets.toml",
 };
 
-export const templates = { github, pokeapi, generic } as const;
+const exportJob: Template = {
+  pipeline: `# A SaaS API behind OAuth2 (the refresh-token grant of Google, Salesforce, HubSpot, Xero and the
+# like) whose contacts come from an asynchronous export job: no declarative endpoint fits "ask for
+# an export, poll it, read its NDJSON", so export.ts does it with ctx.fetch (restload's HTTP client:
+# base_url, auth, retries, rate limits). restload loads what it yields, keeps the cursor and merges
+# on the key like any resource's.
+[pipeline]
+name = "my_saas"
+# database = "my_saas.duckdb"       # relative to this file, or to $STATE_DIRECTORY under systemd
+
+[client]
+base_url = "https://api.example.com/v1/"
+# A rotated refresh token is kept beside the database (<database>.tokens/, mode 600) for the next runs.
+auth = { type = "oauth2_refresh_token", access_token_url = "https://auth.example.com/oauth/token", client_id = { secret = "client_id" }, client_secret = { secret = "client_secret" }, refresh_token = { secret = "refresh_token" } }
+
+[[resources]]
+name = "contacts"
+module = "./export.ts"
+export = "contacts"
+primary_key = "id"
+write_disposition = "merge"
+# The export is asked for what changed since the stored cursor (ctx.incremental.start_value).
+incremental = { cursor_path = "updated_at", initial_value = "2024-01-01T00:00:00Z", row_order = "asc" }
+
+# A module resource is a parent like any other.
+[[resources]]
+name = "contact_notes"
+endpoint.path = "contacts/{resources.contacts.id}/notes"
+primary_key = "id"
+write_disposition = "merge"
+include_from_parent = ["id"]
+`,
+  secrets: `# Secrets of pipeline.toml. Keep this file private (mode 600); never commit it.
+# RESTLOAD_SECRET_<NAME> in the environment, or systemd credentials, take precedence over this file.
+[my_saas]
+# client_id = "..."
+# client_secret = "..."
+# refresh_token = "..."             # from the provider's consent flow, once
+`,
+  module: {
+    file: "export.ts",
+    text: `// The contacts of pipeline.toml: start an export job, poll it until it is done, read its NDJSON
+// result and yield the records a batch at a time. Adapt the paths and fields to your API.
+
+interface Context {
+  fetch(input: string, init?: { method?: string; headers?: Record<string, string>; body?: string }): Promise<Response>;
+  readonly incremental: { start_value: unknown } | null;
+  log(message: string): void;
+  sleep(ms: number): Promise<void>;
+  parseJson(text: string): unknown;
+}
+
+export async function* contacts(ctx: Context): AsyncGenerator<unknown[]> {
+  const since = ctx.incremental?.start_value;
+  const started = await ctx.fetch("exports", { method: "POST", body: JSON.stringify({ object: "contacts", since }) });
+  const { id } = (await started.json()) as { id: string };
+  ctx.log(\`export \${id} started\`);
+  // A 429 or 5xx while polling is retried by ctx.fetch; other failures throw and fail the unit.
+  for (;;) {
+    const job = (await (await ctx.fetch(\`exports/\${id}\`)).json()) as { status: string };
+    if (job.status === "done") break;
+    if (job.status !== "running") throw new Error(\`export \${id} ended with status \${job.status}\`);
+    await ctx.sleep(1000);
+  }
+  let batch: unknown[] = [];
+  for (const line of (await (await ctx.fetch(\`exports/\${id}/result\`)).text()).split("\\n")) {
+    if (line.trim() === "") continue;
+    batch.push(ctx.parseJson(line)); // keeps IDs beyond 2^53 exact
+    if (batch.length === 1000) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
+}
+`,
+  },
+  next: "set base_url, access_token_url and the export paths, and client_id, client_secret and refresh_token in secrets.toml",
+};
+
+export const templates = { github, pokeapi, generic, "export-job": exportJob } as const;
 export type TemplateName = keyof typeof templates;

@@ -1,4 +1,5 @@
-// `restload init [github|pokeapi|generic] [DIR]`: scaffold pipeline.toml and secrets.toml.
+// `restload init [github|pokeapi|generic|export-job] [DIR]`: scaffold pipeline.toml and secrets.toml
+// (and, for a template with code, its module).
 import type { CAC } from "cac";
 import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
@@ -9,7 +10,10 @@ import { type TemplateName, templates } from "./_templates.ts";
 
 export function registerInit(cli: CAC, io: Io): void {
   cli
-    .command("init [template] [dir]", "Write pipeline.toml and secrets.toml (mode 600) from a template: github, pokeapi or generic")
+    .command(
+      "init [template] [dir]",
+      "Write pipeline.toml and secrets.toml (mode 600) from a template: github, pokeapi, generic, or export-job (OAuth2 refresh token and a module resource, with export.ts)",
+    )
     .example("restload init github ./github")
     .action((template: string | undefined, dir: string | undefined) => runInit(io, template, dir));
 }
@@ -30,14 +34,15 @@ async function runInit(io: Io, templateArg: string | undefined, dirArg: string |
   if (!(name in templates)) {
     const suggestion = closest(name, Object.keys(templates));
     throw new RestloadError("E_USAGE", `Unknown template "${name}"${suggestion ? ` (did you mean "${suggestion}"?)` : ""}`, {
-      hint: "Templates: github, pokeapi, generic.",
+      hint: `Templates: ${Object.keys(templates).join(", ")}.`,
     });
   }
   const template = templates[name as TemplateName];
   const target = resolve(dir);
   const pipelineFile = join(target, "pipeline.toml");
   const secretsFile = join(target, "secrets.toml");
-  const existing = [pipelineFile, secretsFile].filter((file) => existsSync(file));
+  const moduleFile = template.module ? join(target, template.module.file) : undefined;
+  const existing = [pipelineFile, secretsFile, ...(moduleFile ? [moduleFile] : [])].filter((file) => existsSync(file));
   if (existing.length > 0) {
     throw new RestloadError(
       "E_EXISTS",
@@ -50,12 +55,16 @@ async function runInit(io: Io, templateArg: string | undefined, dirArg: string |
   }
   try {
     mkdirSync(target, { recursive: true });
-    writeNew(pipelineFile, template.pipeline, 0o644);
+    const written: string[] = [];
     try {
+      writeNew(pipelineFile, template.pipeline, 0o644);
+      written.push(pipelineFile);
       writeNew(secretsFile, template.secrets, 0o600);
+      written.push(secretsFile);
+      if (moduleFile && template.module) writeNew(moduleFile, template.module.text, 0o644);
     } catch (error) {
-      // Half a template would make the next attempt fail with E_EXISTS: take the first file back.
-      rmSync(pipelineFile, { force: true });
+      // Half a template would make the next attempt fail with E_EXISTS: take the written files back.
+      for (const file of written) rmSync(file, { force: true });
       throw error;
     }
   } catch (error) {
@@ -67,6 +76,7 @@ async function runInit(io: Io, templateArg: string | undefined, dirArg: string |
     [
       `wrote ${pipelineFile} (template ${name})`,
       `wrote ${secretsFile} (mode 600)`,
+      ...(moduleFile ? [`wrote ${moduleFile} (the module resource's code)`] : []),
       "",
       `next: ${template.next}, then run`,
       `  restload check ${shown.includes(" ") ? JSON.stringify(shown) : shown}`,

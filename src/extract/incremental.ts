@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto";
 import { RestloadError } from "../errors.ts";
 import type { PlannedIncremental } from "../plan/index.ts";
+import { canonicalJson } from "../util/canonical-json.ts";
 import { toJson } from "../util/json.ts";
 import { compareCursor, convertForRequest, cursorType, subtractLag } from "./cursor-values.ts";
 import { valueAt } from "./select.ts";
@@ -197,22 +198,6 @@ export class IncrementalCursor {
 
   private keyOf(record: unknown): string {
     if (this.primaryKey.length > 0) return toJson(this.primaryKey.map((field) => valueAt(record, field) ?? null));
-    return `#${createHash("sha256")
-      .update(toJson(canonical(record)))
-      .digest("hex")
-      .slice(0, 32)}`;
+    return `#${createHash("sha256").update(canonicalJson(record)).digest("hex").slice(0, 32)}`;
   }
-}
-
-/** The record with its keys sorted, so equal records hash equally. */
-function canonical(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonical);
-  if (value !== null && typeof value === "object") {
-    return Object.fromEntries(
-      Object.keys(value as object)
-        .sort()
-        .map((key) => [key, canonical((value as Record<string, unknown>)[key])]),
-    );
-  }
-  return value;
 }

@@ -1,24 +1,24 @@
 // The extract stage, wired: one client, one host gate and the authenticators of a pipeline.
 import packageJson from "../../package.json" with { type: "json" };
 import type { Redactor } from "../config/redact.ts";
-import { SecretRef } from "../config/references.ts";
+import type { SecretRef } from "../config/references.ts";
 import type { Auth } from "../config/schema/auth.ts";
 import { RestloadError } from "../errors.ts";
 import type { Plan, PlannedResource } from "../plan/index.ts";
 import type { Placeholder } from "../plan/template.ts";
 import { parseTemplate } from "../plan/template.ts";
 import { type ChainPage, type SelectorCheck, walkChain } from "./chain.ts";
-import { type ModuleDeps, type ModulePage, modulePages } from "./module-resource.ts";
+import { type ModulePage, modulePages } from "./module-resource.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { type Authenticator, createAuth } from "./http/auth/index.ts";
 import type { RefreshTokenStore } from "./http/auth/refresh-token-store.ts";
 import { HttpClient, type RetryEvent } from "./http/client.ts";
 import { HostGate } from "./http/host-gate.ts";
 import { createTransport } from "./http/transport.ts";
-import { IncrementalCursor, type RequestValues } from "./incremental.ts";
-import { buildFirstRequest } from "./request-builder.ts";
+import { IncrementalCursor, type RequestValues, type StoredCursor } from "./incremental.ts";
+import { buildFirstRequest, clientHeaders } from "./request-builder.ts";
 import { Semaphore } from "./scheduler.ts";
-import { type StepRunner, compileSteps, loadHook } from "./steps.ts";
+import { type StepRunner, compileSteps, loadConvert } from "./steps.ts";
 import { dirname } from "node:path";
 import { valueAt } from "./select.ts";
 import { isTable } from "../config/references.ts";
@@ -40,12 +40,12 @@ export interface ExtractorOptions {
   readonly onRetry?: (event: RetryEvent) => void;
   /** Where `oauth2_refresh_token` keeps rotated refresh tokens for the next runs (state/token-store.ts). */
   readonly tokenStore?: RefreshTokenStore | undefined;
-  /** Told what an auth worked around (a kept refresh token refused), with the resource that first used that auth. */
+  /** Told what an auth worked around (a kept refresh token refused). */
   readonly onWarning?: (warning: AuthWarning) => void;
 }
 
 export interface AuthWarning {
-  readonly resource: string;
+  /** The unit of the resource that first used that auth. */
   readonly unit: string;
   /** Never holds a secret. */
   readonly message: string;
@@ -63,14 +63,18 @@ export interface PageOptions {
 }
 
 export interface Extractor {
-  /** The pages of an endpoint resource's chain: a root resource's, or a child's for one parent record. */
+  /** The pages of an endpoint resource's chain (`resourcePages` of an endpoint resource): a root's, or a child's for one parent record. */
   pages(resource: PlannedResource, options?: PageOptions): AsyncGenerator<ChainPage>;
   /** The pages of any resource: an endpoint resource's chain, or a module resource's yields. */
   resourcePages(resource: PlannedResource, options?: PageOptions): AsyncGenerator<ResourcePage>;
+  /**
+   * The incremental cursor of a resource's chain, from its stored cursor (none: from initial_value),
+   * with its `convert` hook; undefined for a resource without `incremental`. Timestamp and date
+   * windows without end_value end where the extractor was made (the run's start).
+   */
+  incrementalCursor(resource: PlannedResource, stored: StoredCursor | undefined): Promise<IncrementalCursor | undefined>;
   /** Requests sent and retries made so far. */
   readonly counters: { requests: number; retries: number };
-  /** When the extractor was made (ms since the epoch, by its clock): the run's start, where incremental windows end. */
-  readonly startedAt: number;
 }
 
 export function createExtractor(options: ExtractorOptions): Extractor {
@@ -78,6 +82,8 @@ export function createExtractor(options: ExtractorOptions): Extractor {
   const clock = options.clock ?? systemClock;
   const counters = { requests: 0, retries: 0 };
   const startedAt = clock.now();
+  // Module paths (steps, converts, auth hooks, module resources) are relative to the pipeline file.
+  const baseDir = dirname(plan.pipeline_file);
   const secret = (value: string | SecretRef): string => {
     if (typeof value === "string") return value;
     const found = options.secrets.get(value.name);
@@ -128,9 +134,9 @@ export function createExtractor(options: ExtractorOptions): Extractor {
         secret,
         redactor,
         now: () => clock.now(),
-        baseDir: dirname(plan.pipeline_file),
+        baseDir,
         tokenStore: options.tokenStore,
-        warn: (message) => options.onWarning?.({ resource: resource.name, unit: resource.unit, message }),
+        warn: (message) => options.onWarning?.({ unit: resource.unit, message }),
         fetchToken: async (request, tokenOptions = {}) => {
           const result = await client.fetchJson(request, {
             resource: "(oauth2 token)",
@@ -139,6 +145,8 @@ export function createExtractor(options: ExtractorOptions): Extractor {
             auth: null,
             responseActions: tokenOptions.rejectedWhen ?? [],
             signal: tokenOptions.signal,
+            sendOnce: tokenOptions.sendOnce,
+            refusedHint: tokenOptions.refusedHint,
           });
           return result.kind === "page" ? { rejected: false, body: result.body } : { rejected: true, status: result.status };
         },
@@ -148,56 +156,22 @@ export function createExtractor(options: ExtractorOptions): Extractor {
     return authenticator;
   };
 
-  // processing_steps, compiled (their modules loaded) once per resource.
-  const compiledSteps = new Map<string, Promise<StepRunner | undefined>>();
-  const stepsFor = (resource: PlannedResource) => {
-    let runner = compiledSteps.get(resource.name);
-    if (!runner) {
-      runner = compileSteps(resource.processing_steps, resource.name, dirname(plan.pipeline_file));
-      compiledSteps.set(resource.name, runner);
-    }
-    return runner;
-  };
-
+  // processing_steps compiled and a convert hook loaded once per resource (a child's chain and
+  // cursor are made once per parent record).
+  const stepsFor = perResource((resource) => compileSteps(resource.processing_steps, resource.name, baseDir));
+  const convertFor = perResource((resource) => loadConvert(resource, baseDir));
   // Whether each resource's data_selector has been found in a response: once it has, in any chain
   // of the resource, a response without it is an empty page (a parent without children).
-  const selectorChecks = new Map<string, SelectorCheck>();
-  const selectorCheckFor = (resource: PlannedResource): SelectorCheck => {
-    let check = selectorChecks.get(resource.name);
-    if (!check) {
-      check = { found: false };
-      selectorChecks.set(resource.name, check);
-    }
-    return check;
-  };
+  const selectorCheckFor = perResource((): SelectorCheck => ({ found: false }));
 
-  // What ctx.fetch shares with the chains: the client, the resource's auth, base_url and client headers.
-  const clientHeaders = Object.fromEntries(
-    Object.entries(plan.client.headers).map(([name, value]) => [
-      name.toLowerCase(),
-      value instanceof SecretRef ? secret(value) : String(value),
-    ]),
-  );
-  const moduleDeps = (resource: PlannedResource): ModuleDeps => ({
-    client,
-    auth: authFor(resource.auth, resource),
-    baseUrl,
-    headers: clientHeaders,
-    redactor,
-    clock,
-    baseDir: dirname(plan.pipeline_file),
-  });
+  const incrementalCursor = async (resource: PlannedResource, stored: StoredCursor | undefined) =>
+    resource.incremental
+      ? new IncrementalCursor(resource.incremental, resource.name, resource.primary_key, stored, await convertFor(resource), startedAt)
+      : undefined;
 
   // Without a stored cursor (extract, probe) requests start from initial_value (a windowed cursor's first window).
-  const requestValues = async (resource: PlannedResource, pageOptions: PageOptions): Promise<RequestValues | undefined> => {
-    if (pageOptions.incremental || !resource.incremental) return pageOptions.incremental;
-    const convert = resource.incremental.convert;
-    const hook =
-      convert !== null && typeof convert === "object"
-        ? await loadHook(convert, `the incremental convert of resource "${resource.name}"`, dirname(plan.pipeline_file))
-        : undefined;
-    return new IncrementalCursor(resource.incremental, resource.name, resource.primary_key, undefined, hook, startedAt).requestValues();
-  };
+  const requestValues = async (resource: PlannedResource, pageOptions: PageOptions): Promise<RequestValues | undefined> =>
+    pageOptions.incremental ?? (await incrementalCursor(resource, undefined))?.requestValues();
 
   async function* pages(resource: PlannedResource, pageOptions: PageOptions = {}): AsyncGenerator<ChainPage> {
     if (resource.module)
@@ -234,22 +208,32 @@ export function createExtractor(options: ExtractorOptions): Extractor {
     yield* withSteps(chain, stepsFor(resource));
   }
 
+  // ctx.fetch shares the chains' client, base_url and client headers, and the resource's auth.
+  async function* modulePagesOf(resource: PlannedResource, pageOptions: PageOptions): AsyncGenerator<ModulePage> {
+    const call = { ...pageOptions, incremental: await requestValues(resource, pageOptions) };
+    const headers = clientHeaders(plan.client.headers, secret);
+    const deps = { client, auth: authFor(resource.auth, resource), baseUrl, headers, redactor, clock, baseDir };
+    yield* withSteps(modulePages(resource, call, deps), stepsFor(resource));
+  }
+
   return {
     counters,
-    startedAt,
     pages,
-    async *resourcePages(resource, pageOptions = {}) {
-      if (!resource.module) {
-        yield* pages(resource, pageOptions);
-        return;
-      }
-      const call = { ...pageOptions, incremental: await requestValues(resource, pageOptions) };
-      yield* withSteps(modulePages(resource, call, moduleDeps(resource)), stepsFor(resource));
-    },
+    resourcePages: (resource, pageOptions = {}) => (resource.module ? modulePagesOf(resource, pageOptions) : pages(resource, pageOptions)),
+    incrementalCursor,
   };
 }
 
 // internal
+
+/** `make(resource)`, made on first use and kept per resource name. */
+function perResource<T>(make: (resource: PlannedResource) => T): (resource: PlannedResource) => T {
+  const made = new Map<string, T>();
+  return (resource) => {
+    if (!made.has(resource.name)) made.set(resource.name, make(resource));
+    return made.get(resource.name)!;
+  };
+}
 
 /** The pages with the resource's processing steps applied to their records. */
 async function* withSteps<P extends ResourcePage>(pages: AsyncGenerator<P>, steps: Promise<StepRunner | undefined>): AsyncGenerator<P> {

@@ -7,7 +7,7 @@ import type { Clock } from "./clock.ts";
 import type { Authenticator } from "./http/auth/index.ts";
 import type { FetchResult, HttpClient } from "./http/client.ts";
 import { parseJsonExact } from "./http/json.ts";
-import type { HttpRequest } from "./http/request.ts";
+import { type HttpRequest, redactUrl } from "./http/request.ts";
 import type { RequestValues } from "./incremental.ts";
 import { joinUrl } from "./request-builder.ts";
 import { loadUserFunction } from "./user-module.ts";
@@ -32,7 +32,12 @@ export interface ModuleFetchInit {
 /** What the module's function is called with. */
 export interface ModuleContext {
   readonly resource: string;
-  /** A path (relative to base_url) or an absolute URL; a status still failing after retries throws. */
+  /**
+   * A path (relative to base_url) or an absolute URL; a status still failing after retries throws.
+   * The body is read as UTF-8 text: `.text()` and `.json()` work, while `.arrayBuffer()`, `.blob()`,
+   * `.bytes()` and `.body` throw (E_STEP), as binary bodies are not supported yet. After the run is
+   * stopped it still sends for `stopGraceMs`, so a `finally` block can cancel what the module started.
+   */
   fetch(input: string | URL, init?: ModuleFetchInit): Promise<Response>;
   /** The range to ask for when the resource has `incremental`; null when it has none. */
   readonly incremental: RequestValues["placeholders"] | null;
@@ -47,6 +52,13 @@ export interface ModuleContext {
   /** Aborted when the run is stopped (SIGTERM, SIGINT) or another chain of the unit failed. */
   readonly signal: AbortSignal;
 }
+
+/**
+ * How long a stopped module (SIGTERM, another chain's failure) gets to end: its `ctx.fetch`
+ * requests still go out for this long (a `finally` block cancelling an export job), and the wait
+ * for it to end gives up after this long (a module awaiting something that ignores `ctx.signal`).
+ */
+export const stopGraceMs = 10_000;
 
 /** What a module resource's requests share with the rest of the extractor. */
 export interface ModuleDeps {
@@ -76,15 +88,16 @@ type ModuleFunction = (ctx: ModuleContext) => AsyncIterator<unknown>;
 /**
  * Calls the module's function and yields each of its yields as a page. Stopped early (max pages,
  * a probe, the incremental range left, a failure downstream), the generator is closed with
- * `return()`, so its `finally` blocks run.
+ * `return()`, so its `finally` blocks run; after the run is stopped they get `stopGraceMs`.
  */
 export async function* modulePages(resource: PlannedResource, call: ModuleCall, deps: ModuleDeps): AsyncGenerator<ModulePage> {
   const module = resource.module!;
   const run = await loadModuleFunction(resource, module, deps.baseDir);
   const signal = call.signal ?? new AbortController().signal;
+  const grace = stopGrace(signal);
   const ctx: ModuleContext = Object.freeze({
     resource: resource.name,
-    fetch: moduleFetch(resource, deps, signal),
+    fetch: moduleFetch(resource, deps, grace.fetchSignal),
     incremental: call.incremental ? Object.freeze({ ...call.incremental.placeholders }) : null,
     parent: call.parent ?? null,
     log: (message: string) => call.log?.(deps.redactor.redact(String(message))),
@@ -98,8 +111,9 @@ export async function* modulePages(resource: PlannedResource, call: ModuleCall, 
     for (let number = 1; call.maxPages === undefined || number <= call.maxPages; number++) {
       let next: IteratorResult<unknown>;
       try {
-        next = await iterator.next();
+        next = await grace.settle(iterator.next());
       } catch (error) {
+        // Thrown, or given up on: either way the generator is not to be resumed.
         done = true;
         throw moduleError(error, resource, module, deps.redactor, signal);
       }
@@ -112,7 +126,8 @@ export async function* modulePages(resource: PlannedResource, call: ModuleCall, 
     }
   } finally {
     // Its finally blocks may clean up (cancel an export job); a failure there changes nothing here.
-    if (!done) await iterator.return?.(undefined)?.catch(() => {});
+    if (!done) await grace.settle(Promise.resolve(iterator.return?.(undefined))).catch(() => {});
+    grace.end();
   }
 }
 
@@ -133,8 +148,49 @@ async function loadModuleFunction(resource: PlannedResource, module: PlannedModu
   return found;
 }
 
+/**
+ * After `signal` aborts: the signal for the module's requests (aborted `stopGraceMs` later, so
+ * cleanup requests go out) and a bound on waiting for the module. Before, both are `signal`'s.
+ */
+function stopGrace(signal: AbortSignal) {
+  const grace = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const start = () => {
+    timer = setTimeout(() => grace.abort(signal.reason), stopGraceMs);
+  };
+  if (signal.aborted) start();
+  else signal.addEventListener("abort", start, { once: true });
+  return {
+    fetchSignal: (): AbortSignal => (signal.aborted ? grace.signal : signal),
+    /** `step` (a `next()` or `return()` of the module), or the stop's reason once the grace is over and it still runs. */
+    settle<T>(step: Promise<T>): Promise<T> {
+      if (grace.signal.aborted) return Promise.reject(signal.reason);
+      return new Promise<T>((resolve, reject) => {
+        const giveUp = () => reject(signal.reason);
+        grace.signal.addEventListener("abort", giveUp, { once: true });
+        step.then(
+          (value) => {
+            grace.signal.removeEventListener("abort", giveUp);
+            resolve(value);
+          },
+          (error: unknown) => {
+            grace.signal.removeEventListener("abort", giveUp);
+            reject(error);
+          },
+        );
+      });
+    },
+    /** The module has ended (or is given up on): a request it still makes fails at once. */
+    end(): void {
+      signal.removeEventListener("abort", start);
+      clearTimeout(timer);
+      grace.abort(signal.reason);
+    },
+  };
+}
+
 /** `ctx.fetch`: one request through restload's client, answered with a standard Response. */
-function moduleFetch(resource: PlannedResource, deps: ModuleDeps, signal: AbortSignal): ModuleContext["fetch"] {
+function moduleFetch(resource: PlannedResource, deps: ModuleDeps, signalOf: () => AbortSignal): ModuleContext["fetch"] {
   let requests = 0;
   return async (input, init = {}) => {
     const number = ++requests;
@@ -145,10 +201,10 @@ function moduleFetch(resource: PlannedResource, deps: ModuleDeps, signal: AbortS
       via: "a ctx.fetch URL",
       auth: deps.auth,
       responseActions: [],
-      signal,
+      signal: signalOf(),
       read: "text",
     });
-    return exactResponse(result);
+    return exactResponse(result, resource.name, deps.redactor);
   };
 }
 
@@ -178,15 +234,41 @@ function moduleRequest(resource: PlannedResource, input: string | URL, init: Mod
   return { method, url, headers, body };
 }
 
-/** A standard Response of the body read; `.json()` keeps integers beyond 2^53 exact (as bigint). */
-function exactResponse(result: FetchResult): Response {
+/**
+ * A standard Response of the body read; `.json()` keeps integers beyond 2^53 exact (as bigint).
+ * The client read the body as UTF-8 text (decompressed): the bytes of a binary body are lost, so
+ * reading it as bytes fails instead of returning corrupted ones.
+ */
+function exactResponse(result: FetchResult, resource: string, redactor: Redactor): Response {
   // Without response actions every answer is a page.
   if (result.kind !== "page") throw new RestloadError("E_INTERNAL", "ctx.fetch got an ignored response");
   const nullBody = result.status === 204 || result.status === 205;
-  const response = new Response(nullBody ? null : (result.body as string), { status: result.status, headers: result.headers });
+  // They described the bytes on the wire (compressed, before decoding), not this body.
+  const headers = new Headers(result.headers);
+  headers.delete("content-encoding");
+  headers.delete("content-length");
+  const response = new Response(nullBody ? null : (result.body as string), { status: result.status, headers });
+  const notBytes = (how: string) =>
+    new RestloadError(
+      "E_STEP",
+      `Cannot read the body of ${redactUrl(result.url, redactor)} with ${how} in module resource "${resource}" as ctx.fetch reads bodies as UTF-8 text: binary bodies are not supported yet`,
+      {
+        hint: "Read the body with .text() or .json(); a binary body needs the module's own fetch() (without restload's auth, retries and limits).",
+        context: { resource, url: redactUrl(result.url, redactor) },
+      },
+    );
   Object.defineProperties(response, {
     url: { value: result.url.href },
     json: { value: async () => parseJsonExact(await response.text()) },
+    arrayBuffer: { value: () => Promise.reject(notBytes(".arrayBuffer()")) },
+    blob: { value: () => Promise.reject(notBytes(".blob()")) },
+    bytes: { value: () => Promise.reject(notBytes(".bytes()")) },
+    body: {
+      get: () => {
+        throw notBytes(".body");
+      },
+    },
+    clone: { value: () => exactResponse(result, resource, redactor) },
   });
   return response;
 }

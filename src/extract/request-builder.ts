@@ -3,6 +3,7 @@ import { SecretRef, isTable } from "../config/references.ts";
 import { RestloadError } from "../errors.ts";
 import type { PlannedResource, RequestValue } from "../plan/index.ts";
 import { type Placeholder, parseTemplate, renderTemplate } from "../plan/template.ts";
+import { toJson } from "../util/json.ts";
 import type { RequestState } from "./paginate/index.ts";
 
 export interface BuildContext {
@@ -22,9 +23,7 @@ export function buildFirstRequest(resource: PlannedResource, context: BuildConte
   for (const [name, value] of Object.entries({ ...resource.params, ...context.extraParams })) {
     appendParam(url.searchParams, name, render(value as RequestValue, context));
   }
-  const headers: Record<string, string> = {};
-  // Client headers are sent as written (dlt formats only the endpoint's): braces in them are literal.
-  for (const [name, value] of Object.entries(context.clientHeaders)) setHeader(headers, name, fillSecrets(value, context));
+  const headers = clientHeaders(context.clientHeaders, context.secret);
   for (const [name, value] of Object.entries(resource.headers)) setHeader(headers, name, render(value, context));
   const json = resource.json === null ? undefined : render(resource.json, context);
   let data: string | undefined;
@@ -43,6 +42,19 @@ export function buildFirstRequest(resource: PlannedResource, context: BuildConte
 export function joinUrl(base: string, path: string): URL {
   const normalizedBase = base.endsWith("/") ? base : `${base}/`;
   return new URL(path.replace(/^\/+/, ""), normalizedBase);
+}
+
+/**
+ * `client.headers` as every request sends them (an endpoint's chain and a module's `ctx.fetch`):
+ * names lower-cased, a secret filled in, braces literal (dlt formats only the endpoint's headers).
+ *
+ * @example
+ * clientHeaders({ "X-Api-Key": keyRef, Accept: "text/csv" }, secret) // { "x-api-key": "<the secret>", accept: "text/csv" }
+ */
+export function clientHeaders(headers: Readonly<Record<string, RequestValue>>, secret: (ref: SecretRef) => string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) setHeader(out, name, value instanceof SecretRef ? secret(value) : value);
+  return out;
 }
 
 // internal
@@ -70,18 +82,15 @@ function resolveUrl(resource: PlannedResource, context: BuildContext): URL {
   return joinUrl(context.baseUrl, path);
 }
 
-/** A header value without placeholders: only its secret, if it is one, is filled in. */
-function fillSecrets(value: RequestValue, context: BuildContext): unknown {
-  return value instanceof SecretRef ? context.secret(value) : value;
-}
-
 /** A template rendered to text: a lone placeholder gives its value's text, as str.format does. */
 function renderText(value: RequestValue, context: BuildContext): string {
   return String(render(value, context));
 }
 
+/** A missing value (null) sends no header; a table or list is sent as its JSON text, as in query params. */
 function setHeader(headers: Record<string, string>, name: string, value: unknown): void {
-  if (value !== null && value !== undefined) headers[name.toLowerCase()] = String(value);
+  if (value === null || value === undefined) return;
+  headers[name.toLowerCase()] = typeof value === "object" ? toJson(value) : String(value);
 }
 
 function render(value: RequestValue | unknown, context: BuildContext): unknown {

@@ -3,7 +3,7 @@
 import { isTable } from "../config/references.ts";
 import type { Condition } from "../config/schema/steps.ts";
 import { RestloadError, messageOf } from "../errors.ts";
-import type { PlannedStep } from "../plan/index.ts";
+import type { PlannedResource, PlannedStep } from "../plan/index.ts";
 import { compareCursor, cursorType } from "./cursor-values.ts";
 import { type ModuleSpec, loadUserFunction } from "./user-module.ts";
 
@@ -175,4 +175,11 @@ function setField(record: Record<string, unknown>, path: string, value: unknown)
 /** `{ module, export }` in a step or an incremental convert: the named function of the user's file. */
 export function loadHook(spec: ModuleSpec, where: string, baseDir: string): Promise<Hook> {
   return loadUserFunction<Hook>(spec, where, baseDir, "E_STEP");
+}
+
+/** A resource's `incremental.convert = { module, export }`, loaded; undefined for a named conversion or none. */
+export async function loadConvert(resource: PlannedResource, baseDir: string): Promise<Hook | undefined> {
+  const convert = resource.incremental?.convert;
+  if (convert === null || convert === undefined || typeof convert !== "object") return undefined;
+  return loadHook(convert, `the incremental convert of resource "${resource.name}"`, baseDir);
 }

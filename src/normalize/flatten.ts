@@ -1,26 +1,20 @@
 // Records -> table rows: nested objects flatten into `parent__child` columns, lists become child
 // tables, values that do not fit their column go to variant columns; nothing is dropped silently.
-import { createHash } from "node:crypto";
+// Column names: `column-names.ts`; system columns: `system-columns.ts`; key tracking: `table-keys.ts`.
 import { formatPath } from "../config/path.ts";
 import type { ColumnHint } from "../config/schema/resource.ts";
 import { RestloadError } from "../errors.ts";
-import { KeySet } from "./key-set.ts";
+import { toJson } from "../util/json.ts";
+import { ColumnNames, type KeyLevel, shortHash } from "./column-names.ts";
 import { normalizeIdentifier, shorten } from "./naming.ts";
 import { rowHash } from "./row-hash.ts";
 import { type Contract, DiscardRow, type Schema, type Table } from "./schema.ts";
-import { toJson } from "../util/json.ts";
-import { type DataType, canonicalTimestamp, fits, inferType, timestampMicros } from "./types.ts";
+import { type SystemColumns, reservedNames, tableSystemColumns } from "./system-columns.ts";
+import { TableKeys, keyPart } from "./table-keys.ts";
+import { type DataType, canonicalTimestamp, fits, inferType } from "./types.ts";
 
-export interface SystemColumns {
-  readonly loadId: string;
-  readonly id: string;
-  readonly parentId: string;
-  readonly listIdx: string;
-  readonly rootId: string;
-  /** scd2 tables: when a root row's version became current, and when it stopped being (NULL while current). */
-  readonly validFrom: string;
-  readonly validTo: string;
-}
+export { type SystemColumns, systemColumns } from "./system-columns.ts";
+export { type KeyStats, TableKeys } from "./table-keys.ts";
 
 export interface ResourceShape {
   readonly resource: string;
@@ -44,49 +38,6 @@ export interface ResourceShape {
   readonly primaryKeyFields: readonly string[];
 }
 
-/** What a merge needs to know about the keys of the rows normalised so far. */
-export interface KeyStats {
-  /** A primary key value came twice: the load must keep only the last record of each key. */
-  duplicates: boolean;
-  /** Records without a value for the primary key. */
-  missing: number;
-  /** Records whose key value has another type than the key column (it went to a variant column). */
-  mistyped: number;
-}
-
-/**
- * The primary keys one table has received in a load so far. Resources of a unit that write the
- * same table share one, so a key repeated across them is caught too.
- */
-export class TableKeys implements KeyStats {
-  duplicates = false;
-  missing = 0;
-  mistyped = 0;
-  private seen = new KeySet();
-
-  /**
-   * Counts one record's key, given as the values of its key columns, each as the database compares
-   * it (see keyPart). `mistyped`: a missing part went to a variant column.
-   */
-  track(parts: readonly unknown[], mistyped = false): void {
-    if (parts.some((part) => part === null || part === undefined)) {
-      if (mistyped) this.mistyped++;
-      else this.missing++;
-      return;
-    }
-    const key = parts.length === 1 ? parts[0] : JSON.stringify(parts, (_k, v) => (typeof v === "bigint" ? `${v}n` : v));
-    if (this.seen.seen(key)) this.duplicates = true;
-  }
-
-  /** A new load (the unit's next checkpoint) starts: its keys are tracked afresh. */
-  reset(): void {
-    this.duplicates = false;
-    this.missing = 0;
-    this.mistyped = 0;
-    this.seen = new KeySet();
-  }
-}
-
 /**
  * The load id rows are stamped with now: a unit's checkpoints each have their own, so the holder
  * is shared by its normalisers and its writer and moves on after each checkpoint.
@@ -97,22 +48,10 @@ export interface CurrentLoadId {
 
 export interface Row {
   readonly table: string;
+  /** Column -> value, without a prototype: a field named `__proto__` is a column like any other. */
   readonly values: Record<string, unknown>;
   /** The table's columns (live): every key of `values` is one of them. */
   readonly columns: ReadonlyMap<string, unknown>;
-}
-
-/** System column names for a `system_prefix` (`_rl_` gives `_rl_id`, `_rl_load_id`, …). */
-export function systemColumns(prefix: string): SystemColumns {
-  return {
-    loadId: `${prefix}load_id`,
-    id: `${prefix}id`,
-    parentId: `${prefix}parent_id`,
-    listIdx: `${prefix}list_idx`,
-    rootId: `${prefix}root_id`,
-    validFrom: `${prefix}valid_from`,
-    validTo: `${prefix}valid_to`,
-  };
 }
 
 /**
@@ -120,12 +59,10 @@ export function systemColumns(prefix: string): SystemColumns {
  * record (root first, then child rows), or null when a `discard_row` contract drops the record.
  */
 export class Normalizer {
-  private readonly names = new Map<string, string>();
+  private readonly names: ColumnNames;
   private readonly joined = new Map<string, Map<string, string>>();
   /** The tables this resource's rows went to (its own table and its child tables). */
   readonly tables = new Set<string>();
-  private readonly lastNames = new Map<string, { keys: readonly string[]; names: string[] }>();
-  private readonly reserved: Set<string>;
   private readonly rootContract: Contract;
 
   constructor(
@@ -137,9 +74,7 @@ export class Normalizer {
     /** The keys of the resource's table in this load (shared with other resources writing it). */
     readonly keys: TableKeys = new TableKeys(),
   ) {
-    // The validity columns are system columns of scd2 tables only: elsewhere a field may take the name.
-    const { validFrom: _from, validTo: _to, ...always } = system;
-    this.reserved = new Set(Object.values(shape.rowVersions ? system : always));
+    this.names = new ColumnNames(reservedNames(system, shape));
     // The root table is declared by the pipeline itself: the table contract governs the tables data adds.
     this.rootContract = { ...shape.contract, tables: "evolve" };
   }
@@ -149,7 +84,9 @@ export class Normalizer {
     try {
       const table = this.table(this.shape.table, true);
       const id = this.shape.rowVersions ? rowHash(record) : this.newId();
-      const values: Record<string, unknown> = { [this.system.loadId]: this.loadId.current, [this.system.id]: id };
+      const values = rowValues();
+      values[this.system.loadId] = this.loadId.current;
+      values[this.system.id] = id;
       out.push({ table: table.name, values, columns: table.columns });
       if (this.shape.required.length > 0) this.checkRequired(record);
       if (isPlainObject(record)) this.flatten(record, table, values, "", 0, out, id, id);
@@ -204,20 +141,7 @@ export class Normalizer {
   private table(name: string, root: boolean): Table {
     const table = this.schema.table(name, root ? this.rootContract : this.shape.contract, this.shape.resource);
     this.tables.add(name);
-    const text = { type: "text" as DataType };
-    if (root) {
-      this.schema.addColumn(table, { name: this.system.loadId, ...text });
-      this.schema.addColumn(table, { name: this.system.id, ...text });
-      if (this.shape.rowVersions) {
-        this.schema.addColumn(table, { name: this.system.validFrom, type: "timestamp" });
-        this.schema.addColumn(table, { name: this.system.validTo, type: "timestamp" });
-      }
-    } else {
-      this.schema.addColumn(table, { name: this.system.parentId, ...text });
-      this.schema.addColumn(table, { name: this.system.listIdx, type: "bigint" });
-      this.schema.addColumn(table, { name: this.system.id, ...text });
-      if (this.shape.rootIds) this.schema.addColumn(table, { name: this.system.rootId, ...text });
-    }
+    for (const column of tableSystemColumns(this.system, root ? "root" : "child", this.shape)) this.schema.addColumn(table, column);
     return table;
   }
 
@@ -232,7 +156,9 @@ export class Normalizer {
     rootId: string,
   ): void {
     const keys = Object.keys(object);
-    const names = this.columnNames(keys, prefix === "", prefix === "" && depth === 0);
+    const level: KeyLevel = prefix !== "" ? "nested" : depth === 0 ? "root" : "top";
+    const { names, fresh } = this.names.of(keys, level);
+    if (fresh && level === "root") this.checkKeyNames(keys, names);
     for (let i = 0; i < keys.length; i++) {
       const value = object[keys[i]!];
       if (value === null || value === undefined) continue;
@@ -255,7 +181,10 @@ export class Normalizer {
     for (let index = 0; index < items.length; index++) {
       const item = items[index];
       const id = childId(parentId, tableName, index);
-      const values: Record<string, unknown> = { [this.system.parentId]: parentId, [this.system.listIdx]: index, [this.system.id]: id };
+      const values = rowValues();
+      values[this.system.parentId] = parentId;
+      values[this.system.listIdx] = index;
+      values[this.system.id] = id;
       if (this.shape.rootIds) values[this.system.rootId] = rootId;
       out.push({ table: table.name, values, columns: table.columns });
       if (isPlainObject(item)) this.flatten(item, table, values, "", depth, out, id, rootId);
@@ -302,27 +231,15 @@ export class Normalizer {
     values[target] = type === "timestamp" && typeof stored === "string" ? canonicalTimestamp(stored) : stored;
   }
 
-  /** Normalised names of an object's keys; keys that collide after normalisation are kept apart. */
-  private columnNames(keys: readonly string[], top: boolean, root: boolean): string[] {
-    // Records of one API share their key lists: the names of a list seen before are reused.
-    const cacheKey = root ? "\u0002" : top ? "\u0001" : "";
-    const cached = this.lastNames.get(cacheKey + keys[0]);
-    if (cached && sameKeys(cached.keys, keys)) return cached.names;
-    const names = this.resolveNames(keys, top);
-    if (root) this.checkKeyNames(keys, names);
-    this.lastNames.set(cacheKey + keys[0], { keys, names });
-    return names;
-  }
-
   /** A primary key field that lost its column name to another field of the record would merge on the wrong values: that fails. */
   private checkKeyNames(keys: readonly string[], names: readonly string[]): void {
     for (const field of this.shape.primaryKeyFields) {
       const index = keys.indexOf(field);
       if (index < 0) continue;
-      const wanted = this.names.get(field)!;
+      const wanted = this.names.nameOf(field)!;
       if (names[index] === wanted) continue;
       const keeper = keys[names.indexOf(wanted)];
-      const rivals = keys.filter((key) => this.names.get(key) === wanted);
+      const rivals = keys.filter((key) => this.names.nameOf(key) === wanted);
       throw new RestloadError(
         "E_NORMALIZE",
         `Cannot merge resource "${this.shape.resource}" on "${field}": the fields ${rivals.map((key) => `"${key}"`).join(" and ")} of its records all become column "${wanted}", which ${keeper === undefined ? "a system column" : `"${keeper}"`} keeps`,
@@ -333,69 +250,21 @@ export class Normalizer {
       );
     }
   }
-
-  private resolveNames(keys: readonly string[], top: boolean): string[] {
-    const names = keys.map((key) => {
-      let name = this.names.get(key);
-      if (name === undefined) {
-        name = normalizeIdentifier(key);
-        // A name that lost every letter and digit (emoji, other scripts) keeps a hash of the original.
-        if (!/[a-z0-9]/.test(name)) name = `_${shortHash(key)}`;
-        this.names.set(key, name);
-      }
-      return name;
-    });
-    const taken = new Set<string>();
-    const clash = new Set<string>();
-    for (const name of names) (taken.has(name) ? clash : taken).add(name);
-    const reservedHit = top && names.some((name) => this.reserved.has(name));
-    if (clash.size === 0 && !reservedHit) return names;
-    // Deterministic: among keys sharing a name, the one already in canonical form (then the
-    // smallest) keeps it; the others, and data keys named like system columns, get a hash suffix.
-    const keepers = new Map<string, string>();
-    keys.forEach((key, i) => {
-      const name = names[i]!;
-      if (top && this.reserved.has(name)) return;
-      const current = keepers.get(name);
-      if (current === undefined || rank(key, name) < rank(current, name)) keepers.set(name, key);
-    });
-    return names.map((name, i) => (keepers.get(name) === keys[i] ? name : `${name}__${shortHash(keys[i]!)}`));
-  }
 }
 
 // internal
-
-/** A key value as the database compares it: an instant or a decimal by its value, not its spelling. */
-function keyPart(type: DataType | undefined, value: unknown): unknown {
-  if (typeof value !== "string") return value;
-  if (type === "timestamp") return timestampMicros(value) ?? value;
-  if (type === "decimal") {
-    const number = Number(value);
-    return Number.isFinite(number) ? number : value;
-  }
-  return value;
-}
-
-function sameKeys(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-function rank(key: string, name: string): string {
-  return `${key === name ? "0" : "1"}${key}`;
-}
 
 function hintType(hint: ColumnHint | undefined): DataType | undefined {
   return hint?.data_type as DataType | undefined;
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
+/** A row's values: no prototype, so `values["__proto__"]` is a column's value, set and read like any other. */
+function rowValues(): Record<string, unknown> {
+  return Object.create(null) as Record<string, unknown>;
 }
 
-function shortHash(text: string): string {
-  return createHash("sha256").update(text).digest("hex").slice(0, 8);
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
 const tableTags = new Map<string, string>();
@@ -418,7 +287,7 @@ function childId(parentId: string, table: string, index: number): string {
  * column name is the same (a hint `columns.user_name` names the API's `userName` too).
  */
 function fieldNamed(object: Record<string, unknown>, key: string): unknown {
-  if (key in object) return object[key];
+  if (Object.hasOwn(object, key)) return object[key];
   const column = normalizeIdentifier(key);
   for (const [name, value] of Object.entries(object)) if (normalizeIdentifier(name) === column) return value;
   return undefined;

@@ -36,7 +36,13 @@ export interface PlannedTable {
 }
 
 /** What the plan knows of a resource when it plans its table. */
-type TableRules = Pick<PlannedResource, "name" | "write_disposition" | "primary_key" | "merge_key" | "incremental" | "parent">;
+type TableRules = Pick<PlannedResource, "name" | "write_disposition" | "primary_key" | "merge_key"> & ExtractRules;
+
+/** What tells whether each load of a resource is a complete extract of its source. */
+export type ExtractRules = Pick<PlannedResource, "parent" | "paginator" | "response_actions"> & {
+  /** Its incremental cursor, if any (only whether it has one matters here). */
+  readonly incremental: object | null;
+};
 
 /** The table `resource` writes, governed by it. */
 export function plannedTable(resource: TableRules, names: { readonly table: string; readonly unit: string }): PlannedTable {
@@ -55,36 +61,52 @@ export function plannedTable(resource: TableRules, names: { readonly table: stri
 
 /**
  * Whether an scd2 table retires the current rows a load lacks. As dlt, scd2 expects a complete
- * extract each run; restload retires absent rows only when it has one: a root resource (a child's
- * records come per parent record) without an incremental cursor (which fetches only what changed),
- * and no merge_key (which, as dlt, retires only rows whose merge_key the load has).
+ * extract each run; restload retires absent rows only when it has one (`partialExtract` is null)
+ * and the resource has no merge_key (which, as dlt, retires only rows whose merge_key the load has).
  */
-export function retiresAbsentRows(resource: Pick<TableRules, "write_disposition" | "merge_key" | "incremental" | "parent">): boolean {
-  return (
-    resource.write_disposition.strategy === "scd2" &&
-    resource.parent === null &&
-    resource.incremental === null &&
-    resource.merge_key.length === 0
-  );
+export function retiresAbsentRows(resource: Pick<TableRules, "write_disposition" | "merge_key"> & ExtractRules): boolean {
+  return resource.write_disposition.strategy === "scd2" && resource.merge_key.length === 0 && partialExtract(resource) === null;
+}
+
+/**
+ * Why a load of `resource` may lack records its source still has, or null when each load is a
+ * complete extract: a root resource without an incremental cursor, whose pages end only where
+ * the source's do. A page limit (`maximum_page`, `maximum_offset`) or a response it may ignore
+ * (`response_actions`, action "ignore") can end them early, on purpose. The reason completes
+ * "as …" in `check`'s warnings.
+ *
+ * @example
+ * partialExtract({ ...root, paginator: { type: "page_number", maximum_page: 5, … } })
+ * // "its paginator stops at maximum_page = 5, which may come before the last record"
+ */
+export function partialExtract(resource: ExtractRules): string | null {
+  if (resource.parent !== null) return "it is a child resource, whose records come per parent record";
+  if (resource.incremental !== null) return "its incremental cursor fetches only what changed";
+  const limit = pageLimit(resource.paginator);
+  if (limit !== null) return `its paginator stops at ${limit}, which may come before the last record`;
+  if (resource.response_actions.some((action) => action.action === "ignore"))
+    return 'a response it ignores (response_actions, action = "ignore") leaves that page\'s records out and may end its pages';
+  return null;
 }
 
 /**
  * The problems of a resource's write disposition and keys: upsert updates the row of each primary
- * key, so it needs one, and takes no merge_key (as dlt).
+ * key, so it needs one, and takes no merge_key (as dlt). The draft does not tell whether a setting
+ * is the resource's own or came from resource_defaults: the message says it may be either.
  */
 export function writeProblems(resource: Pick<PlannedResource, "index" | "write_disposition" | "primary_key" | "merge_key">): Problem[] {
   if (resource.write_disposition.strategy !== "upsert") return [];
   const problems: Problem[] = [];
+  const of = `of resources[${resource.index}] (from resource_defaults when not set on the resource)`;
   if (resource.primary_key.length === 0)
     problems.push({
       path: `resources[${resource.index}].write_disposition.strategy`,
-      message: 'the merge strategy "upsert" updates the row of each primary key: set primary_key (or use "delete-insert")',
+      message: `the merge strategy "upsert" ${of} updates the row of each primary key: set primary_key (or use "delete-insert")`,
     });
   if (resource.merge_key.length > 0)
     problems.push({
       path: `resources[${resource.index}].merge_key`,
-      message:
-        'merge_key does not apply to the merge strategy "upsert", which updates by primary_key: remove merge_key (or use "delete-insert")',
+      message: `merge_key ${of} does not apply to the merge strategy "upsert", which updates by primary_key: remove merge_key (or use "delete-insert")`,
     });
   return problems;
 }
@@ -130,6 +152,13 @@ export function plannedTableNamed(tables: readonly PlannedTable[], name: string)
 }
 
 // internal
+
+/** The setting that stops a paginator before the source's last page, as `check` names it. */
+function pageLimit(paginator: ExtractRules["paginator"]): string | null {
+  if (paginator.type === "page_number" && paginator.maximum_page !== null) return `maximum_page = ${paginator.maximum_page}`;
+  if (paginator.type === "offset" && paginator.maximum_offset !== null) return `maximum_offset = ${paginator.maximum_offset}`;
+  return null;
+}
 
 /** A key as the pipeline names it (a dotted path) -> its column. */
 function keyColumn(key: string): string {

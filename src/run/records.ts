@@ -1,9 +1,8 @@
 // The records of a unit: each resource's pages walked, children per parent record, rows staged.
 import type { Extractor } from "../extract/index.ts";
-import { IncrementalCursor, type StoredCursor } from "../extract/incremental.ts";
+import type { StoredCursor } from "../extract/incremental.ts";
 import type { CursorWindow } from "../extract/windows.ts";
 import { valueAt } from "../extract/select.ts";
-import { loadHook } from "../extract/steps.ts";
 import { TaskPool } from "../extract/scheduler.ts";
 import { parseTemplate } from "../plan/template.ts";
 import { cursorKey } from "../state/cursors.ts";
@@ -42,8 +41,6 @@ export interface UnitContext {
   readonly cursorUpdates: CursorUpdate[];
   /** Child chains with a cursor walked so far, by cursor key: a parent record that comes twice in a unit loads its children once. */
   readonly walkedChains: Set<string>;
-  /** The pipeline file's directory: module hooks are relative to it. */
-  readonly baseDir: string;
   /** How many child chains may run at once (`max_concurrency`). */
   readonly concurrency: number;
   /** Stops every chain of the unit: aborted on the first failure (and when the run is stopped). */
@@ -82,19 +79,10 @@ export async function extractResource(resource: PlannedResource, parent: unknown
     if (context.walkedChains.has(chain)) return;
     context.walkedChains.add(chain);
   }
-  const convert = resource.incremental?.convert;
-  const hook =
-    convert !== null && typeof convert === "object"
-      ? await loadHook(convert, `the incremental convert of resource "${resource.name}"`, context.baseDir)
-      : undefined;
   const cursor = resource.incremental
-    ? new IncrementalCursor(
-        resource.incremental,
-        resource.name,
-        resource.primary_key,
+    ? await context.extractor.incrementalCursor(
+        resource,
         context.cursors.get(cursorKey(resource.name, parentKey, resource.incremental.cursor_path)),
-        hook,
-        context.extractor.startedAt,
       )
     : undefined;
   const pool = children.length > 0 ? new TaskPool(context.concurrency) : undefined;

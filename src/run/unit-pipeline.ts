@@ -1,6 +1,5 @@
 // The records of one load unit from extract to the row sink, as both a run and a dry run wire
 // them: the plan's resources of the unit, a normaliser each, every chain under one abort.
-import { dirname } from "node:path";
 import type { Extractor } from "../extract/index.ts";
 import type { StoredCursor } from "../extract/incremental.ts";
 import type { CurrentLoadId, TableKeys } from "../normalize/flatten.ts";
@@ -49,7 +48,6 @@ export async function extractUnit(pipeline: UnitPipeline): Promise<void> {
     cursors: pipeline.cursors,
     cursorUpdates: pipeline.cursorUpdates,
     walkedChains: new Set(),
-    baseDir: dirname(plan.pipeline_file),
     concurrency: plan.max_concurrency,
     unitAbort: pipeline.unitAbort,
     ...(pipeline.onWindowFinished ? { onWindowFinished: pipeline.onWindowFinished } : {}),

@@ -18,7 +18,7 @@ function initAsNobody(dir: string, target: string) {
 }
 
 describe("restload init", () => {
-  for (const template of ["github", "pokeapi", "generic"]) {
+  for (const template of ["github", "pokeapi", "generic", "export-job"]) {
     test(`the ${template} template writes pipeline.toml and a private secrets.toml that pass check`, async () => {
       const dir = join(tempDir(), "new-project");
       const result = await runMain(["init", template, dir]);
@@ -31,6 +31,22 @@ describe("restload init", () => {
       expect(check.code).toBe(0);
     });
   }
+
+  test("the export-job template writes its module: an async generator that check finds, with refresh-token auth", async () => {
+    const dir = join(tempDir(), "saas");
+    const result = await runMain(["init", "export-job", dir]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`wrote ${join(dir, "export.ts")}`);
+    const module = (await import(join(dir, "export.ts"))) as { contacts: unknown };
+    expect((module.contacts as { constructor: { name: string } }).constructor.name).toBe("AsyncGeneratorFunction");
+    const check = await runMain(["check", join(dir, "pipeline.toml"), "--skip-secrets", "--json"]);
+    expect(check.code).toBe(0);
+    const plan = JSON.parse(check.stdout) as { resources: { name: string; module?: unknown }[]; auth?: unknown };
+    expect(plan.resources.find((resource) => resource.name === "contacts")?.module).toBeDefined();
+    expect(check.stdout).toContain("oauth2_refresh_token");
+    // A second init into the same folder refuses and leaves the three files alone.
+    expect((await runMain(["init", "export-job", dir])).code).toBe(1);
+  });
 
   test("the github template asks for its token until one is given", async () => {
     const dir = tempDir();

@@ -8,6 +8,7 @@ import { compiledBinary, denoBin, restload, run, tempDir } from "../helpers.ts";
 import { project, testHead } from "../run/_helpers.ts";
 import { json, startServer, type LoggedRequest, type TestServer } from "../servers/server.ts";
 import { Redactor } from "../../src/config/redact.ts";
+import type { RestloadError } from "../../src/errors.ts";
 import { extract, pipelineHead } from "./_helpers.ts";
 
 const servers: TestServer[] = [];
@@ -227,6 +228,30 @@ describe("auth hook: bad input", () => {
   });
 });
 
+describe("auth hook: refused", () => {
+  test("a 401 to signed requests says the hook's headers were refused, naming its module, and is not retried", async () => {
+    const server = startServer(() => json({ message: "bad signature" }, { status: 401 }));
+    servers.push(server);
+    const module = join(tempDir(), "hook.ts");
+    writeFileSync(module, 'export function sign() { return { "x-signature": "sig-0123456789abcdef" }; }\n');
+    const result = await extract(
+      `${pipelineHead(server.url, `auth = { module = "${module}", export = "sign" }`)}\n[[resources]]\nname = "items"\n`,
+    );
+    expect(result.error).toMatchObject({ code: "E_HTTP" });
+    expect((result.error as RestloadError).hint).toBe(
+      `The API refused the headers of the auth hook: check the function "sign" of ${module} (the key it signs with, what it signs, the clock).`,
+    );
+    expect(server.requests).toHaveLength(1);
+  });
+
+  test("a 401 without any auth says to set one", async () => {
+    const server = startServer(() => json({ message: "who are you" }, { status: 401 }));
+    servers.push(server);
+    const result = await extract(`${pipelineHead(server.url)}\n[[resources]]\nname = "items"\n`);
+    expect((result.error as RestloadError).hint).toBe("The API wants credentials: set client.auth (or the endpoint's auth).");
+  });
+});
+
 describe("auth hook: masking", () => {
   test("a header value the hook returned is masked when the API echoes it in an error", async () => {
     const server = startServer((request) => json({ message: `bad signature ${request.headers.get("x-signature")}` }, { status: 400 }));
@@ -251,5 +276,13 @@ describe("auth hook: masking", () => {
       redactor.addRecent("static-credential-value");
     }
     expect(redactor.redact("signature-0-abcdef signature-499-abcdef static-credential-value")).toBe("signature-0-abcdef *** ***");
+  });
+
+  test("a per-request value that overlaps a secret is masked whole, in every encoded form", () => {
+    const redactor = new Redactor(["secret-part-1234"]);
+    redactor.addRecent("1234-and/signature+tail");
+    expect(redactor.redact("x secret-part-1234-and/signature+tail y")).toBe("x *** y");
+    expect(redactor.redact(`a ${encodeURIComponent("1234-and/signature+tail")} b`)).toBe("a *** b");
+    expect(redactor.redact(`a ${Buffer.from("1234-and/signature+tail").toString("base64")} b`)).toBe("a *** b");
   });
 });

@@ -1,10 +1,12 @@
 // oauth2_refresh_token end to end: access tokens renewed before they expire, refresh tokens the
 // endpoint rotates kept beside the database for the next run, the fallback to the configured one.
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
-import { leakForms, type Ran, runMain } from "../helpers.ts";
+import { existsSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { leakForms, type Ran, restload, runMain } from "../helpers.ts";
 import { linkedPage, project, type Project, testHead } from "../run/_helpers.ts";
+import { hostname } from "node:os";
+import type { RestloadError } from "../../src/errors.ts";
 import { json, startServer, type TestServer } from "../servers/server.ts";
 import { extract, pipelineHead } from "./_helpers.ts";
 
@@ -26,6 +28,10 @@ interface TokenApiOptions {
   readonly expiresIn?: number;
   readonly rotate?: boolean;
   readonly clientAuth?: "body" | "basic";
+  /** How long the endpoint takes over a grant, before it looks at the refresh token. */
+  readonly tokenDelayMs?: number;
+  /** How the endpoint answers a grant it accepted (and rotated): as it should, or failing after it spent the token. */
+  readonly answer?: "ok" | "503" | "no access_token";
 }
 
 /**
@@ -43,6 +49,8 @@ function tokenApi(options: TokenApiOptions) {
     expiry: new Map<string, number>(),
     expiredUses: 0,
     unauthorized: 0,
+    /** Grants refused as invalid_grant. */
+    refusedGrants: 0,
   };
   const server = startServer(async (request) => {
     if (request.url.pathname === "/oauth/token") {
@@ -55,8 +63,11 @@ function tokenApi(options: TokenApiOptions) {
       if (!clientOk || form.get("grant_type") !== "refresh_token") return json({ error: "invalid_client" }, { status: 401 });
       const presented = form.get("refresh_token") ?? "";
       state.presented.push(presented);
-      if (!state.valid.has(presented))
+      if (options.tokenDelayMs) await Bun.sleep(options.tokenDelayMs);
+      if (!state.valid.has(presented)) {
+        state.refusedGrants++;
         return json({ error: "invalid_grant", error_description: "Token has been expired or revoked." }, { status: 400 });
+      }
       const access = `at-${random()}`;
       state.issuedAccess.push(access);
       state.expiry.set(access, Date.now() + (options.expiresIn ?? 2) * 1000);
@@ -68,6 +79,8 @@ function tokenApi(options: TokenApiOptions) {
         state.issuedRefresh.push(next);
         body.refresh_token = next;
       }
+      if (options.answer === "503") return json({ error: "temporarily_unavailable" }, { status: 503 });
+      if (options.answer === "no access_token") delete body.access_token;
       return json(body);
     }
     const token = request.headers.get("authorization")?.replace(/^Bearer /, "") ?? "";
@@ -78,6 +91,7 @@ function tokenApi(options: TokenApiOptions) {
       return json({ message: "invalid or expired access token" }, { status: 401 });
     }
     if (options.pageDelayMs) await Bun.sleep(options.pageDelayMs);
+    if (request.url.pathname.startsWith("/details/")) return json({ detail: Number(request.url.pathname.split("/").pop()) });
     return linkedPage(request, rows, 1);
   });
   servers.push(server);
@@ -95,10 +109,23 @@ function refreshProject(server: TestServer): Project {
 
 const secretsEnv = (refreshToken: string) => ({ RESTLOAD_SECRET_CLIENT_SECRET: clientSecret, RESTLOAD_SECRET_REFRESH_TOKEN: refreshToken });
 
-/** The kept-token files of a project's database. */
+/** The files of a project's tokens folder (kept tokens, and anything left beside them). */
 function keptFiles(p: Project): string[] {
   const dir = `${p.database}.tokens`;
   return existsSync(dir) ? readdirSync(dir).map((name) => join(dir, name)) : [];
+}
+
+/** The refresh token kept in a project's (one) kept-token file. */
+function keptToken(p: Project): string {
+  const files = keptFiles(p);
+  expect(files.map((file) => basename(file))).toEqual([expect.stringMatching(/^[0-9a-f]{16}\.json$/)]);
+  return JSON.parse(readFileSync(files[0]!, "utf8")).refresh_token;
+}
+
+/** No refresh token was sent twice, and none was refused. */
+function expectEachTokenSentOnce(api: ReturnType<typeof tokenApi>): void {
+  expect(new Set(api.state.presented).size).toBe(api.state.presented.length);
+  expect(api.state.refusedGrants).toBe(0);
 }
 
 /** Every row of every table of the database, as text. */
@@ -122,9 +149,8 @@ describe("oauth2_refresh_token", () => {
     const seconds = (Date.now() - started) / 1000;
     expect(first.code).toBe(0);
     expect(seconds).toBeGreaterThan(3);
-    // A new access token once the first had less than a tenth of its life left, and not a 401 on the way.
+    // A new access token before the first expired (a 2 s token is renewed 1 s early), and not a 401 on the way.
     expect(api.tokenRequests()).toBeGreaterThanOrEqual(2);
-    expect(api.tokenRequests()).toBeLessThanOrEqual(3);
     expect(api.state.expiredUses).toBe(0);
     expect(api.state.unauthorized).toBe(0);
     expect(await p.query("select count(*)::int as n from data.items")).toEqual([{ n: 8 }]);
@@ -170,7 +196,7 @@ describe("oauth2_refresh_token", () => {
     expect(api.state.presented.slice(-2)).toEqual([kept, configured]);
     expect(second.stderr).toContain("refused the refresh token kept from an earlier rotation");
     expect(second.stderr).toContain('trying the configured refresh token (secret "refresh_token") once');
-    expect(second.stderr).toContain(`${p.database}.tokens/test.`);
+    expect(second.stderr).toContain(`(${keptFiles(p)[0]})`);
     for (const secret of [kept, configured, clientSecret, ...api.state.issuedAccess, ...api.state.issuedRefresh])
       expect(output(second)).not.toContain(secret);
     // The new rotation is kept again.
@@ -260,7 +286,169 @@ describe("oauth2_refresh_token", () => {
     expect(ran.code).toBe(0);
     expect(api.state.presented).toEqual([configured]);
     expect(api.state.unauthorized).toBe(0);
-    expect(existsSync(`${p.database}.tokens`)).toBe(false);
+    // The folder holds the grant's lock while it runs, and nothing once it is over.
+    expect(keptFiles(p)).toEqual([]);
+  }, 60_000);
+});
+
+describe("oauth2_refresh_token: one refresh token, many users", () => {
+  test("two processes started together spend the refresh token one after the other, and both succeed", async () => {
+    const configured = `rt-${random()}`;
+    // A slow endpoint: without a lock both processes would send the configured token before either is answered.
+    const api = tokenApi({ valid: [configured], expiresIn: 3600, tokenDelayMs: 500 });
+    const p = refreshProject(api.server);
+    const env = { ...process.env, ...secretsEnv(configured) };
+    const [a, b] = await Promise.all([restload(["extract", p.pipeline], { env }), restload(["extract", p.pipeline], { env })]);
+    expect([a.code, b.code]).toEqual([0, 0]);
+    for (const ran of [a, b]) expect(ran.stderr).toStartWith("items: 1 record in 1 page\n");
+    expect(api.state.presented).toEqual([configured, api.state.issuedRefresh[0]!]);
+    expectEachTokenSentOnce(api);
+    // The lock is gone; the newest token is kept.
+    expect(keptToken(p)).toBe(api.state.issuedRefresh[1]!);
+  }, 60_000);
+
+  test("a long run uses the refresh token a check --probe rotated to while it ran", async () => {
+    const configured = `rt-${random()}`;
+    // 3 s access tokens over a 4 s run: the run's second grant comes 2 s after its first.
+    const api = tokenApi({ valid: [configured], pages: 8, pageDelayMs: 500, expiresIn: 3 });
+    const p = refreshProject(api.server);
+    const env = { ...process.env, ...secretsEnv(configured) };
+    const running = restload(["run", p.pipeline], { env });
+    while (api.state.presented.length === 0) await Bun.sleep(20);
+    const probed = await restload(["check", p.pipeline, "--probe"], { env });
+    const ran = await running;
+    expect([ran.code, probed.code]).toEqual([0, 0]);
+    expect(api.state.presented.length).toBeGreaterThanOrEqual(3);
+    // Every grant sent the token the one before it got, whichever process made it.
+    expect(api.state.presented).toEqual([configured, ...api.state.issuedRefresh.slice(0, -1)]);
+    expectEachTokenSentOnce(api);
+    expect(api.state.expiredUses).toBe(0);
+  }, 60_000);
+
+  test("pipelines of one client loading one database share the kept token", async () => {
+    const configured = `rt-${random()}`;
+    const api = tokenApi({ valid: [configured], expiresIn: 3600 });
+    const p = refreshProject(api.server);
+    expect((await p.run([], secretsEnv(configured))).code).toBe(0);
+    const other = join(p.dir, "other.toml");
+    writeFileSync(
+      other,
+      `[pipeline]\nname = "other"\ndataset = "other"\ndatabase = "${basename(p.database)}"\n[client]\nbase_url = "${api.server.origin}/"\n${refreshAuth(api.server.origin)}\n[[resources]]\nname = "items"\nendpoint.path = "items"\n`,
+    );
+    const second = await runMain(["run", other], secretsEnv(configured));
+    expect(second.code).toBe(0);
+    expect(api.state.presented).toEqual([configured, api.state.issuedRefresh[0]!]);
+    expect(keptToken(p)).toBe(api.state.issuedRefresh[1]!);
+  }, 60_000);
+
+  test("two auth tables of one client with different scopes share its refresh token while both renew their access tokens", async () => {
+    const configured = `rt-${random()}`;
+    // Parent pages and child requests alternate for over 3 s: each auth renews its 2 s access token at least once.
+    const api = tokenApi({ valid: [configured], pages: 8, pageDelayMs: 400 });
+    const scoped = (scope: string) =>
+      refreshAuth(api.server.origin, `, access_token_request_data = { scope = "${scope}" }`).replace(/^auth = /, "");
+    const p = project(
+      `${testHead(`${api.server.origin}/`)}auth = ${scoped("items")}\n[[resources]]\nname = "items"\nendpoint.path = "items"\n[[resources]]\nname = "details"\nendpoint.path = "details/{resources.items.id}"\nendpoint.paginator = "single_page"\nendpoint.auth = ${scoped("details")}\n`,
+    );
+    const ran = await p.run([], secretsEnv(configured));
+    expect(ran.code).toBe(0);
+    expect(await p.query("select count(*)::int as n from data.details")).toEqual([{ n: 8 }]);
+    const scopes = api.server.requests
+      .filter((r) => r.url.pathname === "/oauth/token")
+      .map((r) => new URLSearchParams(r.body).get("scope"));
+    expect(new Set(scopes)).toEqual(new Set(["items", "details"]));
+    expect(scopes.filter((scope) => scope === "items").length).toBeGreaterThanOrEqual(2);
+    expect(scopes.filter((scope) => scope === "details").length).toBeGreaterThanOrEqual(2);
+    expect(api.state.presented).toEqual([configured, ...api.state.issuedRefresh.slice(0, -1)]);
+    expectEachTokenSentOnce(api);
+    expect(api.state.unauthorized).toBe(0);
+  }, 60_000);
+});
+
+describe("oauth2_refresh_token: a grant is never lost nor sent twice", () => {
+  test("a grant answered with a 503 is not sent again: the endpoint may have spent the token", async () => {
+    const configured = `rt-${random()}`;
+    const api = tokenApi({ valid: [configured], answer: "503" });
+    const result = await extract(
+      `${pipelineHead(`${api.server.origin}/`, refreshAuth(api.server.origin))}\n[[resources]]\nname = "items"\nendpoint.path = "items"\n`,
+      { secrets: { client_secret: clientSecret, refresh_token: configured } },
+    );
+    expect(api.tokenRequests()).toBe(1);
+    expect(result.error).toMatchObject({ code: "E_HTTP" });
+    expect(result.error!.message).toStartWith(
+      'Cannot fetch the access token of resource "(oauth2 token)" as the server returned 503, and it is not sent twice: POST',
+    );
+    expect((result.error as RestloadError).hint).toContain('authorize again and put the new one in the secret "refresh_token"');
+  });
+
+  test("a grant whose connection is refused (nothing sent) is tried again", async () => {
+    const closed = startServer(() => json({}));
+    await closed.stop();
+    const api = tokenApi({ valid: [] });
+    const result = await extract(
+      `${pipelineHead(`${api.server.origin}/`, refreshAuth(closed.origin))}\n[[resources]]\nname = "items"\nendpoint.path = "items"\n`,
+      { secrets: { client_secret: clientSecret, refresh_token: "rt-unused" } },
+    );
+    expect(result.error).toMatchObject({ code: "E_HTTP" });
+    expect(result.error!.message).toContain("after 5 attempts: the connection failed");
+    expect(result.retries).toHaveLength(4);
+  });
+
+  test("a rotated refresh token is kept even when the answer lacks its access token", async () => {
+    const configured = `rt-${random()}`;
+    const api = tokenApi({ valid: [configured], answer: "no access_token" });
+    const p = refreshProject(api.server);
+    const failed = await p.run(["--json"], secretsEnv(configured));
+    expect(failed.code).toBe(1);
+    expect(JSON.parse(failed.stdout).units[0].error.message).toBe(
+      `Cannot use the token response of ${api.server.origin}/oauth/token as it has no access_token`,
+    );
+    expect(keptToken(p)).toBe(api.state.issuedRefresh[0]!);
+  }, 60_000);
+
+  test("the newest token a killed process wrote but did not rename yet replaces the older kept one", async () => {
+    const configured = `rt-${random()}`;
+    const api = tokenApi({ valid: [configured], expiresIn: 3600 });
+    const p = refreshProject(api.server);
+    expect((await p.run([], secretsEnv(configured))).code).toBe(0);
+    const [file] = keptFiles(p);
+    // As if a later process rotated again, flushed the temp file and was killed before the rename.
+    const newer = `rt-${random()}`;
+    api.state.valid.delete(api.state.issuedRefresh[0]!);
+    api.state.valid.add(newer);
+    const stored = JSON.parse(readFileSync(file!, "utf8"));
+    writeFileSync(`${file}.${deadPid()}.tmp`, JSON.stringify({ ...stored, refresh_token: newer, updated_at: new Date().toISOString() }), {
+      mode: 0o600,
+    });
+    const second = await p.run([], secretsEnv(configured));
+    expect(second.code).toBe(0);
+    expect(api.state.presented.at(-1)).toBe(newer);
+    expectEachTokenSentOnce(api);
+    expect(keptToken(p)).toBe(api.state.issuedRefresh.at(-1)!);
+  }, 60_000);
+
+  test("a lock a dead process left is taken over; one a live process holds is waited for", async () => {
+    const configured = `rt-${random()}`;
+    const api = tokenApi({ valid: [configured], expiresIn: 3600 });
+    const p = refreshProject(api.server);
+    expect((await p.run([], secretsEnv(configured))).code).toBe(0);
+    const lock = keptFiles(p)[0]!.replace(/\.json$/, ".lock");
+    const holder = (pid: number) => JSON.stringify({ pid, host: hostname(), pipeline: "test", since: new Date().toISOString() });
+
+    writeFileSync(lock, holder(deadPid()));
+    expect((await p.run([], secretsEnv(configured))).code).toBe(0);
+    expect(existsSync(lock)).toBe(false);
+
+    const live = Bun.spawn(["sleep", "30"]);
+    writeFileSync(lock, holder(live.pid));
+    const started = Date.now();
+    setTimeout(() => live.kill(), 600);
+    const waited = await p.run([], secretsEnv(configured));
+    expect(waited.code).toBe(0);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(550);
+    expect(api.state.presented).toEqual([configured, ...api.state.issuedRefresh.slice(0, -1)]);
+    expectEachTokenSentOnce(api);
+    expect(existsSync(lock)).toBe(false);
   }, 60_000);
 });
 
@@ -268,4 +456,10 @@ describe("oauth2_refresh_token", () => {
 
 function output(ran: Ran): string {
   return `${ran.stdout}${ran.stderr}`;
+}
+
+/** The pid of a process that has ended. */
+function deadPid(): number {
+  const ended = Bun.spawnSync(["true"]);
+  return ended.pid;
 }

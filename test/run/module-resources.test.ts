@@ -1,13 +1,14 @@
 // Module resources: an async generator function of the user's file yields the records, with
-// ctx.fetch (restload's client), ctx.incremental, ctx.parent, ctx.log and ctx.signal; whole runs
-// against local servers, from source, from the compiled binary and on Deno.
+// ctx.fetch (restload's client), ctx.incremental, ctx.parent and ctx.log; whole runs against local
+// servers, from source, from the compiled binary and on Deno. ctx.fetch's bodies and headers,
+// failures and stopping are in module-resources-fetch.test.ts.
 import { afterAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startDemoApi } from "../../scripts/demo-api.ts";
 import { compiledBinary, denoBin, repoRoot, run, runMain, tempDir } from "../helpers.ts";
 import { json, startServer, type TestServer } from "../servers/server.ts";
-import { project, spawnRun, testHead } from "./_helpers.ts";
+import { project, testHead } from "./_helpers.ts";
 
 const servers: TestServer[] = [];
 afterAll(async () => {
@@ -356,97 +357,6 @@ export = "feed"
     const result = await runMain(["check", p.pipeline]);
     expect(result.code).toBe(78);
     expect(result.stderr).toContain('resources[0].module: module "./nope.ts" does not exist');
-  });
-});
-
-describe("a failing module resource", () => {
-  test("a module that throws fails its unit with the message masked and the resource named; nothing of the unit is committed", async () => {
-    const token = "s3cret-Token-4711";
-    const server = serve((request) => json({ seen: request.headers.get("authorization") }));
-    const p = moduleProject(
-      `${testHead(server.url)}auth = { type = "bearer", token = { secret = "api_token" } }
-[[resources]]
-name = "broken"
-module = "./exports.ts"
-export = "broken"
-[[resources]]
-name = "fine"
-module = "./exports.ts"
-export = "fine"
-`,
-      `export async function* broken(ctx) {
-  yield [{ id: 1 }, { id: 2 }];
-  const { seen } = await (await ctx.fetch("whoami")).json();
-  throw new Error(\`refused for \${seen}\`);
-}
-export async function* fine() { yield { id: 7 }; }
-`,
-    );
-    const result = await p.run([], { RESTLOAD_SECRET_API_TOKEN: token });
-    expect(result.code).toBe(1);
-    const output = result.stdout + result.stderr;
-    expect(output).toContain('Module resource "broken" failed (export "broken" of "./exports.ts"): refused for Bearer ***');
-    expect(output).not.toContain(token);
-    expect(server.requests[0]!.headers.get("authorization")).toBe(`Bearer ${token}`);
-    expect(await p.query("select count(*) as n from duckdb_tables() where table_name = 'broken'")).toEqual([{ n: 0 }]);
-    expect(await p.query("select unit, status from data._rl_loads order by unit")).toEqual([
-      { unit: "broken", status: "failed" },
-      { unit: "fine", status: "committed" },
-    ]);
-    expect(await p.query("select id from data.fine")).toEqual([{ id: 7 }]);
-  });
-
-  test("an export that is not an async generator function, and a ctx.fetch answered 404, fail their units clearly", async () => {
-    const server = serve(() => json({ message: "Not Found" }, { status: 404 }));
-    const p = moduleProject(
-      `${testHead(server.url)}[[resources]]
-name = "plain"
-module = "./exports.ts"
-export = "plain"
-[[resources]]
-name = "missing"
-module = "./exports.ts"
-export = "missing"
-`,
-      `export function plain() { return [{ id: 1 }]; }
-export async function* missing(ctx) { yield { id: 1 }; await ctx.fetch("gone"); }
-`,
-    );
-    const result = await p.run(["--json"]);
-    expect(result.code).toBe(1);
-    const [plain, missing] = JSON.parse(result.stdout).units;
-    expect(plain.error).toMatchObject({ code: "E_STEP", context: { resource: "plain" } });
-    expect(plain.error.message).toBe(
-      'Cannot use "plain" of module "./exports.ts" for module resource "plain" as it is not an async generator function',
-    );
-    expect(missing.error).toMatchObject({ code: "E_HTTP", context: { resource: "missing" } });
-    expect(missing.error.message).toStartWith(
-      `Cannot fetch request 1 of resource "missing" as the server returned 404: GET ${server.url}gone`,
-    );
-  });
-
-  test("SIGTERM stops a module waiting on ctx.sleep at once: the run exits 143", async () => {
-    const server = serve(() => json({ ok: true }));
-    const p = moduleProject(
-      `${testHead(server.url)}[[resources]]
-name = "slow"
-module = "./exports.ts"
-export = "slow"
-`,
-      `export async function* slow(ctx) {
-  await ctx.fetch("started");
-  await ctx.sleep(60_000);
-  yield { id: 1 };
-}
-`,
-    );
-    const { proc, output } = spawnRun(p.pipeline);
-    while (server.requests.length === 0) await Bun.sleep(20);
-    const stoppedAt = Date.now();
-    proc.kill("SIGTERM");
-    expect(await proc.exited).toBe(143);
-    expect(Date.now() - stoppedAt).toBeLessThan(10_000);
-    expect(await output).toContain("interrupted");
   });
 });
 

@@ -1,9 +1,13 @@
 // The scd2 merge strategy: a version row per content of a record, the changed record's earlier
-// version closed and an absent one retired (valid_to = the load's time), unchanged records left
-// alone, child rows belonging to their version; all or nothing when the run is killed.
+// version closed and an absent one retired (valid_to = the load's time) only after a complete
+// extract, unchanged records left alone, child rows belonging to their version; all or nothing
+// when the run is killed; the content hash that names a version.
 import { afterAll, describe, expect, test } from "bun:test";
+import { IncrementalCursor } from "../../src/extract/incremental.ts";
+import { rowHash } from "../../src/normalize/row-hash.ts";
+import type { PlannedIncremental } from "../../src/plan/index.ts";
 import { runMain } from "../helpers.ts";
-import { type TestServer, startServer } from "../servers/server.ts";
+import { json, type TestServer, startServer } from "../servers/server.ts";
 import { linkedPage, mutableApi, type Project, project, spawnRun, testHead } from "./_helpers.ts";
 
 const servers: TestServer[] = [];
@@ -243,5 +247,178 @@ describe("scd2", () => {
     expect(planned.warnings).toEqual([]);
     const text = await runMain(["check", p.pipeline]);
     expect(text.stdout).toContain("items: merge (scd2)");
+  });
+});
+
+/** Two records a page by `page` (from 0); the pages in `missing` answer 404. */
+function pagedApi(initial: unknown[]): { server: TestServer; state: { records: unknown[]; missing: number[] } } {
+  const state = { records: initial, missing: [] as number[] };
+  const server = startServer((request) => {
+    const page = Number(request.url.searchParams.get("page") ?? 0);
+    if (state.missing.includes(page)) return json({ message: "no such page" }, { status: 404 });
+    return json(state.records.slice(page * 2, page * 2 + 2));
+  });
+  servers.push(server);
+  return { server, state };
+}
+
+async function checkOf(p: Project): Promise<{ warnings: string[]; units: { checkpoints: unknown }[] }> {
+  const result = await runMain(["check", p.pipeline, "--json"]);
+  expect(result.code).toBe(0);
+  return JSON.parse(result.stdout);
+}
+
+describe("scd2 on an extract that may stop early on purpose", () => {
+  test("a paginator limit (maximum_page): records past it stay current, and check says why nothing is retired", async () => {
+    const { server, state } = pagedApi(records(4));
+    const p = project(
+      `${testHead(server.url)}\n${scd2Resource('primary_key = "id"\nendpoint.paginator = { type = "page_number", maximum_page = 2 }\n')}`,
+    );
+    expect((await p.run()).code).toBe(0);
+    expect(await counts(p)).toEqual({ rows: 4, current: 4, closed: 0 });
+    // Two new records come first: records 3 and 4 move past the limit, and are not in the load.
+    state.records = [{ id: 5, name: "r5", tags: [] }, { id: 6, name: "r6", tags: [] }, ...records(4)];
+    expect((await p.run()).code).toBe(0);
+    expect(await counts(p)).toEqual({ rows: 6, current: 6, closed: 0 });
+    const checked = await checkOf(p);
+    expect(checked.warnings).toEqual([
+      'resource "items": strategy = "scd2" retires no record absent from a load, as its paginator stops at maximum_page = 2, which may come before the last record; a changed record\'s earlier version still closes by primary_key',
+    ]);
+    expect(checked.units[0]!.checkpoints).toEqual({ mode: "end", reason: "the root resource has no incremental cursor" });
+  });
+
+  test("an ignored response ends the pages: the records after it stay current", async () => {
+    const { server, state } = pagedApi(records(4));
+    const p = project(
+      `${testHead(server.url)}\n${scd2Resource('primary_key = "id"\nendpoint.paginator = "page_number"\nendpoint.response_actions = [{ status_code = 404, action = "ignore" }]\n')}`,
+    );
+    expect((await p.run()).code).toBe(0);
+    expect(await counts(p)).toEqual({ rows: 4, current: 4, closed: 0 });
+    state.missing = [1];
+    expect((await p.run()).code).toBe(0);
+    expect(await counts(p)).toEqual({ rows: 4, current: 4, closed: 0 });
+    expect((await checkOf(p)).warnings).toEqual([
+      'resource "items": strategy = "scd2" retires no record absent from a load, as a response it ignores (response_actions, action = "ignore") leaves that page\'s records out and may end its pages; a changed record\'s earlier version still closes by primary_key',
+    ]);
+  });
+
+  test("a complete extract with a paginator that has no limit still retires what it lacks", async () => {
+    const { server, state } = pagedApi(records(4));
+    const p = project(`${testHead(server.url)}\n${scd2Resource('primary_key = "id"\nendpoint.paginator = "page_number"\n')}`);
+    expect((await p.run()).code).toBe(0);
+    state.records = records(3);
+    expect((await p.run()).code).toBe(0);
+    expect(await counts(p)).toEqual({ rows: 4, current: 3, closed: 1 });
+    expect((await checkOf(p)).warnings).toEqual([]);
+  });
+
+  test("check warns where scd2 without a key keeps several current versions: incremental, child and limited resources", async () => {
+    const p = project(`${testHead("https://api.example.com/")}
+[[resources]]
+name = "items"
+[[resources]]
+name = "events"
+write_disposition = { disposition = "merge", strategy = "scd2" }
+endpoint.incremental = { cursor_path = "updated", initial_value = 0, start_param = "since" }
+[[resources]]
+name = "details"
+write_disposition = { disposition = "merge", strategy = "scd2" }
+endpoint.path = "items/{resources.items.id}"
+[[resources]]
+name = "notes"
+write_disposition = { disposition = "merge", strategy = "scd2" }
+endpoint.path = "notes"
+endpoint.params.item = { type = "resolve", resource = "items", field = "id" }
+[[resources]]
+name = "pages"
+write_disposition = { disposition = "merge", strategy = "scd2" }
+endpoint.paginator = { type = "offset", limit = 10, maximum_offset = 100 }
+[[resources]]
+name = "keyed_events"
+primary_key = "id"
+write_disposition = { disposition = "merge", strategy = "scd2" }
+endpoint.incremental = { cursor_path = "updated", initial_value = 0, start_param = "since" }
+[[resources]]
+name = "by_day"
+merge_key = "day"
+write_disposition = { disposition = "merge", strategy = "scd2" }
+endpoint.path = "days/{resources.items.id}"
+[[resources]]
+name = "whole"
+write_disposition = { disposition = "merge", strategy = "scd2" }
+`);
+    const keyless = (name: string, reason: string) =>
+      `resource "${name}": strategy = "scd2" without primary_key or merge_key keeps the earlier versions of a changed record current, as ${reason} (records absent from a load are not retired); set primary_key`;
+    expect((await checkOf(p)).warnings).toEqual([
+      keyless("events", "its incremental cursor fetches only what changed"),
+      keyless("details", "it is a child resource, whose records come per parent record"),
+      keyless("notes", "it is a child resource, whose records come per parent record"),
+      keyless("pages", "its paginator stops at maximum_offset = 100, which may come before the last record"),
+    ]);
+  });
+});
+
+// scd2 version ids and the boundary keys of an incremental cursor without a primary key are both
+// hashes of a record's canonical JSON (util/canonical-json.ts); databases hold both.
+describe("the content hash of a version", () => {
+  test("a field named __proto__ is part of the content: records differing only there are two versions", async () => {
+    expect(rowHash(JSON.parse('{"id":1,"__proto__":"a"}'))).not.toBe(rowHash(JSON.parse('{"id":1,"__proto__":"b"}')));
+    expect(rowHash(JSON.parse('{"id":1,"__proto__":{"x":1}}'))).not.toBe(rowHash({ id: 1 }));
+    const body = { text: '[{"id":1,"__proto__":"a"}]' };
+    const server = startServer(() => new Response(body.text, { headers: { "content-type": "application/json" } }));
+    servers.push(server);
+    const p = project(`${testHead(server.url)}\n${scd2Resource('primary_key = "id"\n')}`);
+    expect((await p.run()).code).toBe(0);
+    body.text = '[{"id":1,"__proto__":"b"}]';
+    expect((await p.run()).code).toBe(0);
+    // The field lands in its column too, its own value on each version.
+    expect(
+      await p.query('select id, "__proto__" as proto, _rl_valid_to is null as current from data.items order by _rl_valid_from'),
+    ).toEqual([
+      { id: 1, proto: "a", current: false },
+      { id: 1, proto: "b", current: true },
+    ]);
+  });
+
+  test("the hashes already stored stay as they were: keys sorted at every depth, integer-like keys first, bigints exact", () => {
+    // Known records -> the hashes restload gave them before (existing scd2 tables hold these ids).
+    expect(rowHash({ seq: 5, name: "a", nested: { z: 1, b: [2, { y: null, x: "é" }] } })).toBe("RGwbYfeuR_9ZiGh3WypY");
+    expect(rowHash({ seq: 5, "10": "ten", "9": "nine", b: true, a: 12345678901234567890n })).toBe("XhzzUiBINxTlp0m80Suf");
+    expect(rowHash({ b: 1, a: [2] })).toBe(rowHash({ a: [2], b: 1 }));
+  });
+
+  test("incremental boundary keys of records without a primary key keep the hashes stored in _rl_state", () => {
+    const incremental: PlannedIncremental = {
+      cursor_path: "seq",
+      initial_value: 0,
+      end_value: null,
+      start_param: "since",
+      end_param: null,
+      last_value_func: "max",
+      row_order: "asc",
+      lag: null,
+      on_cursor_value_missing: "raise",
+      range_start: "closed",
+      range_end: "open",
+      convert: null,
+      window: null,
+      declared_at: "endpoint.incremental",
+    };
+    const cursor = new IncrementalCursor(incremental, "events", [], undefined);
+    cursor.filter([
+      { seq: 5, name: "a", nested: { z: 1, b: [2, { y: null, x: "é" }] } },
+      { seq: 5, "10": "ten", "9": "nine", b: true, a: 12345678901234567890n },
+      JSON.parse('{"seq":5,"__proto__":{"polluted":1},"k":"v"}'),
+      JSON.parse('{"seq":5,"__proto__":"text","k":"v"}'),
+    ]);
+    expect(cursor.snapshot()).toEqual({
+      lastValue: 5,
+      boundaryKeys: [
+        "#1a3c81ede3ce616f96cf3fdb200c67e0",
+        "#3ccdcf9f94c5994ba9214d390e36e9ef",
+        "#446c1b61f7ae47ff598868775b2a5824",
+        "#5e1cf35220483714e5a749bcd12b9f3c",
+      ],
+    });
   });
 });

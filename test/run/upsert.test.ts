@@ -2,7 +2,7 @@
 // and their `_rl_id`), new keys inserted, rows the load lacks untouched, child rows of an updated
 // row replaced; across checkpoints of one unit, and all or nothing when the run is killed.
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { type TestServer, startServer } from "../servers/server.ts";
 import { checkpointHead, linkedPage, mutableApi, type Project, project, spawnRun, testHead } from "./_helpers.ts";
 
@@ -132,9 +132,48 @@ describe("upsert", () => {
     const result = await p.run();
     expect(result.code).toBe(78);
     expect(result.stderr).toContain("resources[0].write_disposition.strategy");
-    expect(result.stderr).toContain('the merge strategy "upsert" updates the row of each primary key: set primary_key');
+    expect(result.stderr).toContain(
+      'the merge strategy "upsert" of resources[0] (from resource_defaults when not set on the resource) updates the row of each primary key: set primary_key',
+    );
     expect(server.requests.length).toBe(0);
     expect(existsSync(p.database)).toBe(false);
+  });
+
+  test("a composite key matches only where every part does; rows appended before the table was an upsert table all take the record", async () => {
+    const { server, state } = mutableApi(servers, [
+      { org: "a", n: 1, v: "x" },
+      { org: "a", n: 1, v: "x again" },
+      { org: "a", n: 2, v: "y" },
+      { org: "b", n: 1, v: "z" },
+    ]);
+    const appended = project(`${testHead(server.url)}\n[[resources]]\nname = "items"\n`);
+    expect((await appended.run()).code).toBe(0);
+    const ids = await appended.query("select org, n, _rl_id from data.items order by org, n, v");
+    writeFileSync(
+      appended.pipeline,
+      `${testHead(server.url)}\n[[resources]]\nname = "items"\nprimary_key = ["org", "n"]\nwrite_disposition = { disposition = "merge", strategy = "upsert" }\n`,
+    );
+    // (b, 2) shares its org with (b, 1) and its n with (a, 2): a new key all the same.
+    state.records = [
+      { org: "a", n: 1, v: "new" },
+      { org: "b", n: 2, v: "w" },
+    ];
+    expect((await appended.run()).code).toBe(0);
+    expect(await appended.query("select org, n, v from data.items order by org, n, v")).toEqual([
+      { org: "a", n: 1, v: "new" },
+      { org: "a", n: 1, v: "new" },
+      { org: "a", n: 2, v: "y" },
+      { org: "b", n: 1, v: "z" },
+      { org: "b", n: 2, v: "w" },
+    ]);
+    // Both rows of (a, 1) take the smaller of their ids; the rows of other keys keep theirs.
+    const kept = [ids[0]!._rl_id, ids[1]!._rl_id].sort()[0];
+    expect(await appended.query("select org, n, _rl_id from data.items where not (org = 'b' and n = 2) order by org, n, v")).toEqual([
+      { org: "a", n: 1, _rl_id: kept },
+      { org: "a", n: 1, _rl_id: kept },
+      ids[2]!,
+      ids[3]!,
+    ]);
   });
 
   test("killed before its commit, the run leaves the table as it was; the rerun upserts", async () => {

@@ -269,7 +269,6 @@ describe("window iteration", () => {
       cursors: new Map(),
       cursorUpdates: [],
       walkedChains: new Set(),
-      baseDir: "/tmp",
       concurrency: 4,
       unitAbort: new AbortController(),
       onWindowFinished: (window) => {

@@ -6,7 +6,7 @@ import type { Clock } from "../clock.ts";
 import type { Authenticator } from "./auth/index.ts";
 import { parseRetryAfter, retryDelayMs } from "./backoff.ts";
 import { BodyCutOff, BodyTooLarge, readBody } from "./body.ts";
-import { isConnectionFailure } from "./connection-failure.ts";
+import { failedBeforeSending, isConnectionFailure } from "./connection-failure.ts";
 import type { HostGate } from "./host-gate.ts";
 import { parseJsonExact } from "./json.ts";
 import { type OriginPolicy, type OriginVerdict, checkOrigin } from "./origins.ts";
@@ -61,6 +61,14 @@ export interface FetchContext {
   readonly signal?: AbortSignal | undefined;
   /** How a 2xx body is read: JSON (the default; a body that is not JSON is an error), or as text (a module's ctx.fetch). */
   readonly read?: "json" | "text";
+  /**
+   * Set for a request that must not reach the server twice (a refresh grant, which may spend its
+   * token): only a connection that failed before sending is tried again; `hint` is what the error
+   * of any other failure says to do.
+   */
+  readonly sendOnce?: { readonly hint: string } | undefined;
+  /** The hint of a 400, 401 or 403 in place of the one derived from `auth` (a token endpoint refusing the client). */
+  readonly refusedHint?: string | undefined;
 }
 
 export type FetchResult =
@@ -82,7 +90,10 @@ export class HttpClient {
     return describeRequest(request, this.deps.redactor);
   }
 
-  /** Fetches `request` and parses its JSON, retrying what is transient; throws RestloadError otherwise. */
+  /**
+   * Fetches `request` and reads its body (parsed JSON, or text when `context.read` is "text"),
+   * retrying what is transient; throws RestloadError otherwise.
+   */
   async fetchJson(request: HttpRequest, context: FetchContext): Promise<FetchResult> {
     const { policy, clock } = this.deps;
     let refreshed = false;
@@ -95,7 +106,7 @@ export class HttpClient {
       }
       if (outcome.kind === "done") return outcome.result;
       if (outcome.kind === "unauthorized") {
-        if (!refreshed && context.auth?.refresh()) {
+        if (!refreshed && context.auth?.refresh(outcome.sent)) {
           refreshed = true;
           attempt--;
           continue;
@@ -103,6 +114,13 @@ export class HttpClient {
         throw outcome.error;
       }
       if (outcome.kind === "fatal") throw outcome.error;
+      if (context.sendOnce && !outcome.unsent) {
+        throw new RestloadError(
+          "E_HTTP",
+          `Cannot fetch ${context.what} of resource "${context.resource}" as ${outcome.reason}, and it is not sent twice: ${describeRequest(outcome.request ?? request, this.deps.redactor)}${outcome.excerpt ?? ""}`,
+          { hint: context.sendOnce.hint, context: { resource: context.resource, url: redactUrl(request.url, this.deps.redactor) } },
+        );
+      }
       if (attempt >= policy.maxAttempts) {
         throw new RestloadError(
           "E_HTTP",
@@ -246,15 +264,14 @@ export class HttpClient {
         excerpt: excerpt(text, this.deps.redactor),
       };
     }
-    const secrets = context.auth?.secretNames ?? [];
     const hint =
-      status === 401 || status === 403
-        ? secrets.length > 0
-          ? `Check the secret${secrets.length > 1 ? "s" : ""} ${secrets.map((name) => `"${name}"`).join(", ")}.`
-          : "The API wants credentials: set client.auth."
-        : status === 404
-          ? 'Check the endpoint path; to skip missing items add response_actions = [{ status_code = 404, action = "ignore" }].'
-          : "Check the request the pipeline builds for this resource.";
+      context.refusedHint !== undefined && (status === 400 || status === 401 || status === 403)
+        ? context.refusedHint
+        : status === 401 || status === 403
+          ? refusedHint(context.auth)
+          : status === 404
+            ? 'Check the endpoint path; to skip missing items add response_actions = [{ status_code = 404, action = "ignore" }].'
+            : "Check the request the pipeline builds for this resource.";
     const error = new RestloadError(
       "E_HTTP",
       `Cannot fetch ${context.what} of resource "${context.resource}" as the server returned ${status}: ${describe()}`,
@@ -263,7 +280,7 @@ export class HttpClient {
         context: { resource: context.resource, url: redactUrl(request.url, this.deps.redactor) },
       },
     );
-    return status === 401 ? { kind: "unauthorized", error } : { kind: "fatal", error };
+    return status === 401 ? { kind: "unauthorized", error, sent } : { kind: "fatal", error };
   }
 
   private classifyThrown(error: unknown, request: HttpRequest, context: FetchContext): Outcome {
@@ -280,7 +297,11 @@ export class HttpClient {
       );
     }
     if (isConnectionFailure(error))
-      return { kind: "retry", reason: `the connection failed (${this.deps.redactor.redact(messageOf(error))})` };
+      return {
+        kind: "retry",
+        reason: `the connection failed (${this.deps.redactor.redact(messageOf(error))})`,
+        unsent: failedBeforeSending(error),
+      };
     // Anything else is not the network's doing (a bug, a header the runtime refuses): asking
     // again would fail the same way, and "the connection failed" would hide the real message.
     const { redactor } = this.deps;
@@ -315,7 +336,15 @@ export class HttpClient {
   }
 
   private check(url: URL, context: FetchContext, via: string): OriginVerdict {
-    return checkOrigin(url, this.deps.origins, { resource: context.resource, via, redactedUrl: redactUrl(url, this.deps.redactor) });
+    const { redactor } = this.deps;
+    // Masked only when an error quotes it: masking is a pass over every secret form, not to be paid per request.
+    return checkOrigin(url, this.deps.origins, {
+      resource: context.resource,
+      via,
+      get redactedUrl() {
+        return redactUrl(url, redactor);
+      },
+    });
   }
 }
 
@@ -323,8 +352,16 @@ export class HttpClient {
 
 type Outcome =
   | { kind: "done"; result: FetchResult }
-  | { kind: "retry"; reason: string; retryAfterMs?: number | undefined; request?: HttpRequest; excerpt?: string }
-  | { kind: "unauthorized"; error: RestloadError }
+  | {
+      kind: "retry";
+      reason: string;
+      retryAfterMs?: number | undefined;
+      request?: HttpRequest;
+      excerpt?: string;
+      /** A connection that failed before the request was sent: safe to send even a `sendOnce` request again. */
+      unsent?: boolean;
+    }
+  | { kind: "unauthorized"; error: RestloadError; sent: HttpRequest }
   | { kind: "fatal"; error: RestloadError };
 
 class TimeoutError extends Error {
@@ -339,6 +376,15 @@ function fatal(code: "E_HTTP" | "E_RESPONSE", message: string, hint?: string, co
     kind: "fatal",
     error: new RestloadError(code, message, { ...(hint ? { hint } : {}), ...(context ? { context: { resource: context.resource } } : {}) }),
   };
+}
+
+/** The hint of a 401 or 403: the auth's own, else its secrets, else what fits an auth without secrets or none. */
+function refusedHint(auth: Authenticator | null): string {
+  if (auth === null) return "The API wants credentials: set client.auth (or the endpoint's auth).";
+  if (auth.refusedHint !== undefined) return auth.refusedHint;
+  const secrets = auth.secretNames;
+  if (secrets.length === 0) return `The API refused the credentials of the ${auth.type} auth: check its values in the pipeline file.`;
+  return `Check the secret${secrets.length > 1 ? "s" : ""} ${secrets.map((name) => `"${name}"`).join(", ")}.`;
 }
 
 /** ` (body: "<first 200 characters>")`, secrets masked, whitespace folded. */

@@ -1,6 +1,7 @@
 // The contract every write disposition implements, and what a unit's writer lends to it.
 import type { Session } from "../../db/session.ts";
-import type { KeyStats, SystemColumns } from "../../normalize/flatten.ts";
+import type { SystemColumns } from "../../normalize/system-columns.ts";
+import type { KeyStats } from "../../normalize/table-keys.ts";
 import type { Schema, Table } from "../../normalize/schema.ts";
 import type { PlannedTable } from "../../plan/tables.ts";
 import type { Segment } from "../stage.ts";

@@ -39,15 +39,23 @@ async function upsertRows(unit: UnitWrites, group: TableGroup, staged: readonly 
   const keys = key.map(quoteIdent).join(", ");
   const id = quoteIdent(system.id);
   const seq = quoteIdent(sequenceColumn);
+  const targetKeys = key.map((column) => `t.${quoteIdent(column)}`).join(", ");
   // min(): rows written before the table was an upsert table may repeat a key; they all take the
-  // record, and its child rows follow one of them.
+  // record, and its child rows follow one of them. Only the rows of the load's keys are grouped (a
+  // semi-join first): grouping the whole table at every checkpoint made a unit's cost grow with
+  // the square of its checkpoints (4M rows, 1,000 keys: 720 ms a checkpoint, 22 ms with the
+  // semi-join; DuckDB 1.5.6).
   await session.run(
-    `CREATE OR REPLACE TEMP TABLE ${winners} AS SELECT s.* EXCLUDE (${seq}), coalesce(m."rl$id", s.${id}) AS ${keptId}, m."rl$found" IS NOT NULL AS ${matched}
-     FROM (SELECT * FROM ${stagedTable(root.name)} QUALIFY row_number() OVER (PARTITION BY ${keys} ORDER BY ${seq} DESC) = 1) s
-     LEFT JOIN (SELECT ${keys}, min(${id}) AS "rl$id", true AS "rl$found" FROM ${target} GROUP BY ${keys}) m ON ${sameKey("s", "m", key)}`,
+    `CREATE OR REPLACE TEMP TABLE ${winners} AS
+     WITH s AS (SELECT * FROM ${stagedTable(root.name)} QUALIFY row_number() OVER (PARTITION BY ${keys} ORDER BY ${seq} DESC) = 1)
+     SELECT s.* EXCLUDE (${seq}), coalesce(m."rl$id", s.${id}) AS ${keptId}, m."rl$found" IS NOT NULL AS ${matched}
+     FROM s LEFT JOIN (
+       SELECT ${targetKeys}, min(t.${id}) AS "rl$id", true AS "rl$found" FROM ${target} t
+       WHERE EXISTS (SELECT 1 FROM s WHERE ${sameKey("s", "t", key)}) GROUP BY ${targetKeys}
+     ) m ON ${sameKey("s", "m", key)}`,
   );
   // The child rows of the rows about to be updated go (rows without a root id are not a merge's).
-  const replaced = `SELECT t.${id} FROM ${target} t WHERE (${key.map((column) => `t.${quoteIdent(column)}`).join(", ")}) IN (SELECT ${keys} FROM ${winners} WHERE ${matched})`;
+  const replaced = `SELECT t.${id} FROM ${target} t WHERE (${targetKeys}) IN (SELECT ${keys} FROM ${winners} WHERE ${matched})`;
   for (const child of unit.childTables(group))
     await session.run(`DELETE FROM ${unit.target(child)} WHERE ${quoteIdent(system.rootId)} IN (${replaced})`);
   // Every column takes the record's value, NULL where no record of the load has the field. A row

@@ -60,6 +60,7 @@ export function hookAuth(auth: Extract<Auth, { type: "hook" }>, context: AuthCon
   return {
     type: "hook",
     secretNames: [],
+    refusedHint: `The API refused the headers of the auth hook: check the function "${auth.export}" of ${auth.module} (the key it signs with, what it signs, the clock).`,
     apply: (request) => sign(request),
     // The hook signs every attempt afresh; a 401 is its answer, not a stale credential.
     refresh: () => false,

@@ -16,10 +16,16 @@ export interface Authenticator {
   readonly type: Auth["type"];
   /** Adds credentials to a request bound for a trusted origin (may fetch a token first); called for every attempt. */
   apply(request: HttpRequest, signal?: AbortSignal): Promise<HttpRequest>;
-  /** After a 401: drop cached credentials; true when a retry with fresh ones makes sense (the client retries once). */
-  refresh(): boolean;
+  /**
+   * After a 401 to `rejected` (the request as sent, credentials included): drop the cached
+   * credentials if they are still the ones it carried; true when a retry with fresh ones makes
+   * sense (the client retries once).
+   */
+  refresh(rejected: HttpRequest): boolean;
   /** The secrets involved, named in the hint of a 401 or 403. */
   readonly secretNames: readonly string[];
+  /** The hint of a 401 or 403 when naming the secrets does not fit (an auth hook has none). */
+  readonly refusedHint?: string;
 }
 
 export interface AuthContext {
@@ -30,7 +36,10 @@ export interface AuthContext {
   readonly now: () => number;
   /** The pipeline file's folder, which an auth hook's module path is relative to. */
   readonly baseDir: string;
-  /** Where rotated refresh tokens are kept for the next runs; without one they live as long as the process. */
+  /**
+   * Where rotated refresh tokens are kept for the next grants and runs, shared by the
+   * authenticators and processes using it; without one they live as long as the authenticator.
+   */
   readonly tokenStore?: RefreshTokenStore | undefined;
   /** Reports something the auth worked around (a kept refresh token refused); never given a secret. */
   readonly warn: (message: string) => void;
