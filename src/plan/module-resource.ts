@@ -4,6 +4,7 @@ import type { Problem } from "../errors.ts";
 import { formatPath } from "../config/path.ts";
 import type { ResolvedPipeline } from "../config/resolve.ts";
 import { windowProblems } from "./incremental-window.ts";
+import { loadSettings } from "./load-settings.ts";
 import type { ResourceDraft } from "./resource.ts";
 import type { Placeholder } from "./template.ts";
 import { writeWarnings } from "./write-warnings.ts";
@@ -66,13 +67,7 @@ export function planModuleResource(config: ResolvedPipeline, index: number, prob
     response_actions: [],
     incremental: incremental && { ...incremental, declared_at: at("incremental") },
     write_disposition: resource.write_disposition,
-    primary_key: resource.primary_key,
-    merge_key: resource.merge_key,
-    include_from_parent: resource.include_from_parent,
-    columns: resource.columns,
-    max_table_nesting: resource.max_table_nesting,
-    processing_steps: resource.processing_steps,
-    schema_contract: resource.schema_contract,
+    ...loadSettings(resource),
     module: { module: module.module, export: module.export, parent_key: parentKey },
   };
 }

@@ -5,6 +5,7 @@ import { formatPath, type PathKey } from "../config/path.ts";
 import type { ResolvedPipeline } from "../config/resolve.ts";
 import type { IncrementalConfig, IncrementalParam, ResolveParam } from "../config/schema/incremental.ts";
 import { windowProblems } from "./incremental-window.ts";
+import { loadSettings } from "./load-settings.ts";
 import { planModuleResource } from "./module-resource.ts";
 import { writeWarnings } from "./write-warnings.ts";
 import { planPaginator } from "./paginator.ts";
@@ -131,13 +132,7 @@ export function planResource(config: ResolvedPipeline, index: number, problems: 
     response_actions: endpoint.response_actions,
     incremental: plannedIncremental,
     write_disposition: disposition,
-    primary_key: resource.primary_key,
-    merge_key: resource.merge_key,
-    include_from_parent: resource.include_from_parent,
-    columns: resource.columns,
-    max_table_nesting: resource.max_table_nesting,
-    processing_steps: resource.processing_steps,
-    schema_contract: resource.schema_contract,
+    ...loadSettings(resource),
     module: null,
   };
 }
