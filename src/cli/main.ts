@@ -17,6 +17,7 @@ import { registerSystemd } from "./systemd.ts";
 import { registerTables } from "./tables.ts";
 import { registerSql } from "./sql.ts";
 import { registerDrop } from "./drop.ts";
+import { registerExport } from "./export.ts";
 
 export type { Io } from "./_io.ts";
 
@@ -34,6 +35,7 @@ const commands: readonly CommandRegistration[] = [
   registerInit,
   registerSql,
   registerDrop,
+  registerExport,
 ];
 
 /** The version line: `restload 0.1.0 (DuckDB 1.5.6, bun 1.4.5, linux-x64)`. */

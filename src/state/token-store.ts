@@ -6,6 +6,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { RestloadError, messageOf } from "../errors.ts";
 import type { RefreshTokenStore, StoredRefreshToken } from "../extract/http/auth/refresh-token-store.ts";
 import { processAlive } from "../util/process-alive.ts";
+import { fsyncDir } from "../util/fsync-dir.ts";
 import { abandonedAfterMs, lockFile, takeLock } from "./file-lock.ts";
 
 /** The folder of a database's kept tokens: `<database>.tokens`, as the status file is `<database>.<dataset>.status.json`. */
@@ -72,7 +73,7 @@ export function fileTokenStore(database: string, pipeline: string): RefreshToken
         rmSync(temp, { force: true });
         writeDurably(temp, `${JSON.stringify({ ...token, updated_at: new Date().toISOString() }, null, 2)}\n`);
         renameSync(temp, file);
-        syncFolder(dir);
+        fsyncDir(dir);
         unsaved.delete(file);
       } catch (error) {
         unsaved.set(file, { token, fileWas: textOrUndefined(file) });
@@ -128,7 +129,7 @@ function promoteLeftover(file: string): void {
   const current = textOrUndefined(file);
   if (current === undefined || parseStored(current) === undefined || newest.updatedAt >= (updatedAtOf(current) ?? "")) {
     renameSync(newest.temp, file);
-    syncFolder(dirname(file));
+    fsyncDir(dirname(file));
   }
   for (const { temp } of candidates) rmSync(temp, { force: true });
 }
@@ -176,18 +177,6 @@ function writeDurably(file: string, text: string): void {
 }
 
 /** Flushes a folder's entries (a rename) to disk; where a folder cannot be opened for that, the rename stands as it is. */
-function syncFolder(dir: string): void {
-  try {
-    const fd = openSync(dir, "r");
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // Not supported here (some platforms refuse fsync on a folder).
-  }
-}
 
 function codeOf(error: unknown): string | undefined {
   return (error as { code?: string }).code;

@@ -1,0 +1,68 @@
+// `restload export <pipeline.toml> --to DIR`: the dataset's tables as Parquet files under
+// `DIR/<dataset>/<table>/`, published atomically for readers; unchanged tables write nothing.
+import type { CAC } from "cac";
+import { RestloadError } from "../errors.ts";
+import { inExportScope } from "../export/scope.ts";
+import { plural } from "../util/plural.ts";
+import { toJson } from "./_format.ts";
+import type { Io } from "./_io.ts";
+import { lockTimeoutMs, lockTimeoutOption } from "./_options.ts";
+import { preparePipeline, selectRoots } from "./_pipeline.ts";
+
+interface ExportFlags {
+  to?: unknown;
+  select?: unknown;
+  json?: boolean;
+  database?: string;
+  lockTimeout?: unknown;
+}
+
+export function registerExport(cli: CAC, io: Io): void {
+  cli
+    .command("export <pipeline>", "Write the dataset's tables as Parquet files under DIR/<dataset>/<table>/, atomically for readers")
+    .usage(
+      "export <pipeline.toml> --to DIR [options]\n\n" +
+        "  Writes each data table of the dataset (child tables included) as DIR/<dataset>/<table>/data.parquet,\n" +
+        "  with DuckDB's types, and DIR/<dataset>/_manifest.json listing tables, files, rows and load ids. Each\n" +
+        "  file is written aside and renamed into place, so a reader of DIR/<dataset>/<table>/*.parquet sees the\n" +
+        "  old complete file or the new one. Tables unchanged since the last export write nothing. Holds the\n" +
+        "  database only while it reads, waiting for another process up to --lock-timeout.",
+    )
+    .option("--to <dir>", "The export folder (required)")
+    .option("--select <names>", "Only the tables of these root resources' load units (comma-separated)")
+    .option("--json", "Print what was exported as JSON")
+    .option("--database <path>", "DuckDB file (overrides pipeline.database)")
+    .option(...lockTimeoutOption)
+    .example("restload export github.toml --to /srv/lake")
+    .example("restload export github.toml --to /srv/lake --select issues")
+    .action((file: string, flags: ExportFlags) => runExport(io, String(file), flags));
+}
+
+async function runExport(rawIo: Io, file: string, flags: ExportFlags): Promise<number> {
+  if (typeof flags.to !== "string" || flags.to === "")
+    throw new RestloadError("E_USAGE", "export needs --to DIR", { hint: `Pass the export folder: restload export ${file} --to ./lake` });
+  const timeout = lockTimeoutMs(flags.lockTimeout);
+  const { plan, io } = await preparePipeline(rawIo, file, { skipSecrets: true, database: flags.database });
+  const roots = flags.select === undefined ? undefined : selectRoots(plan, flags.select);
+  // DuckDB is loaded only by commands that need it, so --help and --version stay instant.
+  const { exportDataset } = await import("../export/index.ts");
+  await io.stderr(`database: ${plan.database}\n`);
+  const result = await exportDataset({
+    database: plan.database,
+    dataset: plan.dataset,
+    dir: flags.to,
+    lockTimeoutMs: timeout,
+    memoryLimit: plan.duckdb_memory_limit,
+    inScope: (table) => inExportScope(plan, roots, table),
+  });
+  if (!result.datasetFound)
+    await io.stderr(`warning: the database has no dataset "${plan.dataset}" yet (run the pipeline first); nothing was exported\n`);
+  if (flags.json) {
+    await io.stdout(`${toJson({ dataset: plan.dataset, ...result }, 2)}\n`);
+    return 0;
+  }
+  for (const table of result.tables) await io.stdout(`${table.status} ${table.table} (${plural(table.rows, "row")}): ${table.file}\n`);
+  const written = result.tables.filter((table) => table.status === "written").length;
+  await io.stdout(`exported ${plural(written, "table")} of ${result.tables.length} to ${result.dir} (manifest ${result.manifest})\n`);
+  return 0;
+}

@@ -1,0 +1,183 @@
+// `restload export`: a real run's tables as Parquet files, read back by DuckDB and by an
+// independent reader (hyparquet); unchanged tables write nothing; a merge rewrites the table.
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { asyncBufferFromFile, parquetReadObjects, parquetSchema, parquetMetadataAsync } from "hyparquet";
+import { bunBin, repoRoot, runMain, tempDir } from "../helpers.ts";
+import { mutableApi, project, type Project, testHead } from "../run/_helpers.ts";
+import type { TestServer } from "../servers/server.ts";
+
+const servers: TestServer[] = [];
+afterAll(async () => {
+  for (const server of servers) await server.stop();
+});
+
+/** Records with an integer past 2^53 in `big`, written as raw JSON text so it stays exact, a timestamp and a child list. */
+function records(titles: readonly string[]): unknown[] {
+  return titles.map((title, index) => ({
+    id: index + 1,
+    title,
+    big: JSON.rawJSON(`900719925474099${index + 3}`),
+    updated_at: `2024-03-0${index + 1}T10:00:00Z`,
+    labels: [{ name: `a${index + 1}` }, { name: `b${index + 1}` }],
+    huge: JSON.rawJSON(`12345678901234567890123456789${index}`),
+    amount: JSON.rawJSON(`1234567890123.456${index}`),
+    meta: { nested: [index, { deep: true }] },
+  }));
+}
+
+const pipeline = (url: string) =>
+  `${testHead(url)}\n[[resources]]\nname = "items"\nprimary_key = "id"\nwrite_disposition = { disposition = "merge", strategy = "delete-insert" }\nendpoint.paginator = "single_page"\ncolumns.meta = { data_type = "json" }\ncolumns.amount = { data_type = "decimal", precision = 20, scale = 4 }\n`;
+
+async function exportTo(p: Project, dir: string, extra: string[] = []) {
+  const ran = await runMain(["export", p.pipeline, "--to", dir, "--json", ...extra]);
+  if (ran.code !== 0) throw new Error(`export failed (${ran.code}): ${ran.stderr}`);
+  return JSON.parse(ran.stdout) as { tables: { table: string; rows: number; status: string; file: string }[] };
+}
+
+/** Rows of `sql` run by DuckDB (through `restload sql` on a scratch database). */
+async function duckdb(sql: string): Promise<Record<string, unknown>[]> {
+  const ran = await runMain(["sql", join(tempDir(), "scratch.duckdb"), sql, "--json"]);
+  if (ran.code !== 0) throw new Error(`query failed: ${ran.stderr}`);
+  return JSON.parse(ran.stdout);
+}
+
+async function hyparquetRows(file: string): Promise<Record<string, unknown>[]> {
+  return parquetReadObjects({ file: await asyncBufferFromFile(file) });
+}
+
+describe("export", () => {
+  test("writes each table as one Parquet file, exact, readable by DuckDB and hyparquet; unchanged tables write nothing; a merge rewrites", async () => {
+    const { server, state } = mutableApi(servers, records(["one", "two", "three"]));
+    const p = project(pipeline(server.url));
+    expect((await p.run()).code).toBe(0);
+    const lake = tempDir("restload-lake-");
+    const first = await exportTo(p, lake);
+    expect(first.tables.map((table) => [table.table, table.status, table.rows])).toEqual([
+      ["items", "written", 3],
+      ["items__labels", "written", 6],
+    ]);
+    const items = join(lake, "data", "items", "data.parquet");
+    const labels = join(lake, "data", "items__labels", "data.parquet");
+    expect(readdirSync(join(lake, "data")).sort()).toEqual(["_manifest.json", "items", "items__labels"]);
+    expect(readdirSync(join(lake, "data", "items"))).toEqual(["data.parquet"]);
+
+    // DuckDB reads the glob: exact ids, exact big integers, timestamps with time zone.
+    const stored = await p.query("select id, _rl_id, _rl_load_id from data.items order by id");
+    const glob = (table: string) => `read_parquet('${join(lake, "data", table)}/*.parquet')`;
+    expect(await duckdb(`select id, _rl_id, _rl_load_id from ${glob("items")} order by id`)).toEqual(stored);
+    expect(await duckdb(`select big::VARCHAR as big from ${glob("items")} order by id`)).toEqual([
+      { big: "9007199254740993" },
+      { big: "9007199254740994" },
+      { big: "9007199254740995" },
+    ]);
+    const [types] = await duckdb(`select typeof(updated_at) as t, typeof(big) as b, typeof(id) as i from ${glob("items")} limit 1`);
+    expect(types).toEqual({ t: "TIMESTAMP WITH TIME ZONE", b: "BIGINT", i: "BIGINT" });
+    expect(await duckdb(`select count(*) as n from ${glob("items__labels")}`)).toEqual([{ n: 6 }]);
+    // HUGEINT as an exact DECIMAL(38,0), DECIMAL as it is, JSON as its text.
+    expect(
+      await duckdb(
+        `select typeof(huge) as ht, huge::VARCHAR as huge, typeof(amount) as at, amount::VARCHAR as amount, typeof(meta) as mt, meta from ${glob("items")} order by id limit 1`,
+      ),
+    ).toEqual([
+      {
+        ht: "DECIMAL(38,0)",
+        huge: "123456789012345678901234567890",
+        at: "DECIMAL(20,4)",
+        amount: "1234567890123.4560",
+        mt: "VARCHAR",
+        meta: '{"nested":[0,{"deep":true}]}',
+      },
+    ]);
+    expect(await p.query("select typeof(huge) as t from data.items limit 1")).toEqual([{ t: "HUGEINT" }]);
+
+    // hyparquet, an independent reader: the same rows, ids and timestamps as Dates.
+    const read = await hyparquetRows(items);
+    expect(read.map((row) => [row.id, row._rl_id, row._rl_load_id])).toEqual(
+      stored.map((row) => [BigInt(row.id as number), row._rl_id, row._rl_load_id]),
+    );
+    expect(read.map((row) => row.big)).toEqual([9007199254740993n, 9007199254740994n, 9007199254740995n]);
+    expect(JSON.parse(read[0]!.meta as string)).toEqual({ nested: [0, { deep: true }] });
+    expect(read[0]!.updated_at).toBeInstanceOf(Date);
+    expect((read[0]!.updated_at as Date).toISOString()).toBe("2024-03-01T10:00:00.000Z");
+    const storedLabels = await p.query("select _rl_id, _rl_parent_id, name from data.items__labels order by name");
+    const readLabels = (await hyparquetRows(labels)).map((row) => ({
+      _rl_id: row._rl_id,
+      _rl_parent_id: row._rl_parent_id,
+      name: row.name,
+    }));
+    expect(readLabels.sort((a, b) => (String(a.name) < String(b.name) ? -1 : 1))).toEqual(storedLabels as never);
+    const schema = parquetSchema(await parquetMetadataAsync(await asyncBufferFromFile(items)));
+    const updated = schema.children.find((child) => child.element.name === "updated_at")!.element;
+    expect(updated.logical_type).toMatchObject({ type: "TIMESTAMP", isAdjustedToUTC: true });
+
+    // The manifest lists tables, files, rows and load ids.
+    const manifest = JSON.parse(readFileSync(join(lake, "data", "_manifest.json"), "utf8"));
+    expect(manifest.tables.items).toMatchObject({ files: ["data.parquet"], rows: 3 });
+    expect(manifest.tables.items.load_ids).toEqual([...new Set(stored.map((row) => row._rl_load_id))]);
+
+    // A second export with nothing new writes no file.
+    const before = [statSync(items), statSync(labels)].map((stat) => [stat.ino, stat.mtimeMs]);
+    const second = await exportTo(p, lake);
+    expect(second.tables.map((table) => table.status)).toEqual(["unchanged", "unchanged"]);
+    expect([statSync(items), statSync(labels)].map((stat) => [stat.ino, stat.mtimeMs])).toEqual(before);
+
+    // A merge changing a row: the export holds the new version, no duplicates, no temp files left.
+    state.records = [{ ...(records(["one", "TWO"])[1] as object), labels: [{ name: "only" }] }];
+    expect((await p.run()).code).toBe(0);
+    const third = await exportTo(p, lake);
+    expect(third.tables.map((table) => [table.table, table.status, table.rows])).toEqual([
+      ["items", "written", 3],
+      ["items__labels", "written", 5],
+    ]);
+    expect(statSync(items).ino).not.toBe(before[0]![0]);
+    const merged = await hyparquetRows(items);
+    expect(merged.map((row) => [row.id, row.title]).sort()).toEqual([
+      [1n, "one"],
+      [2n, "TWO"],
+      [3n, "three"],
+    ]);
+    expect(await duckdb(`select name from ${glob("items__labels")} where name in ('a2', 'b2', 'only') order by name`)).toEqual([
+      { name: "only" },
+    ]);
+    expect(readdirSync(join(lake, "data")).filter((name) => name.startsWith(".tmp-"))).toEqual([]);
+  });
+
+  test("--select exports only the selected units' tables, and the database must exist", async () => {
+    const { server } = mutableApi(servers, records(["one"]));
+    const p = project(
+      `${pipeline(server.url)}[[resources]]\nname = "other"\nendpoint.path = "other"\nendpoint.paginator = "single_page"\n`,
+    );
+    expect((await p.run()).code).toBe(0);
+    const lake = tempDir("restload-lake-");
+    const ran = await exportTo(p, lake, ["--select", "other"]);
+    expect(ran.tables.map((table) => table.table)).toEqual(["other", "other__labels", "other__meta__nested"]);
+    expect(existsSync(join(lake, "data", "items"))).toBe(false);
+    const missing = await runMain(["export", p.pipeline, "--to", lake, "--database", join(p.dir, "none.duckdb")]);
+    expect(missing.code).toBe(1);
+  });
+
+  test("while another process holds the database it waits --lock-timeout, then exits 75 and writes nothing", async () => {
+    const { server } = mutableApi(servers, records(["one"]));
+    const p = project(pipeline(server.url));
+    expect((await p.run()).code).toBe(0);
+    const holder = Bun.spawn([bunBin, join(repoRoot, "test", "fixtures", "hold-database.ts"), p.database, "20000"], {
+      stdout: "pipe",
+      stderr: "inherit",
+    });
+    try {
+      const reader = holder.stdout.getReader();
+      expect(new TextDecoder().decode((await reader.read()).value)).toContain("ready");
+      reader.releaseLock();
+      const lake = tempDir("restload-lake-");
+      const ran = await runMain(["export", p.pipeline, "--to", lake, "--lock-timeout", "1"]);
+      expect(ran.code).toBe(75);
+      expect(ran.stderr).toContain("E_LOCKED");
+      expect(readdirSync(join(lake, "data"))).toEqual([]);
+    } finally {
+      holder.kill();
+      await holder.exited;
+    }
+  });
+});
