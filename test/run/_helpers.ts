@@ -32,6 +32,13 @@ export function project(toml: string, name = "test"): Project {
   };
 }
 
+/** A project whose pipeline is `toml` and whose `exports.ts` beside it is `moduleText` (a module resource's code). */
+export function moduleProject(toml: string, moduleText: string): Project {
+  const p = project(toml);
+  writeFileSync(join(p.dir, "exports.ts"), moduleText);
+  return p;
+}
+
 /** An API answering every request with `state.records`, which a test changes between runs; added to `servers` to be stopped. */
 export function mutableApi(servers: TestServer[], initial: unknown[]): { server: TestServer; state: { records: unknown[] } } {
   const state = { records: initial };

@@ -2,12 +2,10 @@
 // what a stopped run leaves a module: its finally blocks may still send cleanup requests, and a
 // module that ignores ctx.signal does not hang the run.
 import { afterAll, describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { SecretRef } from "../../src/config/references.ts";
 import { clientHeaders } from "../../src/extract/request-builder.ts";
 import { json, startServer, type TestServer } from "../servers/server.ts";
-import { project, spawnRun, testHead } from "./_helpers.ts";
+import { moduleProject, spawnRun, testHead } from "./_helpers.ts";
 
 const servers: TestServer[] = [];
 afterAll(async () => {
@@ -18,13 +16,6 @@ function serve(handler: Parameters<typeof startServer>[0]): TestServer {
   const server = startServer(handler);
   servers.push(server);
   return server;
-}
-
-/** A project whose pipeline is `toml` and whose `exports.ts` beside it is `moduleText`. */
-function moduleProject(toml: string, moduleText: string) {
-  const p = project(toml);
-  writeFileSync(join(p.dir, "exports.ts"), moduleText);
-  return p;
 }
 
 const requestLine = (request: { method: string; url: URL }) => `${request.method} ${request.url.pathname}`;

@@ -3,12 +3,11 @@
 // servers, from source, from the compiled binary and on Deno. ctx.fetch's bodies and headers,
 // failures and stopping are in module-resources-fetch.test.ts.
 import { afterAll, describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startDemoApi } from "../../scripts/demo-api.ts";
 import { compiledBinary, denoBin, repoRoot, run, runMain, tempDir } from "../helpers.ts";
 import { json, startServer, type TestServer } from "../servers/server.ts";
-import { project, testHead } from "./_helpers.ts";
+import { moduleProject, project, testHead } from "./_helpers.ts";
 
 const servers: TestServer[] = [];
 afterAll(async () => {
@@ -19,13 +18,6 @@ function serve(handler: Parameters<typeof startServer>[0]): TestServer {
   const server = startServer(handler);
   servers.push(server);
   return server;
-}
-
-/** A project whose pipeline is `toml` and whose `exports.ts` beside it is `moduleText`. */
-function moduleProject(toml: string, moduleText: string) {
-  const p = project(toml);
-  writeFileSync(join(p.dir, "exports.ts"), moduleText);
-  return p;
 }
 
 interface Exported {
