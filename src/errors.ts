@@ -53,7 +53,7 @@ export interface ErrorContext {
   url?: string;
   /** A TOML path such as `resources[1].endpoint.path`. */
   tomlPath?: string;
-  /** A file the failure is about (database, pipeline, secrets file). */
+  /** A file or folder the failure is about (database, pipeline, secrets file, export folder). */
   file?: string;
   /** The signal that stopped the command (E_INTERRUPTED): SIGINT exits 130, SIGTERM 143. */
   signal?: "SIGINT" | "SIGTERM";

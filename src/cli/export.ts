@@ -1,4 +1,4 @@
-// `restload export <pipeline.toml> --to DIR`: the dataset's tables as Parquet files under
+// `restload export <pipeline.toml> [--to DIR]`: the dataset's tables as Parquet files under
 // `DIR/<dataset>/<table>/`, published atomically for readers; unchanged tables write nothing.
 import type { CAC } from "cac";
 import { RestloadError } from "../errors.ts";
@@ -19,16 +19,18 @@ interface ExportFlags {
 
 export function registerExport(cli: CAC, io: Io): void {
   cli
-    .command("export <pipeline>", "Write the dataset's tables as Parquet files under DIR/<dataset>/<table>/, atomically for readers")
+    .command("export <pipeline>", "Publish the dataset's tables as Parquet under DIR/<dataset>/<table>/, atomically for readers")
     .usage(
-      "export <pipeline.toml> --to DIR [options]\n\n" +
-        "  Writes each data table of the dataset (child tables included) as DIR/<dataset>/<table>/data.parquet,\n" +
-        "  with DuckDB's types, and DIR/<dataset>/_manifest.json listing tables, files, rows and load ids. Each\n" +
-        "  file is written aside and renamed into place, so a reader of DIR/<dataset>/<table>/*.parquet sees the\n" +
-        "  old complete file or the new one. Tables unchanged since the last export write nothing. Holds the\n" +
-        "  database only while it reads, waiting for another process up to --lock-timeout.",
+      "export <pipeline.toml> [--to DIR] [options]\n\n" +
+        "  Publishes each data table of the dataset (child tables included) as Parquet files in\n" +
+        "  DIR/<dataset>/<table>/, with DuckDB's types, and DIR/<dataset>/_manifest.json listing tables, files,\n" +
+        "  rows and load ids. Read a table with a glob: read_parquet('DIR/<dataset>/<table>/*.parquet').\n" +
+        "  Unchanged tables write nothing; tables that only gained rows (append) get one new file; tables\n" +
+        "  whose rows changed (merge, replace, scd2) get a new complete set. Each table's new set is swapped in\n" +
+        "  at once, so a reader lists the old set or the new one, never a mix. DIR defaults to the pipeline's\n" +
+        "  [export] dir. Holds the database only while it reads, waiting for another process up to --lock-timeout.",
     )
-    .option("--to <dir>", "The export folder (required)")
+    .option("--to <dir>", "The export folder (default: [export] dir of the pipeline)")
     .option("--select <names>", "Only the tables of these root resources' load units (comma-separated)")
     .option("--json", "Print what was exported as JSON")
     .option("--database <path>", "DuckDB file (overrides pipeline.database)")
@@ -39,10 +41,15 @@ export function registerExport(cli: CAC, io: Io): void {
 }
 
 async function runExport(rawIo: Io, file: string, flags: ExportFlags): Promise<number> {
-  if (typeof flags.to !== "string" || flags.to === "")
-    throw new RestloadError("E_USAGE", "export needs --to DIR", { hint: `Pass the export folder: restload export ${file} --to ./lake` });
+  if (flags.to !== undefined && (typeof flags.to !== "string" || flags.to === ""))
+    throw new RestloadError("E_USAGE", "--to needs a folder", { hint: `Pass the export folder: restload export ${file} --to ./lake` });
   const timeout = lockTimeoutMs(flags.lockTimeout);
   const { plan, io } = await preparePipeline(rawIo, file, { skipSecrets: true, database: flags.database });
+  const dir = typeof flags.to === "string" ? flags.to : plan.export?.dir;
+  if (dir === undefined)
+    throw new RestloadError("E_USAGE", "export needs a folder: --to DIR, or [export] dir in the pipeline file", {
+      hint: `Pass the export folder: restload export ${file} --to ./lake`,
+    });
   const roots = flags.select === undefined ? undefined : selectRoots(plan, flags.select);
   // DuckDB is loaded only by commands that need it, so --help and --version stay instant.
   const { exportDataset } = await import("../export/index.ts");
@@ -50,19 +57,27 @@ async function runExport(rawIo: Io, file: string, flags: ExportFlags): Promise<n
   const result = await exportDataset({
     database: plan.database,
     dataset: plan.dataset,
-    dir: flags.to,
+    dir,
     lockTimeoutMs: timeout,
     memoryLimit: plan.duckdb_memory_limit,
     inScope: (table) => inExportScope(plan, roots, table),
+    runId: null,
+    onCrashPoint: io.onCrashPoint,
   });
   if (!result.datasetFound)
     await io.stderr(`warning: the database has no dataset "${plan.dataset}" yet (run the pipeline first); nothing was exported\n`);
+  if (result.recordError !== null)
+    await io.stderr(`warning: the export is published, but could not be recorded in _rl_exports: ${result.recordError}\n`);
   if (flags.json) {
     await io.stdout(`${toJson({ dataset: plan.dataset, ...result }, 2)}\n`);
     return 0;
   }
-  for (const table of result.tables) await io.stdout(`${table.status} ${table.table} (${plural(table.rows, "row")}): ${table.file}\n`);
-  const written = result.tables.filter((table) => table.status === "written").length;
+  for (const table of result.tables) {
+    const wrote =
+      table.file === null ? "" : `, wrote ${table.file} (${plural(table.rows_written, "row")}, ${plural(table.bytes_written, "byte")})`;
+    await io.stdout(`${table.status} ${table.table}: ${plural(table.rows, "row")}${wrote}\n`);
+  }
+  const written = result.tables.filter((table) => table.file !== null).length;
   await io.stdout(`exported ${plural(written, "table")} of ${result.tables.length} to ${result.dir} (manifest ${result.manifest})\n`);
   return 0;
 }

@@ -1,48 +1,46 @@
-// `DIR/<dataset>/_manifest.json`: what the folder's Parquet files hold, per table. Read back by
-// the next export to tell unchanged tables, and written last, atomically (temp file + rename).
-import { existsSync, readFileSync } from "node:fs";
+// `DIR/<dataset>/_manifest.json`: what each table folder holds now, for people and for engines
+// that prefer a list of files to a glob. Written last by every export, atomically (temp file +
+// rename). The truth for the next export is each table's generation JSON, not this file: an export
+// killed after publishing some tables leaves a manifest one export old, which the next one rewrites.
 import { join } from "node:path";
-import { RestloadError } from "../errors.ts";
 import { writeFileAtomically } from "./files.ts";
+import type { Column, Generation } from "./generations.ts";
+import { manifestName } from "./layout.ts";
 
 export interface ManifestTable {
-  /** The table's Parquet files, relative to its folder. */
-  readonly files: readonly string[];
+  /** The table's folder, relative to the manifest: `<table>`. */
+  readonly path: string;
+  readonly generation: number;
   readonly rows: number;
   /** The distinct `_rl_load_id`s of its rows, in order. */
   readonly load_ids: readonly string[];
-  /** Row count, content hash and columns when exported: equal on the next export means nothing to write. */
-  readonly fingerprint: string;
-  /** When its files were written (ISO 8601). */
+  readonly columns: readonly Column[];
+  /** Its Parquet files, relative to its folder, with their rows and load ids. */
+  readonly files: readonly { readonly name: string; readonly rows: number; readonly bytes: number; readonly load_ids: readonly string[] }[];
+  /** When its current set was published (ISO 8601). */
   readonly exported_at: string;
 }
 
 export interface Manifest {
-  readonly version: 1;
+  readonly version: 2;
   readonly dataset: string;
-  readonly database: string;
   readonly export_id: string;
   readonly exported_at: string;
   readonly tables: Readonly<Record<string, ManifestTable>>;
 }
 
-export const manifestName = "_manifest.json";
-
-/** The manifest of `datasetDir`, or null when there is none yet. */
-export function readManifest(datasetDir: string): Manifest | null {
-  const file = join(datasetDir, manifestName);
-  if (!existsSync(file)) return null;
-  try {
-    const manifest = JSON.parse(readFileSync(file, "utf8")) as Manifest;
-    if (manifest.version !== 1 || typeof manifest.tables !== "object") throw new Error("not a manifest of version 1");
-    return manifest;
-  } catch (error) {
-    throw new RestloadError("E_IO", `Cannot read the export manifest "${file}": ${String((error as Error).message)}`, {
-      hint: "Remove the export folder of the dataset (or the manifest) to export every table again.",
-      context: { file },
-      cause: error,
-    });
-  }
+/** The manifest entry of a published generation. */
+export function manifestTable(generation: Generation): ManifestTable {
+  const loadIds = [...new Set(generation.files.flatMap((file) => file.load_ids))].filter((id) => id !== "").sort();
+  return {
+    path: generation.table,
+    generation: generation.generation,
+    rows: generation.files.reduce((sum, file) => sum + file.rows, 0),
+    load_ids: loadIds,
+    columns: generation.columns,
+    files: generation.files.map(({ name, rows, bytes, load_ids }) => ({ name, rows, bytes, load_ids: load_ids.filter((id) => id !== "") })),
+    exported_at: generation.published_at,
+  };
 }
 
 export function writeManifest(datasetDir: string, manifest: Manifest): void {

@@ -1,11 +1,15 @@
 // The part of an export that holds the database: open it read-only (waiting out another
-// process's lock), fingerprint each table in scope, COPY the changed ones to Parquet files in a
-// temp folder, close. Publishing the files happens after the database is closed (`publish.ts`).
-import { createHash } from "node:crypto";
+// process's lock), group each table's rows by load id with their hash sums, COPY what changed to
+// Parquet files in a temp folder, close. Publishing happens after the database is closed.
 import { join } from "node:path";
 import { openDatabase } from "../db/open.ts";
 import { quoteIdent, quoteLiteral, Session } from "../db/session.ts";
 import { isSystemTable } from "../state/system-tables.ts";
+import { type Change, decideChange, type LoadGroups } from "./change.ts";
+import type { Column, Generation } from "./generations.ts";
+
+/** The column whose values group a table's rows into loads. */
+const loadIdColumn = "_rl_load_id";
 
 export interface ReadRequest {
   readonly database: string;
@@ -14,19 +18,19 @@ export interface ReadRequest {
   readonly memoryLimit: string;
   /** Whether a data table is exported. */
   readonly inScope: (table: string) => boolean;
-  /** The fingerprint each table had when last exported (with its file still in place). */
-  readonly previous: (table: string) => string | undefined;
+  /** The generation each table has published now. */
+  readonly previous: (table: string) => Generation | null;
   /** The temp folder Parquet files are written to, as `<table>.parquet`. */
   readonly tempDir: string;
 }
 
 export interface ReadTable {
   readonly table: string;
-  readonly rows: number;
-  readonly fingerprint: string;
-  /** The Parquet file written to the temp folder; null when the table did not change. */
-  readonly written: string | null;
-  readonly load_ids: readonly string[];
+  readonly columns: readonly Column[];
+  readonly groups: LoadGroups;
+  readonly change: Change;
+  /** The file written for an append or a rewrite (its rows: the new load ids, or all). */
+  readonly written: { readonly temp: string; readonly loadIds: readonly string[] } | null;
 }
 
 /** The data tables of the dataset in scope, with a Parquet file for each that changed. */
@@ -63,32 +67,31 @@ export async function readTables(request: ReadRequest): Promise<{ readonly table
 
 async function readTable(session: Session, request: ReadRequest, name: string): Promise<ReadTable> {
   const table = session.table(request.dataset, name);
-  const columns = await session.all(
-    "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = ? AND schema_name = ? AND table_name = ? ORDER BY column_index",
-    [session.catalog, request.dataset, name],
-  );
-  // Any change of any row (a merge, an scd2 retirement) changes the sum of the rows' hashes.
-  const hashed = columns.map((column) => quoteIdent(String(column.column_name))).join(", ");
-  const [print] = await session.all(`SELECT count(*) AS n, coalesce(sum(hash(${hashed})::HUGEINT), 0)::VARCHAR AS h FROM ${table}`);
-  const rows = Number(print?.n ?? 0);
-  // A new column changes the file even when its values are all NULL: the columns are part of it.
-  const schema = createHash("sha256")
-    .update(columns.map((column) => `${String(column.column_name)} ${String(column.data_type)}`).join("\n"))
-    .digest("hex")
-    .slice(0, 16);
-  const fingerprint = `${rows}:${String(print?.h ?? "0")}:${schema}`;
-  const hasLoadId = columns.some((column) => column.column_name === "_rl_load_id");
-  const loadIds = hasLoadId
-    ? (await session.all(`SELECT DISTINCT _rl_load_id AS id FROM ${table} WHERE _rl_load_id IS NOT NULL ORDER BY 1`)).map((row) =>
-        String(row.id),
+  const columns: Column[] = (
+    await session.all(
+      "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = ? AND schema_name = ? AND table_name = ? ORDER BY column_index",
+      [session.catalog, request.dataset, name],
+    )
+  ).map((column) => ({ name: String(column.column_name), type: String(column.data_type) }));
+  const hasLoadId = columns.some((column) => column.name === loadIdColumn);
+  const loadId = hasLoadId ? `coalesce(${quoteIdent(loadIdColumn)}, '')` : "''";
+  const hashed = columns.map((column) => quoteIdent(column.name)).join(", ");
+  const groups: LoadGroups = new Map(
+    (
+      await session.all(
+        `SELECT ${loadId} AS id, count(*) AS n, sum(hash(${hashed})::HUGEINT)::VARCHAR AS h FROM ${table} GROUP BY 1 ORDER BY 1`,
       )
-    : [];
-  if (request.previous(name) === fingerprint) return { table: name, rows, fingerprint, written: null, load_ids: loadIds };
-  const file = join(request.tempDir, `${name}.parquet`);
-  const select = columns.map((column) => exportedColumn(String(column.column_name), String(column.data_type))).join(", ");
-  const order = hasLoadId ? " ORDER BY _rl_load_id" : "";
-  await session.run(`COPY (SELECT ${select} FROM ${table}${order}) TO ${quoteLiteral(file)} (FORMAT parquet, COMPRESSION snappy)`);
-  return { table: name, rows, fingerprint, written: file, load_ids: loadIds };
+    ).map((row) => [String(row.id), { rows: Number(row.n), hash: String(row.h) }]),
+  );
+  const change = decideChange(request.previous(name), columns, groups);
+  if (change.kind === "unchanged") return { table: name, columns, groups, change, written: null };
+  const loadIds = change.kind === "append" ? change.loadIds : [...groups.keys()];
+  const where = change.kind === "append" ? ` WHERE ${loadId} IN (${loadIds.map(quoteLiteral).join(", ")})` : "";
+  const temp = join(request.tempDir, `${name}.parquet`);
+  const select = columns.map((column) => exportedColumn(column)).join(", ");
+  const order = hasLoadId ? ` ORDER BY ${quoteIdent(loadIdColumn)}` : "";
+  await session.run(`COPY (SELECT ${select} FROM ${table}${where}${order}) TO ${quoteLiteral(temp)} (FORMAT parquet, COMPRESSION snappy)`);
+  return { table: name, columns, groups, change, written: { temp, loadIds } };
 }
 
 /**
@@ -96,7 +99,7 @@ async function readTable(session: Session, request: ReadRequest, name: string): 
  * DECIMAL(38,0); JSON goes as its text. Other types (BIGINT, DECIMAL, TIMESTAMPTZ as a UTC
  * timestamp) map to Parquet as they are.
  */
-function exportedColumn(name: string, type: string): string {
+function exportedColumn({ name, type }: Column): string {
   const column = quoteIdent(name);
   if (type === "HUGEINT" || type === "UHUGEINT") return `CAST(${column} AS DECIMAL(38,0)) AS ${column}`;
   if (type === "JSON") return `CAST(${column} AS VARCHAR) AS ${column}`;

@@ -14,7 +14,11 @@ export type CrashPoint =
   | `before_checkpoint_${number}`
   | `after_checkpoint_${number}`
   | "before_commit"
-  | "after_commit";
+  | "after_commit"
+  // An export (the "unit" is a table): every changed table's file written, nothing published yet;
+  // and the table's new generation published, before the next table and the manifest.
+  | "export_copied"
+  | "export_published";
 
 /** Told about every crash point of a run, with the load unit it belongs to. */
 export type CrashPointHook = (point: CrashPoint, unit: string) => void;

@@ -28,6 +28,11 @@ const migrations: readonly ((session: Session, dataset: string) => string[])[] =
   // 5: the tables, columns and variant columns each checkpoint committed (`SchemaChange` in
   // runs.ts), as a JSON array; older rows have NULL.
   (session, dataset) => [`ALTER TABLE ${session.table(dataset, "_rl_loads")} ADD COLUMN IF NOT EXISTS schema_changes JSON`],
+  // 6: each Parquet export (`restload export`, or after a run with `[export] dir`): where, what it
+  // wrote, and how it ended. `run_id` is the run that triggered it, NULL for the export command.
+  (session, dataset) => [
+    `CREATE TABLE IF NOT EXISTS ${session.table(dataset, "_rl_exports")} (export_id VARCHAR PRIMARY KEY, run_id VARCHAR, started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ NOT NULL, status VARCHAR NOT NULL, dir VARCHAR NOT NULL, tables_written INTEGER NOT NULL, tables_unchanged INTEGER NOT NULL, files_written INTEGER NOT NULL, rows_written BIGINT NOT NULL, bytes_written BIGINT NOT NULL, error VARCHAR)`,
+  ],
 ];
 
 /** Creates the dataset schema and the system tables, or migrates them to the current version. */

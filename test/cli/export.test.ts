@@ -1,7 +1,8 @@
 // `restload export`: a real run's tables as Parquet files, read back by DuckDB and by an
-// independent reader (hyparquet); unchanged tables write nothing; a merge rewrites the table.
+// independent reader (hyparquet); unchanged tables write nothing; appends add one file; a merge
+// rewrites the table.
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { asyncBufferFromFile, parquetReadObjects, parquetSchema, parquetMetadataAsync } from "hyparquet";
 import { bunBin, repoRoot, runMain, tempDir } from "../helpers.ts";
@@ -9,6 +10,12 @@ import { mutableApi, project, type Project, testHead } from "../run/_helpers.ts"
 import type { TestServer } from "../servers/server.ts";
 
 const servers: TestServer[] = [];
+
+/** The generation a table folder points to (the last segment of its symlink). */
+const readlinkGeneration = (lake: string, table: string) =>
+  readlinkSync(join(lake, "data", table))
+    .split("/")
+    .pop();
 afterAll(async () => {
   for (const server of servers) await server.stop();
 });
@@ -33,7 +40,23 @@ const pipeline = (url: string) =>
 async function exportTo(p: Project, dir: string, extra: string[] = []) {
   const ran = await runMain(["export", p.pipeline, "--to", dir, "--json", ...extra]);
   if (ran.code !== 0) throw new Error(`export failed (${ran.code}): ${ran.stderr}`);
-  return JSON.parse(ran.stdout) as { tables: { table: string; rows: number; status: string; file: string }[] };
+  return JSON.parse(ran.stdout) as {
+    tables: { table: string; rows: number; status: string; file: string | null; rows_written: number }[];
+    files_written: number;
+  };
+}
+
+/** The Parquet files a reader listing `folder` sees. */
+const parquetFiles = (folder: string) =>
+  readdirSync(folder)
+    .filter((name) => name.endsWith(".parquet"))
+    .sort();
+
+/** Every row of every Parquet file of a table folder, read by hyparquet. */
+async function folderRows(folder: string): Promise<Record<string, unknown>[]> {
+  const rows: Record<string, unknown>[] = [];
+  for (const name of parquetFiles(folder)) rows.push(...(await hyparquetRows(join(folder, name))));
+  return rows;
 }
 
 /** Rows of `sql` run by DuckDB (through `restload sql` on a scratch database). */
@@ -48,20 +71,21 @@ async function hyparquetRows(file: string): Promise<Record<string, unknown>[]> {
 }
 
 describe("export", () => {
-  test("writes each table as one Parquet file, exact, readable by DuckDB and hyparquet; unchanged tables write nothing; a merge rewrites", async () => {
+  test("publishes each table as Parquet, exact, readable by DuckDB and hyparquet; unchanged tables write nothing; a merge rewrites", async () => {
     const { server, state } = mutableApi(servers, records(["one", "two", "three"]));
     const p = project(pipeline(server.url));
     expect((await p.run()).code).toBe(0);
     const lake = tempDir("restload-lake-");
     const first = await exportTo(p, lake);
     expect(first.tables.map((table) => [table.table, table.status, table.rows])).toEqual([
-      ["items", "written", 3],
-      ["items__labels", "written", 6],
+      ["items", "rewritten", 3],
+      ["items__labels", "rewritten", 6],
     ]);
-    const items = join(lake, "data", "items", "data.parquet");
-    const labels = join(lake, "data", "items__labels", "data.parquet");
-    expect(readdirSync(join(lake, "data")).sort()).toEqual(["_manifest.json", "items", "items__labels"]);
-    expect(readdirSync(join(lake, "data", "items"))).toEqual(["data.parquet"]);
+    const items = join(lake, "data", "items", "part-000001.parquet");
+    const labels = join(lake, "data", "items__labels", "part-000001.parquet");
+    expect(readdirSync(join(lake, "data")).sort()).toEqual([".restload", "_manifest.json", "items", "items__labels"]);
+    expect(readdirSync(join(lake, "data", "items"))).toEqual(["part-000001.parquet"]);
+    expect(lstatSync(join(lake, "data", "items")).isSymbolicLink()).toBe(true);
 
     // DuckDB reads the glob: exact ids, exact big integers, timestamps with time zone.
     const stored = await p.query("select id, _rl_id, _rl_load_id from data.items order by id");
@@ -114,13 +138,17 @@ describe("export", () => {
 
     // The manifest lists tables, files, rows and load ids.
     const manifest = JSON.parse(readFileSync(join(lake, "data", "_manifest.json"), "utf8"));
-    expect(manifest.tables.items).toMatchObject({ files: ["data.parquet"], rows: 3 });
+    expect(manifest.tables.items).toMatchObject({ path: "items", generation: 1, rows: 3 });
+    expect(manifest.tables.items.files).toMatchObject([{ name: "part-000001.parquet", rows: 3 }]);
+    expect(manifest.tables.items.columns).toContainEqual({ name: "updated_at", type: "TIMESTAMP WITH TIME ZONE" });
     expect(manifest.tables.items.load_ids).toEqual([...new Set(stored.map((row) => row._rl_load_id))]);
 
     // A second export with nothing new writes no file.
     const before = [statSync(items), statSync(labels)].map((stat) => [stat.ino, stat.mtimeMs]);
     const second = await exportTo(p, lake);
     expect(second.tables.map((table) => table.status)).toEqual(["unchanged", "unchanged"]);
+    expect(second.files_written).toBe(0);
+    expect(readlinkGeneration(lake, "items")).toBe("000001");
     expect([statSync(items), statSync(labels)].map((stat) => [stat.ino, stat.mtimeMs])).toEqual(before);
 
     // A merge changing a row: the export holds the new version, no duplicates, no temp files left.
@@ -128,11 +156,12 @@ describe("export", () => {
     expect((await p.run()).code).toBe(0);
     const third = await exportTo(p, lake);
     expect(third.tables.map((table) => [table.table, table.status, table.rows])).toEqual([
-      ["items", "written", 3],
-      ["items__labels", "written", 5],
+      ["items", "rewritten", 3],
+      ["items__labels", "rewritten", 5],
     ]);
-    expect(statSync(items).ino).not.toBe(before[0]![0]);
-    const merged = await hyparquetRows(items);
+    // A new complete set: the old file is gone from the folder, the new one holds every row.
+    expect(parquetFiles(join(lake, "data", "items"))).toEqual(["part-000002.parquet"]);
+    const merged = await folderRows(join(lake, "data", "items"));
     expect(merged.map((row) => [row.id, row.title]).sort()).toEqual([
       [1n, "one"],
       [2n, "TWO"],
@@ -141,7 +170,7 @@ describe("export", () => {
     expect(await duckdb(`select name from ${glob("items__labels")} where name in ('a2', 'b2', 'only') order by name`)).toEqual([
       { name: "only" },
     ]);
-    expect(readdirSync(join(lake, "data")).filter((name) => name.startsWith(".tmp-"))).toEqual([]);
+    expect(readdirSync(join(lake, "data", ".restload")).filter((name) => name.startsWith("tmp-"))).toEqual([]);
   });
 
   test("--select exports only the selected units' tables, and the database must exist", async () => {
@@ -174,7 +203,8 @@ describe("export", () => {
       const ran = await runMain(["export", p.pipeline, "--to", lake, "--lock-timeout", "1"]);
       expect(ran.code).toBe(75);
       expect(ran.stderr).toContain("E_LOCKED");
-      expect(readdirSync(join(lake, "data"))).toEqual([]);
+      expect(readdirSync(join(lake, "data")).filter((name) => !name.startsWith("."))).toEqual([]);
+      expect(readdirSync(join(lake, "data", ".restload"))).toEqual([]);
     } finally {
       holder.kill();
       await holder.exited;

@@ -198,7 +198,7 @@ describe("system tables", () => {
       expect(await session.all(`SELECT checkpoint, final, cursor_reached FROM data._rl_loads`)).toEqual([
         { checkpoint: 1, final: true, cursor_reached: null },
       ]);
-      expect(await session.all(`SELECT max(version) AS v FROM data._rl_version`)).toEqual([{ v: 5 }]);
+      expect(await session.all(`SELECT max(version) AS v FROM data._rl_version`)).toEqual([{ v: 6 }]);
     } finally {
       database.close();
     }
