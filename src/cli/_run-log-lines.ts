@@ -3,6 +3,7 @@ import { plural } from "../util/plural.ts";
 import type { ErrorData } from "../errors.ts";
 import type { RunEvent, RunSummary, SchemaChange } from "../run/index.ts";
 import { formatError } from "./_format.ts";
+import type { ExportDone, RunExport } from "./_run-export.ts";
 
 /** Most severe first: a level shows its own lines and those before it. */
 export const logLevels = ["error", "warn", "info", "debug"] as const;
@@ -29,8 +30,14 @@ export interface ResourceProgress {
   readonly records_per_second: number;
 }
 
-/** How a run ended, for `run_finished`: the summary's figures, or what was counted before an error ended it. */
-export type RunEnd = Pick<RunSummary, "status" | "exit_code" | "rows" | "requests" | "retries" | "duration_ms">;
+/**
+ * How a run ended, for `run_finished`: the summary's figures, or what was counted before an error
+ * ended it. `exit_code` is the command's: 1 after a run that succeeded when its export failed.
+ */
+export type RunEnd = Pick<RunSummary, "status" | "exit_code" | "rows" | "requests" | "retries" | "duration_ms"> & {
+  /** How the export after the run ended (`[export] dir`), for the text line; null when none ran. */
+  readonly export?: RunExport["status"] | null;
+};
 
 /** What the lines of a run say besides its events: a dry run loads nothing, its units "would load". */
 export interface LineContext {
@@ -108,12 +115,45 @@ export function runFailedLine(error: ErrorData): LogLine {
   return line("run_failed", "error", error, formatError(error));
 }
 
+/** `export_started`: the export after a successful run (`[export] dir`) begins; `dir` is the dataset's export folder. */
+export function exportStartedLine(dir: string): LogLine {
+  return line("export_started", "info", { dir }, `export to ${dir}: started`);
+}
+
+/** `export_finished` (info) with what was written, or `export_failed` (error) with the error as data. */
+export function exportEndedLine(exported: RunExport): LogLine {
+  if (exported.status === "failed") {
+    const { dir, duration_ms, error } = exported;
+    return line(
+      "export_failed",
+      "error",
+      { dir, duration_ms, ...error },
+      `export to ${dir}: failed after ${(duration_ms / 1000).toFixed(1)} s; the run's rows stay committed, and the next successful run exports them\n${formatError(error)}`,
+    );
+  }
+  const { status: _, ...fields } = exported;
+  // Published but not recorded in `_rl_exports` (the database stayed held): readers have the files, operators should know.
+  const unrecorded = exported.record_error === null ? "" : `; not recorded in _rl_exports: ${exported.record_error}`;
+  return line(
+    "export_finished",
+    exported.record_error === null ? "info" : "warn",
+    fields,
+    `${exportDoneText(exported)} (export ${exported.export_id})${unrecorded}`,
+  );
+}
+
+/** `export to DIR: 2 tables written, 1 unchanged; 2 files, 300 rows in 0.4 s`: a finished export, in its log line and the summary. */
+export function exportDoneText(done: ExportDone): string {
+  const removed = done.tables_removed > 0 ? `, ${done.tables_removed} removed` : "";
+  return `export to ${done.dir}: ${plural(done.tables_written, "table")} written, ${done.tables_unchanged} unchanged${removed}; ${plural(done.files_written, "file")}, ${plural(done.rows_written, "row")} in ${(done.duration_ms / 1000).toFixed(1)} s`;
+}
+
 /**
  * The last line of every run, written at every --log-level: info when it succeeded, warn when
- * interrupted, error when it failed.
+ * interrupted, error when it failed (or its export did: the command exits 1).
  */
 export function runFinishedLine(runId: string | null, end: RunEnd, { dryRun }: LineContext): LogLine {
-  const level = end.status === "succeeded" ? "info" : end.status === "interrupted" ? "warn" : "error";
+  const level = end.status === "succeeded" && end.exit_code === 0 ? "info" : end.status === "interrupted" ? "warn" : "error";
   const { status, exit_code, rows, requests, retries, duration_ms } = end;
   const run = dryRun ? "dry run" : `run ${runId}`;
   return line(
@@ -122,7 +162,7 @@ export function runFinishedLine(runId: string | null, end: RunEnd, { dryRun }: L
     { status, exit_code, rows, requests, retries, duration_ms },
     runId === null
       ? `run ${end.status} before it started (exit ${end.exit_code})`
-      : `${run}: ${end.status} (exit ${end.exit_code}), ${plural(end.rows, "row")}, ${plural(end.requests, "request")}, ${plural(end.retries, "retry")} in ${(end.duration_ms / 1000).toFixed(1)} s`,
+      : `${run}: ${end.status}${end.export === "failed" ? ", export failed" : ""} (exit ${end.exit_code}), ${plural(end.rows, "row")}, ${plural(end.requests, "request")}, ${plural(end.retries, "retry")} in ${(end.duration_ms / 1000).toFixed(1)} s`,
   );
 }
 

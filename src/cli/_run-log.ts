@@ -1,17 +1,22 @@
 // The log of `restload run` on stderr, sized for journald: run and unit starts and ends,
 // checkpoints, schema changes, retries, warnings and errors, and per active resource a progress
-// line every --progress-interval; pages only at --log-level debug; `run_finished` last, at every
-// level. On a terminal (text) the progress is one live line instead, redrawn at most four times a second.
+// line every --progress-interval; pages only at --log-level debug; the export after the run
+// (`[export] dir`); `run_finished` last, at every level. On a terminal (text) the progress is one
+// live line instead, redrawn at most four times a second.
 import { ExitCode, errorData } from "../errors.ts";
-import type { RunEvent, RunSummary } from "../run/index.ts";
+import type { RunEvent } from "../run/index.ts";
 import { toJson } from "../util/json.ts";
 import type { Io } from "./_io.ts";
+import type { RunExport } from "./_run-export.ts";
 import { LiveLine } from "./_live-line.ts";
 import {
   type LineContext,
   type LogLevel,
   type LogLine,
+  type RunEnd,
   eventLine,
+  exportEndedLine,
+  exportStartedLine,
   logLevels,
   progressLine,
   progressText,
@@ -118,9 +123,22 @@ export class RunLog {
     if (event.type === "unit_committed" || event.type === "unit_failed") this.progress.end();
   };
 
-  /** The run returned its summary: `run_finished` with its figures, written once everything before it is. */
-  async finished(summary: RunSummary): Promise<void> {
-    this.end(runFinishedLine(this.runId, summary, this.context));
+  /** The export after the run (`[export] dir`) starts: `export_started`, naming the dataset's export folder. */
+  exportStarted(dir: string): void {
+    this.write(exportStartedLine(dir));
+  }
+
+  /** The export after the run ended: `export_finished`, or `export_failed` with its error. */
+  exportEnded(exported: RunExport): void {
+    this.write(exportEndedLine(exported));
+  }
+
+  /**
+   * The run returned its summary: `run_finished` with its figures, written once everything before
+   * it is. `end` may say more than the summary: the command's exit code after a failed export.
+   */
+  async finished(end: RunEnd): Promise<void> {
+    this.end(runFinishedLine(this.runId, end, this.context));
     await this.flushed();
   }
 

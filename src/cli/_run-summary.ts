@@ -1,12 +1,19 @@
-// The summary `restload run` prints on stdout at its end, as text (`--json` prints the RunSummary itself).
+// The summary `restload run` prints on stdout at its end, as text (`--json` prints the RunReport itself).
 import { plural } from "../util/plural.ts";
 import { dryRunWindowsText, outlineWindows } from "../extract/windows.ts";
 import type { Plan } from "../plan/index.ts";
 import type { RunSummary, SchemaChange } from "../run/index.ts";
-import { schemaChangeText } from "./_run-log-lines.ts";
+import type { RunExport } from "./_run-export.ts";
+import { exportDoneText, schemaChangeText } from "./_run-log-lines.ts";
+
+/**
+ * What `restload run` reports on stdout: the run's summary with the command's exit code (1 when
+ * the run succeeded but its export failed), and the export after the run (null when none ran).
+ */
+export type RunReport = RunSummary & { readonly export: RunExport | null };
 
 /** The summary as text; with the plan of a dry run, also the windows each windowed resource requested. */
-export function summaryText(summary: RunSummary, dryRunPlan?: Plan): string {
+export function summaryText(summary: RunReport, dryRunPlan?: Plan): string {
   const dry = dryRunPlan !== undefined;
   const lines = dry
     ? [`dry run of pipeline ${summary.pipeline}: ${summary.status}; nothing was written to ${summary.database}`]
@@ -33,7 +40,18 @@ export function summaryText(summary: RunSummary, dryRunPlan?: Plan): string {
   lines.push(
     `total ${plural(summary.rows, "row")}, ${plural(summary.requests, "request")}, ${plural(summary.retries, "retry")} in ${(summary.duration_ms / 1000).toFixed(1)} s`,
   );
+  if (summary.export !== null) lines.push(...exportLines(summary.export));
   return lines.join("\n") + "\n";
+}
+
+/** The export's line, or its failure with the error and hint (the run's rows stay committed). */
+function exportLines(exported: RunExport): string[] {
+  if (exported.status === "ok") return [exportDoneText(exported)];
+  const { error } = exported;
+  return [
+    `export to ${exported.dir}: failed (exit 1); the run's rows stay committed, and the next successful run exports them`,
+    `  error[${error.code}]: ${error.message}${error.hint ? `\n  hint: ${error.hint}` : ""}`,
+  ];
 }
 
 /**

@@ -5,7 +5,7 @@ import { sandbox, serviceUser } from "./_systemd-units.ts";
 
 /** A file or directory the service needs: `database` is the database's directory. */
 export interface ServicePath {
-  readonly role: "binary" | "pipeline" | "module" | "database" | "credentials";
+  readonly role: "binary" | "pipeline" | "module" | "database" | "export" | "credentials";
   /** Absolute. */
   readonly path: string;
 }
@@ -69,6 +69,7 @@ const what = {
   pipeline: "the pipeline file",
   module: "the module file the pipeline loads",
   database: "the database directory",
+  export: "the export folder",
   credentials: "the credentials directory",
 } as const;
 
@@ -84,6 +85,8 @@ function remedy(item: ServicePath): string {
       return "keep it with the pipeline in /etc/restload (module paths are relative to the pipeline file)";
     case "database":
       return `set pipeline.database to a relative path: the units then keep it in ${sandbox.stateDirectory}, which systemd creates for the service`;
+    case "export":
+      return `set [export] dir to a relative path: the units then keep it in ${sandbox.stateDirectory}, which systemd creates for the service`;
     case "credentials":
       return "keep the credentials in /etc/restload/credentials (install -d -m 700 /etc/restload/credentials)";
   }
@@ -107,7 +110,7 @@ function checkAccess(item: ServicePath, user: StaticUser | null): PathFinding[] 
   const stats = statOrNull(item.path);
   if (stats === null) return [missing(item)];
   const who = user ? `user ${serviceUser} (uid ${user.uid})` : "the service's dynamic user, which gets only the permissions for others,";
-  const ancestors = ancestorsOf(item.role === "database" ? item.path : dirname(item.path));
+  const ancestors = ancestorsOf(writable(item) ? item.path : dirname(item.path));
   for (const dir of ancestors) {
     const dirStats = statOrNull(dir);
     if (dirStats !== null && !allows(dirStats, user, 0o1)) {
@@ -119,12 +122,13 @@ function checkAccess(item: ServicePath, user: StaticUser | null): PathFinding[] 
       ];
     }
   }
-  if (item.role === "database") {
+  if (writable(item)) {
     if (allows(stats, user, 0o3)) return [];
+    const writes = item.role === "database" ? "create the database, its WAL and lock files in" : "write Parquet files in";
     return [
       refuse(
         item,
-        `${who} cannot create the database, its WAL and lock files in ${what.database} (${describeMode(stats)}); ${remedy(item)}, or create a system user ${serviceUser} (useradd --system ${serviceUser}; DynamicUser= then runs as it) and chown ${serviceUser}: ${item.path}`,
+        `${who} cannot ${writes} ${what[item.role]} (${describeMode(stats)}); ${remedy(item)}, or create a system user ${serviceUser} (useradd --system ${serviceUser}; DynamicUser= then runs as it) and chown ${serviceUser}: ${item.path}`,
       ),
     ];
   }
@@ -154,7 +158,7 @@ function locate(item: ServicePath, candidate: string): PathFinding[] {
   if (temp)
     return [refuse(item, `${shown} under ${temp}, which PrivateTmp= replaces with an empty directory for the service; ${remedy(item)}`)];
   if (home) return [refuse(item, `${shown} under ${home}, which ProtectHome= makes inaccessible to the service; ${remedy(item)}`)];
-  if (shm && item.role === "database") {
+  if (shm && writable(item)) {
     return [refuse(item, `${shown} under ${shm}, where RemoveIPC= deletes the service user's files when each run ends; ${remedy(item)}`)];
   }
   if (shm) {
@@ -171,9 +175,10 @@ function locate(item: ServicePath, candidate: string): PathFinding[] {
 function missing(item: ServicePath): PathFinding {
   switch (item.role) {
     case "database":
+    case "export":
       return warn(
         item,
-        `${what.database} does not exist: ReadWritePaths= keeps the service from starting until it does, and the service's user must be able to write it; ${remedy(item)}`,
+        `${what[item.role]} does not exist: ReadWritePaths= keeps the service from starting until it does, and the service's user must be able to write it; ${remedy(item)}`,
       );
     case "binary":
       return warn(
@@ -183,6 +188,11 @@ function missing(item: ServicePath): PathFinding {
     default:
       return warn(item, `${what[item.role]} does not exist: a run fails when it needs it; ${remedy(item)}`);
   }
+}
+
+/** The directories the service writes (ReadWritePaths=): it must reach and write them, not only read. */
+function writable(item: ServicePath): boolean {
+  return item.role === "database" || item.role === "export";
 }
 
 function refuse(item: ServicePath, message: string): PathFinding {

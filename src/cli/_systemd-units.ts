@@ -11,6 +11,8 @@ export interface UnitOptions {
   readonly credentialsDir: string;
   /** The database path under the state directory (for the serve unit). */
   readonly database: string;
+  /** The pipeline's `[export] dir`, written after each run; null when none. */
+  readonly exportDir: string | null;
   readonly onFailure: string | null;
   readonly servePort: number;
   readonly maxAge: string | null;
@@ -96,10 +98,8 @@ export function serviceUnit(options: UnitOptions): string {
     ...options.secrets.map(
       (secret) => `LoadCredential=${secret}:${options.credentialsDir.replace(/\/$/, "").replace(/%/g, "%%")}/${secret}`,
     ),
-    // ProtectSystem=strict leaves only the state directory writable: a database elsewhere needs its directory.
-    ...(options.database.startsWith(`${sandbox.stateDirectory}/`)
-      ? []
-      : [`ReadWritePaths=${dirname(options.database).replace(/%/g, "%%")}`]),
+    // ProtectSystem=strict leaves only the state directory writable: a database or export folder elsewhere needs its own.
+    ...writableOutsideState(options).map(({ path }) => `ReadWritePaths=${path.replace(/%/g, "%%")}`),
     "# A run that hangs is stopped (SIGTERM rolls back what followed the open unit's last checkpoint); the timer starts the next one, which resumes from the committed checkpoints.",
     "TimeoutStartSec=2h",
     "TimeoutStopSec=60",
@@ -152,4 +152,15 @@ export function serveUnit(options: UnitOptions): string {
     "WantedBy=multi-user.target",
     "",
   ].join("\n");
+}
+
+/** The directories a run writes outside StateDirectory= (each needs ReadWritePaths=): the database's, the export folder. */
+export function writableOutsideState(
+  options: Pick<UnitOptions, "database" | "exportDir">,
+): { readonly role: "database" | "export"; readonly path: string }[] {
+  const outside = (path: string) => path !== sandbox.stateDirectory && !path.startsWith(`${sandbox.stateDirectory}/`);
+  return [
+    ...(outside(options.database) ? [{ role: "database", path: dirname(options.database) } as const] : []),
+    ...(options.exportDir !== null && outside(options.exportDir) ? [{ role: "export", path: options.exportDir } as const] : []),
+  ];
 }

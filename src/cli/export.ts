@@ -60,6 +60,7 @@ async function runExport(rawIo: Io, file: string, flags: ExportFlags): Promise<n
     dir,
     lockTimeoutMs: timeout,
     memoryLimit: plan.duckdb_memory_limit,
+    systemPrefix: plan.system_prefix,
     inScope: (table) => inExportScope(plan, roots, table),
     runId: null,
     onCrashPoint: io.onCrashPoint,

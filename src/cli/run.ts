@@ -1,15 +1,16 @@
 // `restload run <pipeline.toml>`: extract, normalise and load every selected unit; log on stderr, print a summary.
 import type { CAC } from "cac";
-import { RestloadError } from "../errors.ts";
+import { ExitCode, RestloadError } from "../errors.ts";
 import { runtimeFetch } from "../runtime/fetch.ts";
 import { toJson } from "../util/json.ts";
 import { errorJson } from "./_format.ts";
 import { type Io, isOutputClosed } from "./_io.ts";
 import { lockTimeoutMs, lockTimeoutOption, secondsFlag } from "./_options.ts";
 import { preparePipeline, selectRoots } from "./_pipeline.ts";
+import { type RunExport, exportAfterRun, exportFolder, exportsAfter } from "./_run-export.ts";
 import { RunLog, type RunLogOptions } from "./_run-log.ts";
 import { type LogLevel, logLevels } from "./_run-log-lines.ts";
-import { summaryText } from "./_run-summary.ts";
+import { type RunReport, summaryText } from "./_run-summary.ts";
 
 interface RunFlags {
   select?: unknown;
@@ -29,6 +30,13 @@ export function registerRun(cli: CAC, io: Io): void {
     .command(
       "run <pipeline>",
       "Extract every resource and load it into the DuckDB file, each load unit committed in checkpoints (holding the file only while writing)",
+    )
+    .usage(
+      "run <pipeline.toml> [options]\n\n" +
+        "  Runs the pipeline's load units (all, or those of --select), each committed in checkpoints; exits 0 when\n" +
+        '  every unit committed, 1 when one failed. With [export] dir = "…" in the pipeline file, a run whose every\n' +
+        "  unit committed then exports those units' tables as Parquet to <dir>/<dataset>/<table>/, as restload export\n" +
+        "  does; a failed export exits 1 and the run's rows stay committed. Failed, interrupted and dry runs never export.",
     )
     .option("--select <names>", "Only the load units of these root resources (comma-separated)")
     .option("--database <path>", "DuckDB file to load (overrides pipeline.database)")
@@ -88,14 +96,14 @@ async function runWith(
   const prepared = await preparePipeline(rawIo, file, { secretsFile: flags.secrets, database: flags.database });
   const { io, plan } = prepared;
   run.redacting(io);
-  const units = flags.select === undefined ? undefined : selectRoots(plan, flags.select).map((resource) => resource.unit);
+  const roots = flags.select === undefined ? undefined : selectRoots(plan, flags.select);
   // DuckDB is loaded only when a command needs it, so --help and --version stay instant.
   const { dryRun, runPipeline } = await import("../run/index.ts");
   const options = {
     plan,
     secrets: prepared.secrets,
     redactor: prepared.redactor,
-    units,
+    units: roots?.map((resource) => resource.unit),
     fetch: log.countRequests(runtimeFetch(plan.client.ca_certificates, prepared.loaded.dir)),
     onEvent: log.onEvent,
     onCrashPoint: rawIo.onCrashPoint,
@@ -103,11 +111,31 @@ async function runWith(
   const summary = flags.dryRun
     ? await dryRun(options)
     : await runPipeline({ ...options, lockTimeoutMs: run.lockTimeoutMs, signal: rawIo.signal, fullRefresh: flags.fullRefresh });
+  // The run has released the database: the export reads it like any other command. Its outcome
+  // changes the command's exit code, never the run's (committed and recorded as it ended).
+  let exported: RunExport | null = null;
+  if (exportsAfter(plan, { exitCode: summary.exit_code, dryRun: flags.dryRun === true })) {
+    log.exportStarted(exportFolder(plan));
+    exported = await exportAfterRun({
+      plan,
+      roots,
+      runId: summary.run_id,
+      lockTimeoutMs: run.lockTimeoutMs,
+      redact: (text) => prepared.redactor.redact(text),
+      onCrashPoint: rawIo.onCrashPoint,
+    });
+    log.exportEnded(exported);
+  }
+  const report: RunReport = {
+    ...summary,
+    exit_code: exported?.status === "failed" ? ExitCode.failed : summary.exit_code,
+    export: exported,
+  };
   // The log's last line first, from the summary: the run has ended (and is recorded) whatever
   // becomes of stdout, so a reader that went away (`| head`) changes neither its line nor its exit code.
-  await log.finished(summary);
-  await stdoutUnlessClosed(io, flags.json ? `${toJson(summary, 2)}\n` : summaryText(summary, flags.dryRun ? plan : undefined));
-  return summary.exit_code;
+  await log.finished({ ...report, export: exported?.status ?? null });
+  await stdoutUnlessClosed(io, flags.json ? `${toJson(report, 2)}\n` : summaryText(report, flags.dryRun ? plan : undefined));
+  return report.exit_code;
 }
 
 /** Writes to stdout; a reader that went away is no failure (nobody is left to read). */

@@ -1,14 +1,14 @@
 // `restload systemd <pipeline.toml>`: a oneshot service and a timer (and a status page service).
 import type { CAC } from "cac";
 import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
-import { delimiter, dirname, join, resolve } from "node:path";
+import { delimiter, join, resolve } from "node:path";
 import { loadPipelineFile } from "../config/load.ts";
 import { RestloadError } from "../errors.ts";
 import { plan } from "../plan/index.ts";
 import type { Io } from "./_io.ts";
 import { secondsFlag } from "./_options.ts";
 import { type PathFinding, type ServicePath, checkServicePaths, modulePaths } from "./_systemd-paths.ts";
-import { sandbox, serveUnit, serviceUnit, timerUnit } from "./_systemd-units.ts";
+import { sandbox, serveUnit, serviceUnit, timerUnit, writableOutsideState } from "./_systemd-units.ts";
 
 interface SystemdFlags {
   onCalendar?: string;
@@ -67,6 +67,7 @@ async function runSystemd(io: Io, file: string, flags: SystemdFlags): Promise<nu
     secrets: [...new Set(loaded.secrets.map((ref) => ref.name))],
     credentialsDir: resolve(flags.credentialsDir ?? "/etc/restload/credentials"),
     database: planned.database,
+    exportDir: planned.export?.dir ?? null,
     onFailure: flags.onFailure ?? null,
     servePort: flags.port === undefined ? 8484 : Number(flags.port),
     maxAge: flags.maxAge === undefined ? null : String(flags.maxAge),
@@ -129,7 +130,7 @@ async function runSystemd(io: Io, file: string, flags: SystemdFlags): Promise<nu
 
 /** Every file the service reads or writes: the binary, the pipeline and its modules, the database's directory, the credentials. */
 function servicePaths(
-  options: { binary: string; database: string; secrets: readonly string[]; credentialsDir: string },
+  options: { binary: string; database: string; exportDir: string | null; secrets: readonly string[]; credentialsDir: string },
   loaded: { file: string; dir: string; config: unknown },
 ): ServicePath[] {
   return [
@@ -137,7 +138,7 @@ function servicePaths(
     { role: "pipeline", path: loaded.file },
     ...modulePaths(loaded.config, loaded.dir).map((path): ServicePath => ({ role: "module", path })),
     // StateDirectory= is made for the service by systemd; any other directory is the operator's to get right.
-    ...(options.database.startsWith(`${sandbox.stateDirectory}/`) ? [] : [{ role: "database", path: dirname(options.database) } as const]),
+    ...writableOutsideState(options),
     ...(options.secrets.length > 0 ? [{ role: "credentials", path: options.credentialsDir } as const] : []),
   ];
 }

@@ -4,6 +4,7 @@ import { isTable, type SecretRef } from "./references.ts";
 import type { Auth } from "./schema/auth.ts";
 import type { EndpointTable, WrittenIncrementalParam } from "./schema/endpoint.ts";
 import { type IncrementalConfig, type IncrementalParam, IncrementalParamSchema } from "./schema/incremental.ts";
+import type { ExportSection } from "./schema/export.ts";
 import type { PipelineFile } from "./schema/index.ts";
 import type { ResolvedPaginator } from "./schema/paginator.ts";
 import type { ClientConfig, PipelineSection } from "./schema/pipeline.ts";
@@ -85,6 +86,8 @@ export interface ResolvedPipeline {
   readonly pipeline: ResolvedPipelineSection;
   readonly client: ResolvedClient;
   readonly resources: readonly ResolvedResource[];
+  /** `[export]`, or null when the file has none (runs then export nothing). */
+  readonly export: ExportSection | null;
   /** The file as written (validated): tells a resource's own keys from resource_defaults' for TOML paths. */
   readonly written: PipelineFile;
 }
@@ -104,6 +107,7 @@ export function resolvePipeline(file: PipelineFile): ResolvedPipeline {
     },
     client: { ...policy, base_url: base_url ?? null, headers: headers ?? {}, auth: auth ?? null },
     resources: file.resources.map((resource, index) => resolveResource(file, resource, index)),
+    export: file.export ?? null,
     written: file,
   };
 }

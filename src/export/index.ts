@@ -29,6 +29,8 @@ export interface ExportRequest {
   readonly dir: string;
   readonly lockTimeoutMs: number;
   readonly memoryLimit: string;
+  /** The pipeline's `system_prefix` (which columns hold load ids and row ids). */
+  readonly systemPrefix: string;
   readonly inScope: (table: string) => boolean;
   /** The run that triggered the export (`[export] dir`), recorded in `_rl_exports`; null for `restload export`. */
   readonly runId: string | null;

@@ -36,9 +36,9 @@ export function plan(loaded: LoadedPipeline, options: PlanOptions): Plan {
     pipeline: config.pipeline.name,
     pipeline_file: loaded.file,
     // --database is a path typed in a shell: it resolves against the working directory, as for
-    // every command (serve, sql); the file's `database` key follows the rule of resolveDatabasePath.
+    // every command (serve, sql); the file's `database` key follows the rule of resolveStatePath.
     database:
-      options.database !== undefined ? resolve(options.database) : resolveDatabasePath(config.pipeline.database, loaded.dir, options.env),
+      options.database !== undefined ? resolve(options.database) : resolveStatePath(config.pipeline.database, loaded.dir, options.env),
     dataset,
     system_prefix,
     max_concurrency,
@@ -49,19 +49,24 @@ export function plan(loaded: LoadedPipeline, options: PlanOptions): Plan {
     resources: graph.resources,
     units: graph.units,
     tables: graph.tables,
+    export: config.export && { dir: resolveStatePath(config.export.dir, loaded.dir, options.env) },
     warnings,
   };
   return deepFreeze(result);
 }
 
 /**
- * A relative database path resolves against $STATE_DIRECTORY (systemd's StateDirectory=) when
- * set, else against the pipeline file's directory, never the working directory.
+ * A relative path of the pipeline file (`pipeline.database`, `export.dir`) resolves against
+ * $STATE_DIRECTORY (systemd's StateDirectory=) when set, else against the pipeline file's
+ * directory, never the working directory: every command and every timer agree on it.
+ *
+ * @example
+ * resolveStatePath("lake", "/etc/restload", { STATE_DIRECTORY: "/var/lib/restload" }) // "/var/lib/restload/lake"
  */
-export function resolveDatabasePath(database: string, pipelineDir: string, env: Env): string {
-  if (isAbsolute(database)) return database;
+export function resolveStatePath(path: string, pipelineDir: string, env: Env): string {
+  if (isAbsolute(path)) return path;
   const state = env.STATE_DIRECTORY?.split(":")[0];
-  return join(state || pipelineDir, database);
+  return join(state || pipelineDir, path);
 }
 
 // internal

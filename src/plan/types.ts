@@ -113,6 +113,8 @@ export type Plan = Frozen<
   readonly units: readonly LoadUnit[];
   /** The units' root tables and their governing resources (`tables.ts` has the rule for child tables). */
   readonly tables: readonly PlannedTable[];
+  /** `[export]`: the export root (absolute; the dataset's folder is `<dir>/<dataset>`), written after every successful run; null without it. */
+  readonly export: { readonly dir: string } | null;
   /** Things that work but are probably not what the user meant; printed, never fatal. */
   readonly warnings: readonly string[];
 };

@@ -2,7 +2,7 @@
 // from the newest committed data read (see committed.ts) and the live runs' status files.
 import { type Context, Hono } from "hono";
 import { CommittedDatabases } from "./committed.ts";
-import { health } from "./health.ts";
+import { health, healthNotes } from "./health.ts";
 import { contentPart, page } from "./html-layout.ts";
 import { overviewContent } from "./html-overview.ts";
 import { cursorsContent, runContent } from "./html-run.ts";
@@ -77,12 +77,14 @@ export function createApp(options: ServeOptions): StatusApp {
   app.get("/healthz", async (c) => {
     const databases = await all();
     const problems = health(databases, options.maxAgeSeconds, now());
-    if (problems.length === 0) return c.text("ok\n");
+    // Said, not judged by: a failed export leaves the status as the runs make it.
+    const notes = healthNotes(databases, now());
+    if (problems.length === 0) return c.text(["ok", ...notes, ""].join("\n"));
     // Which read the verdict rests on, when a run holds the file just now.
     const reads = databases
       .filter((db) => db.read_at !== null && db.read_failure === "locked")
       .map((db) => `${db.database}: committed data read at ${db.read_at} (${db.note})`);
-    return c.text(`${[...problems, ...reads].join("\n")}\n`, 503);
+    return c.text(`${[...problems, ...notes, ...reads].join("\n")}\n`, 503);
   });
 
   app.get("/metrics", async (c) =>

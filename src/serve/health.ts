@@ -1,7 +1,8 @@
 // /healthz: healthy only on committed data actually read and current, judged by each pipeline's
-// newest finished run and, with --max-age, the age of its last successful unit.
+// newest finished run and, with --max-age, the age of its last successful unit. A failed last
+// export is said in the body as a note, and does not change the verdict.
 import { lastOutcome, liveRun } from "./outcome.ts";
-import type { DatabaseSnapshot } from "./types.ts";
+import type { DatabaseSnapshot, ExportRow } from "./types.ts";
 
 /**
  * While a run holds the file the last good read is served (a run holds it for its commits), but
@@ -54,6 +55,31 @@ export function health(databases: readonly DatabaseSnapshot[], maxAgeSeconds: nu
     }
   }
   return problems;
+}
+
+/**
+ * Lines on what /healthz reports without judging by it: a dataset whose last Parquet export failed
+ * (its tables are loaded; the lake is stale until the next export). One per database and dataset,
+ * named by its pipelines; none for a database whose committed data cannot be judged by.
+ *
+ * @example
+ * healthNotes(snapshots, Date.now()) // ["note: github: the last export failed at 2026-01-01T12:00:00Z: Cannot write …"]
+ */
+export function healthNotes(databases: readonly DatabaseSnapshot[], now: number): string[] {
+  const notes: string[] = [];
+  for (const db of databases) {
+    if (readProblem(db, now) !== null) continue;
+    const datasets = new Map<string, { names: string[]; failed: ExportRow | null }>();
+    for (const p of db.pipelines) {
+      const dataset = datasets.get(p.dataset) ?? { names: [], failed: p.last_export?.status === "ok" ? null : p.last_export };
+      datasets.set(p.dataset, dataset);
+      dataset.names.push(p.pipeline);
+    }
+    for (const { names, failed } of datasets.values())
+      if (failed)
+        notes.push(`note: ${names.join(", ")}: the last export failed at ${failed.finished_at}: ${failed.error ?? "no error recorded"}`);
+  }
+  return notes;
 }
 
 // internal

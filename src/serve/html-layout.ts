@@ -48,11 +48,11 @@ const style = `body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#1d232
 h1{font-size:20px;margin:0 0 16px}h2{font-size:16px;margin:0 0 8px}h3{font-size:14px;margin:12px 0 4px}a{color:#0b5cad}
 .card{background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:16px;margin:0 0 16px}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;color:#fff}
-.succeeded,.committed{background:#1f883d}.failed,.unfinished{background:#cf222e}.interrupted{background:#9a6700}.running{background:#0969da}
+.succeeded,.committed,.ok{background:#1f883d}.failed,.unfinished{background:#cf222e}.interrupted{background:#9a6700}.running{background:#0969da}
 table{border-collapse:collapse;margin:8px 0}td,th{padding:3px 10px 3px 0;text-align:left;vertical-align:top}th{color:#57606a;font-weight:600}
 .error{color:#cf222e;white-space:pre-wrap;margin:4px 0}.hint{margin:4px 0}.muted{color:#57606a}.num{text-align:right;font-variant-numeric:tabular-nums}
 .failure{border-left:3px solid #cf222e;padding:2px 0 2px 10px;margin:8px 0}.failure code{font-weight:600}
-.context th{font-weight:normal}.note{color:#9a6700}#refresh-problem:empty{display:none}`;
+.context th{font-weight:normal}.last-export{margin:8px 0}.export th{font-weight:normal}.note{color:#9a6700}#refresh-problem:empty{display:none}`;
 
 // Fetches `?part=main` of the page it is on (the token, if any, is in its URL) and swaps the content
 // in when it changed; <details> left open stay open. A failed fetch is said once, then retried.

@@ -1,5 +1,7 @@
 // The overview: per pipeline its status, the failures of its last finished run with their hints,
-// its live run, rows and duration of recent runs, tables with when each was last loaded, cursors, runs.
+// its live run, rows and duration of recent runs, tables with when each was last loaded, the
+// dataset's last export, cursors, runs.
+import { lastExportBlock } from "./html-export.ts";
 import { ago, duration, escapeHtml, link, when } from "./html-layout.ts";
 import { badge, failure, liveProgress } from "./html-parts.ts";
 import { type Outcome, lastOutcome, liveRun, shownStatus } from "./outcome.ts";
@@ -27,6 +29,7 @@ export function overviewContent(databases: readonly DatabaseSnapshot[], now: num
             tables: [],
             cursors: [],
             totals: { runs: {}, rows: 0, requests: 0, retries: 0 },
+            last_export: null,
           },
           now,
           token,
@@ -45,6 +48,11 @@ function pipelineCard(db: DatabaseSnapshot, p: PipelineSnapshot, now: number, to
   const status = live ? "running" : (outcome?.status ?? (p.runs.length > 0 ? "running" : "never run"));
   const runLink = (run: RunRow, text: string) =>
     `<a href="${escapeHtml(link(`/runs/${encodeURIComponent(run.run_id)}?db=${encodeURIComponent(db.database)}`, token))}">${escapeHtml(text)}</a>`;
+  // The run an export followed links to its detail when the page has it (the recent runs of the file).
+  const exportRunLink = (runId: string) => {
+    const run = db.pipelines.flatMap((other) => other.runs).find((candidate) => candidate.run_id === runId);
+    return run ? runLink(run, run.started_at) : null;
+  };
   // One status per run, as the badges, the run detail and the health check judge it.
   const shown = p.runs.map((run) => ({ run, status: shownStatus(run, db, now) }));
   const runsRows = shown
@@ -69,7 +77,7 @@ function pipelineCard(db: DatabaseSnapshot, p: PipelineSnapshot, now: number, to
           link(`/cursors?db=${encodeURIComponent(db.database)}&dataset=${encodeURIComponent(p.dataset)}`, token),
         )}">all</a>)</p>`
       : "";
-  return `<section class="card pipeline" data-pipeline="${escapeHtml(p.pipeline)}">
+  return `<section class="card pipeline" data-pipeline="${escapeHtml(p.pipeline)}" data-database="${escapeHtml(db.database)}">
 <h2>${escapeHtml(p.pipeline)} ${badge(status)}</h2>
 <p class="muted">${escapeHtml(db.database)} · dataset ${escapeHtml(p.dataset)} · last successful unit ${escapeHtml(ago(p.last_success_at, now))}${
     outcome ? ` · last finished run ${runLink(outcome.run, outcome.run.started_at)}` : ""
@@ -77,6 +85,7 @@ function pipelineCard(db: DatabaseSnapshot, p: PipelineSnapshot, now: number, to
 ${outcome ? failures(p, outcome) : ""}${live ? liveProgress(live) : ""}
 ${chart(shown)}
 ${tables ? `<table class="tables"><tr><th>table</th><th class="num">rows</th><th>loaded at</th></tr>${tables}</table>` : ""}
+${lastExportBlock(p.last_export, now, exportRunLink)}
 ${cursors}
 <table class="runs"><tr><th>run</th><th>status</th><th class="num">rows</th><th class="num">duration</th><th>error</th></tr>${runsRows}</table>
 </section>`;

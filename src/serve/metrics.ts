@@ -1,9 +1,9 @@
 // /metrics in the Prometheus text format (0.0.4): counters over every recorded run, gauges of the
-// last finished run, tables and running runs. Served from the last good read while a run holds the
-// file, so no series disappears between scrapes.
+// last finished run, tables, each dataset's last export and running runs. Served from the last good
+// read while a run holds the file, so no series disappears between scrapes.
 import { threeDecimals } from "./_numbers.ts";
 import { lastOutcome } from "./outcome.ts";
-import type { DatabaseSnapshot, PipelineSnapshot } from "./types.ts";
+import type { DatabaseSnapshot, ExportRow, PipelineSnapshot } from "./types.ts";
 
 type Labels = Record<string, string>;
 type Sample = readonly [Labels, number];
@@ -22,6 +22,16 @@ export function metrics(databases: readonly DatabaseSnapshot[], now: number): st
   );
   const per = (value: (p: PipelineSnapshot, db: DatabaseSnapshot) => number): Sample[] =>
     pipelines.map(({ db, p, id }) => [id, value(p, db)]);
+  // An export covers a dataset, not a pipeline: one series per database and dataset that has one.
+  const seen = new Set<string>();
+  const lastExports: [Labels, ExportRow][] = [];
+  for (const { db, p } of pipelines) {
+    const key = JSON.stringify([db.database, p.dataset]);
+    if (p.last_export === null || seen.has(key)) continue;
+    seen.add(key);
+    lastExports.push([{ database: db.database, dataset: p.dataset }, p.last_export]);
+  }
+  const perExport = (value: (exported: ExportRow) => number): Sample[] => lastExports.map(([labels, e]) => [labels, value(e)]);
   const outcomes = new Map(pipelines.map(({ db, p }) => [p, lastOutcome(p, db, now)]));
 
   family(
@@ -88,6 +98,36 @@ export function metrics(databases: readonly DatabaseSnapshot[], now: number): st
     pipelines.flatMap(({ p, id }) =>
       p.tables.flatMap((t): Sample[] => (t.loaded_at ? [[{ ...id, table: t.table }, Date.parse(t.loaded_at) / 1000]] : [])),
     ),
+  );
+  family(
+    "restload_last_export_timestamp_seconds",
+    "gauge",
+    "When the dataset's last Parquet export ended, ok or failed (Unix time); absent until a first export.",
+    perExport((e) => Date.parse(e.finished_at) / 1000),
+  );
+  family(
+    "restload_last_export_success",
+    "gauge",
+    "1 when the dataset's last Parquet export succeeded, 0 when it failed.",
+    perExport((e) => (e.status === "ok" ? 1 : 0)),
+  );
+  family(
+    "restload_last_export_duration_seconds",
+    "gauge",
+    "Duration of the dataset's last Parquet export.",
+    perExport((e) => e.duration_s ?? 0),
+  );
+  family(
+    "restload_last_export_rows",
+    "gauge",
+    "Rows the dataset's last Parquet export wrote (unchanged tables write none).",
+    perExport((e) => e.rows_written),
+  );
+  family(
+    "restload_last_export_bytes",
+    "gauge",
+    "Bytes of Parquet the dataset's last export wrote.",
+    perExport((e) => e.bytes_written),
   );
   family(
     "restload_running",

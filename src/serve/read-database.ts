@@ -1,6 +1,6 @@
 // Reads a database's committed data for the status page: per dataset and pipeline its runs, loads,
-// tables, cursors and totals, opened read-only without waiting, in a few queries per dataset, and
-// closed again at once.
+// tables, cursors, totals and the dataset's last export, opened read-only without waiting, in a few
+// queries per dataset, and closed again at once.
 import { openDatabase } from "../db/open.ts";
 import { Session, type SqlRow, quoteLiteral } from "../db/session.ts";
 import { isSystemTable } from "../state/system-tables.ts";
@@ -8,7 +8,7 @@ import { type TableLoads, tableLoads } from "../state/tables.ts";
 import { isoFromMs } from "../util/time.ts";
 import { threeDecimals } from "./_numbers.ts";
 import { errorInfo, jsonObject, schemaChanges } from "./_parse.ts";
-import type { LoadRow, PipelineSnapshot, RunRow, TableRow } from "./types.ts";
+import type { ExportRow, LoadRow, PipelineSnapshot, RunRow, TableRow } from "./types.ts";
 
 const recentRuns = 30;
 const recentCursors = 50;
@@ -114,6 +114,17 @@ async function readDataset(
           ORDER BY updated_at DESC`,
       )
     : [];
+  // A database last written before exports were recorded (migration 6) has no `_rl_exports`: no
+  // export to show. Serve reads only: it never creates the table.
+  const [exported] = tables.has("_rl_exports")
+    ? await session.all(
+        `SELECT export_id, run_id, epoch_ms(started_at) AS started_at, epoch_ms(finished_at) AS finished_at,
+                epoch_ms(finished_at) - epoch_ms(started_at) AS duration_ms, status, dir, tables_written, tables_unchanged,
+                files_written, rows_written, bytes_written, error
+           FROM ${t("_rl_exports")} ORDER BY finished_at DESC, started_at DESC, export_id DESC LIMIT 1`,
+      )
+    : [];
+  const lastExport = exported ? exportRow(exported) : null;
 
   const loadsByRun: Record<string, LoadRow[]> = {};
   for (const row of loads) (loadsByRun[String(row.run_id)] ??= []).push(loadRow(row));
@@ -156,6 +167,7 @@ async function readDataset(
         requests: Number(own?.requests ?? 0),
         retries: Number(own?.retries ?? 0),
       },
+      last_export: lastExport,
     };
   });
 }
@@ -201,5 +213,23 @@ function loadRow(row: SqlRow): LoadRow {
     error: row.error === null ? null : String(row.error),
     error_data: errorInfo(row.error_data),
     schema_changes: schemaChanges(row.schema_changes),
+  };
+}
+
+function exportRow(row: SqlRow): ExportRow {
+  return {
+    export_id: String(row.export_id),
+    run_id: row.run_id === null || row.run_id === undefined ? null : String(row.run_id),
+    started_at: isoFromMs(row.started_at) ?? "",
+    finished_at: isoFromMs(row.finished_at) ?? "",
+    duration_s: seconds(row.duration_ms),
+    status: String(row.status),
+    dir: String(row.dir),
+    tables_written: Number(row.tables_written),
+    tables_unchanged: Number(row.tables_unchanged),
+    files_written: Number(row.files_written),
+    rows_written: Number(row.rows_written),
+    bytes_written: Number(row.bytes_written),
+    error: row.error === null || row.error === undefined ? null : String(row.error),
   };
 }

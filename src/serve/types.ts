@@ -59,6 +59,31 @@ export interface TableRow {
   readonly loaded_by_run: string | null;
 }
 
+/**
+ * A Parquet export of the dataset, as `_rl_exports` records it (written when the export ended, ok
+ * or failed; `restload export`, or after a run with `[export] dir`).
+ */
+export interface ExportRow {
+  readonly export_id: string;
+  /** The run that triggered it; null for the `restload export` command. */
+  readonly run_id: string | null;
+  readonly started_at: string;
+  readonly finished_at: string;
+  /** Seconds, rounded to milliseconds. */
+  readonly duration_s: number | null;
+  /** `ok` or `failed`. */
+  readonly status: string;
+  /** The dataset's export folder, `DIR/<dataset>`. */
+  readonly dir: string;
+  readonly tables_written: number;
+  readonly tables_unchanged: number;
+  readonly files_written: number;
+  readonly rows_written: number;
+  readonly bytes_written: number;
+  /** The failure's one-line text; null when ok. */
+  readonly error: string | null;
+}
+
 /** Totals over every run of the pipeline ever recorded: what the counters of /metrics are. */
 export interface PipelineTotals {
   /** Finished runs by status (`succeeded`, `failed`, `interrupted`). */
@@ -80,6 +105,11 @@ export interface PipelineSnapshot {
   readonly tables: readonly TableRow[];
   readonly cursors: readonly { resource: string; parent_key: string; last_value: string; updated_at: string | null }[];
   readonly totals: PipelineTotals;
+  /**
+   * The dataset's newest export by `finished_at` (an export covers the dataset, so every pipeline
+   * of it shows the same one); null when there was none, or the database has no `_rl_exports`.
+   */
+  readonly last_export: ExportRow | null;
 }
 
 export interface DatabaseSnapshot {

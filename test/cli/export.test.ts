@@ -210,4 +210,110 @@ describe("export", () => {
       await holder.exited;
     }
   });
+
+  test("after a merge that changes 20 of 300 rows the export holds 300 rows, the new versions, no duplicates", async () => {
+    const rows = (changed: number) =>
+      Array.from({ length: 300 }, (_, index) => ({ id: index + 1, title: index < changed ? `new ${index + 1}` : `old ${index + 1}` }));
+    const { server, state } = mutableApi(servers, rows(0));
+    const p = project(
+      `${testHead(server.url)}\n[[resources]]\nname = "items"\nprimary_key = "id"\nwrite_disposition = "merge"\nendpoint.paginator = "single_page"\n`,
+    );
+    expect((await p.run()).code).toBe(0);
+    const lake = tempDir("restload-lake-");
+    await exportTo(p, lake);
+    state.records = rows(20).slice(0, 20);
+    expect((await p.run()).code).toBe(0);
+    const merged = await exportTo(p, lake);
+    expect(merged.tables.map((table) => [table.table, table.status, table.rows, table.rows_written])).toEqual([
+      ["items", "rewritten", 300, 300],
+    ]);
+    const folder = join(lake, "data", "items");
+    const read = await folderRows(folder);
+    expect(read).toHaveLength(300);
+    expect(new Set(read.map((row) => row.id)).size).toBe(300);
+    expect(
+      read
+        .filter((row) => String(row.title).startsWith("new"))
+        .map((row) => Number(row.id))
+        .sort((a, b) => a - b),
+    ).toEqual(Array.from({ length: 20 }, (_, index) => index + 1));
+    expect(
+      await duckdb(
+        `select count(*) as n, count(distinct id) as d, count(*) filter (where title like 'new%') as changed from read_parquet('${folder}/*.parquet')`,
+      ),
+    ).toEqual([{ n: 300, d: 300, changed: 20 }]);
+  });
+
+  test("an append table gets one new file per export with new rows; the files already there stay the same files", async () => {
+    let next = 1;
+    const batch = (count: number) => Array.from({ length: count }, () => ({ id: next++, tags: [{ name: "t" }] }));
+    const { server, state } = mutableApi(servers, batch(10));
+    const p = project(
+      `${testHead(server.url)}\n[[resources]]\nname = "events"\nprimary_key = "id"\nwrite_disposition = "append"\nendpoint.paginator = "single_page"\n`,
+    );
+    expect((await p.run()).code).toBe(0);
+    const lake = tempDir("restload-lake-");
+    await exportTo(p, lake);
+    const folder = join(lake, "data", "events");
+    const first = statSync(join(folder, "part-000001.parquet")).ino;
+    state.records = batch(5);
+    expect((await p.run()).code).toBe(0);
+    const appended = await exportTo(p, lake);
+    expect(appended.tables.map((table) => [table.table, table.status, table.rows, table.file, table.rows_written])).toEqual([
+      ["events", "appended", 15, "part-000002.parquet", 5],
+      ["events__tags", "appended", 15, "part-000002.parquet", 5],
+    ]);
+    expect(parquetFiles(folder)).toEqual(["part-000001.parquet", "part-000002.parquet"]);
+    expect(statSync(join(folder, "part-000001.parquet")).ino).toBe(first);
+    const ids = (await folderRows(folder)).map((row) => Number(row.id)).sort((a, b) => a - b);
+    expect(ids).toEqual(Array.from({ length: 15 }, (_, index) => index + 1));
+    const stored = await p.query("select _rl_load_id as id, count(*) as n from data.events group by 1 order by 1");
+    const manifest = JSON.parse(readFileSync(join(lake, "data", "_manifest.json"), "utf8"));
+    expect(manifest.tables.events.files.map((file: { rows: number; load_ids: string[] }) => [file.load_ids, file.rows])).toEqual(
+      stored.map((row) => [[row.id], row.n]),
+    );
+
+    // A new column: the files already there lack it, so the table is written again as one complete set.
+    state.records = [{ id: next++, tags: [], extra: "new field" }];
+    expect((await p.run()).code).toBe(0);
+    const widened = await exportTo(p, lake);
+    expect(widened.tables.find((table) => table.table === "events")).toMatchObject({
+      status: "rewritten",
+      rows: 16,
+      file: "part-000003.parquet",
+    });
+    expect(parquetFiles(folder)).toEqual(["part-000003.parquet"]);
+    expect(await duckdb(`select count(*) as n, count(extra) as e from read_parquet('${folder}/*.parquet')`)).toEqual([{ n: 16, e: 1 }]);
+  });
+
+  test("bad export folders: a folder restload did not publish, or a path under a file, fail clearly and change nothing", async () => {
+    const { server } = mutableApi(servers, records(["one"]));
+    const p = project(pipeline(server.url));
+    expect((await p.run()).code).toBe(0);
+    const lake = tempDir("restload-lake-");
+    mkdirSync(join(lake, "data", "items"), { recursive: true });
+    writeFileSync(join(lake, "data", "items", "mine.parquet"), "not restload's");
+    const occupied = await runMain(["export", p.pipeline, "--to", lake]);
+    expect(occupied.code).toBe(1);
+    expect(occupied.stderr).toContain(`"${join(lake, "data", "items")}" is not a table folder restload published`);
+    expect(occupied.stderr).toContain("move");
+    expect(readdirSync(join(lake, "data", "items"))).toEqual(["mine.parquet"]);
+    expect(existsSync(join(lake, "data", "_manifest.json"))).toBe(false);
+
+    const file = join(tempDir(), "a-file");
+    writeFileSync(file, "");
+    const underFile = await runMain(["export", p.pipeline, "--to", join(file, "lake")]);
+    expect(underFile.code).toBe(1);
+    expect(underFile.stderr).toContain(`Cannot write the export folder "${join(file, "lake", "data")}"`);
+    // Both failures are recorded for the status page, with their reason.
+    expect(
+      await p.query("select status, error like '%not a table folder%' as occupied from data._rl_exports order by finished_at"),
+    ).toEqual([
+      { status: "failed", occupied: true },
+      { status: "failed", occupied: false },
+    ]);
+    const usage = await runMain(["export", p.pipeline]);
+    expect(usage.code).toBe(64);
+    expect(usage.stderr).toContain("--to DIR, or [export] dir");
+  });
 });

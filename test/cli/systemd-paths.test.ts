@@ -153,6 +153,13 @@ describe("restload systemd path checks", () => {
       "warning: /nonexistent-restload-test: the database directory does not exist: ReadWritePaths= keeps the service from starting",
     );
 
+    // The export folder is written too: the same checks, named as the export folder.
+    const exportTo = reachable('database = "paths.duckdb"\n[export]\ndir = "/usr"\n');
+    const exportRefused = await runMain(["systemd", exportTo.pipeline, "--binary", exportTo.binary]);
+    expect(exportRefused.code).toBe(78);
+    expect(exportRefused.stderr).toContain("cannot write Parquet files in the export folder (mode 0755");
+    expect(exportRefused.stderr).toContain("set [export] dir to a relative path");
+
     const relative = reachable('database = "paths.duckdb"\n');
     const quiet = await runMain(["systemd", relative.pipeline, "--binary", relative.binary]);
     expect(quiet.code).toBe(0);

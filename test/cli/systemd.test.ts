@@ -126,18 +126,18 @@ describe("restload systemd", () => {
     expect(some.stdout).toContain("secrets: put /etc/restload/creds/github_token (mode 600, owned by root)\n");
   });
 
-  test("a database outside the state directory gets ReadWritePaths=; % is escaped; a bad --port is refused", async () => {
+  test("a database and an export folder outside the state directory get ReadWritePaths=; % is escaped; a bad --port is refused", async () => {
     const dir = tempDir();
     const pipeline = join(dir, "p%1.toml");
     writeFileSync(
       pipeline,
-      '[pipeline]\nname = "elsewhere"\ndatabase = "/srv/data/elsewhere.duckdb"\n[client]\nbase_url = "https://api.example.com/"\n[[resources]]\nname = "items"\n',
+      '[pipeline]\nname = "elsewhere"\ndatabase = "/srv/data/elsewhere.duckdb"\n[export]\ndir = "/srv/lake"\n[client]\nbase_url = "https://api.example.com/"\n[[resources]]\nname = "items"\n',
     );
     const out = join(dir, "units");
     const written = await runMain(["systemd", pipeline, "--output", out, "--binary", bunBin, "--force"]);
     expect(written.code).toBe(0);
     const service = readFileSync(join(out, "restload-elsewhere.service"), "utf8");
-    expect(service).toContain("ReadWritePaths=/srv/data");
+    expect(service).toContain("ReadWritePaths=/srv/data\nReadWritePaths=/srv/lake\n");
     expect(service).toContain(`${join(dir, "p%%1.toml")}`);
     const verify = await run([systemdAnalyze(), "verify", join(out, "restload-elsewhere.service"), join(out, "restload-elsewhere.timer")]);
     expect(verify.code).toBe(0);

@@ -1,7 +1,11 @@
 // Helpers of the status page tests: `restload serve` as a real process, reading /healthz and
-// /metrics, waiting for a condition, holding a database's lock from another process until released.
-import { join } from "node:path";
-import { bunBin, mainTs, repoRoot, servingUrl } from "../helpers.ts";
+// /metrics, waiting for a condition, holding a database's lock from another process until released,
+// databases with exports recorded (or from before exports were).
+import { copyFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { openDatabase } from "../../src/db/open.ts";
+import { type ExportRecord, recordExport } from "../../src/export/record.ts";
+import { bunBin, mainTs, repoRoot, servingUrl, tempDir } from "../helpers.ts";
 
 const started: ReturnType<typeof Bun.spawn>[] = [];
 
@@ -101,4 +105,70 @@ export async function holdDatabase(database: string): Promise<{ pid: number; rel
       return proc.exited;
     },
   };
+}
+
+/** An export's `_rl_exports` row: an ok one of the dataset "data" that finished `finishedAt`, with `fields` over it. */
+export function exportRecord(finishedAt: Date, fields: Partial<ExportRecord> = {}): ExportRecord {
+  return {
+    export_id: `export-${finishedAt.getTime()}`,
+    run_id: null,
+    started_at: new Date(finishedAt.getTime() - 1500),
+    finished_at: finishedAt,
+    status: "ok",
+    dir: "/srv/lake/data",
+    tables_written: 1,
+    tables_unchanged: 0,
+    files_written: 1,
+    rows_written: 1,
+    bytes_written: 1000,
+    error: null,
+    ...fields,
+  };
+}
+
+/**
+ * Records `exports` (in this order) into `database`, a file a real run wrote, as an export does
+ * (`recordExport`: the dataset "data").
+ */
+export async function recordExports(database: string, exports: readonly ExportRecord[]): Promise<void> {
+  for (const record of exports) await recordExport({ database, dataset: "data", lockTimeoutMs: 10_000, memoryLimit: "64MB" }, record);
+}
+
+/** A copy of `database` (a real run's file) in a temp folder, with `exports` recorded into it. */
+export async function copyWithExports(database: string, exports: readonly ExportRecord[]): Promise<string> {
+  const copy = join(tempDir("restload-serve-"), basename(database));
+  copyFileSync(database, copy);
+  await recordExports(copy, exports);
+  return copy;
+}
+
+/**
+ * A copy of `database` (a real run's file) as restload wrote it before exports were recorded: the
+ * dataset "data" without `_rl_exports`, at system table version 5.
+ */
+export async function copyFromBeforeExports(database: string): Promise<string> {
+  const copy = join(tempDir("restload-serve-"), basename(database));
+  copyFileSync(database, copy);
+  const db = await openDatabase(copy, { create: false, lockTimeoutMs: 0, memoryLimit: "64MB" });
+  try {
+    await db.connection.run("DROP TABLE data._rl_exports");
+    await db.connection.run("DELETE FROM data._rl_version WHERE version >= 6");
+  } finally {
+    db.close();
+  }
+  return copy;
+}
+
+/** Whether `database` has `data._rl_exports`, and its system table version (read-only). */
+export async function exportsTableOf(database: string): Promise<{ exists: boolean; version: number }> {
+  const db = await openDatabase(database, { create: false, readOnly: true, lockTimeoutMs: 10_000, memoryLimit: "64MB" });
+  try {
+    const tables = await db.connection.runAndReadAll(
+      "SELECT count(*) AS n FROM duckdb_tables() WHERE schema_name = 'data' AND table_name = '_rl_exports'",
+    );
+    const version = await db.connection.runAndReadAll("SELECT max(version) AS v FROM data._rl_version");
+    return { exists: Number(tables.getRowObjects()[0]?.n) > 0, version: Number(version.getRowObjects()[0]?.v) };
+  } finally {
+    db.close();
+  }
 }

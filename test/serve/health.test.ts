@@ -12,7 +12,18 @@ import { foreignRunStaleMs, isLiveStatus, runProcessAlive, statusFilePath, type 
 import { bunBin } from "../helpers.ts";
 import { json, startServer, type TestServer } from "../servers/server.ts";
 import { linkedPage, project, type Project, randomKillDelays, spawnRun } from "../run/_helpers.ts";
-import { healthOf, holdDatabase, metricsOf, startServe, stopServes, waitFor } from "./_serve.ts";
+import {
+  copyFromBeforeExports,
+  exportRecord,
+  exportsTableOf,
+  healthOf,
+  holdDatabase,
+  metricsOf,
+  recordExports,
+  startServe,
+  stopServes,
+  waitFor,
+} from "./_serve.ts";
 
 const servers: TestServer[] = [];
 afterAll(async () => {
@@ -381,6 +392,54 @@ describe("a run going on is judged by its process", () => {
     expect(isLiveStatus({ ...document, host: hostname() }, now)).toBe(false);
     expect(isLiveStatus({ ...document, host: hostname(), pid: process.pid, updated_at: new Date(hourAgo).toISOString() }, now)).toBe(true);
     expect(isLiveStatus({ ...document, host: hostname(), pid: process.pid, state: "succeeded" }, now)).toBe(false);
+  });
+});
+
+describe("a failed last export is said, not judged by", () => {
+  test("after a good run /healthz stays 200 with a note naming the failed export; a newer ok export clears it; a database from before exports says nothing", async () => {
+    const api = startServer(() => json([{ id: 1 }]));
+    servers.push(api);
+    const p = project(
+      `[pipeline]\nname = "exported"\ndataset = "data"\n[client]\nbase_url = "${api.url}"\n[[resources]]\nname = "items"\nendpoint.paginator = "single_page"\n`,
+      "exported",
+    );
+    expect((await p.run()).code).toBe(0);
+    const older = await copyFromBeforeExports(p.database);
+    const base = await startServe(["--database", p.database]);
+    expect(await healthOf(base)).toEqual({ status: 200, text: "ok\n" });
+
+    const failedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
+    await recordExports(p.database, [
+      exportRecord(failedAt, { status: "failed", files_written: 0, rows_written: 0, error: "Cannot publish table items: disk full" }),
+    ]);
+    // The first request after the export's row landed reads it.
+    const note = `note: exported: the last export failed at ${failedAt.toISOString().replace(/\.\d{3}Z$/, "Z")}: Cannot publish table items: disk full`;
+    expect(await healthOf(base)).toEqual({ status: 200, text: `ok\n${note}\n` });
+    await recordExports(p.database, [exportRecord(new Date(failedAt.getTime() + 1000))]);
+    expect(await healthOf(base)).toEqual({ status: 200, text: "ok\n" });
+
+    // Read as it is: no `_rl_exports`, no note, no error, and the file is left unmigrated.
+    const olderBase = await startServe(["--database", older]);
+    expect(await healthOf(olderBase)).toEqual({ status: 200, text: "ok\n" });
+    expect(await exportsTableOf(older)).toEqual({ exists: false, version: 5 });
+  });
+
+  test("after a failed run /healthz is 503 by the run, with the failed export as a note", async () => {
+    const api = startServer(() => json({ message: "gone for good" }, { status: 410 }));
+    servers.push(api);
+    const p = project(
+      `[pipeline]\nname = "broken"\ndataset = "data"\n[client]\nbase_url = "${api.url}"\n[[resources]]\nname = "items"\nendpoint.paginator = "single_page"\n`,
+      "broken",
+    );
+    expect((await p.run()).code).toBe(1);
+    await recordExports(p.database, [exportRecord(new Date(), { status: "failed", error: "Cannot read table items" })]);
+    const base = await startServe(["--database", p.database]);
+    const health = await healthOf(base);
+    expect(health.status).toBe(503);
+    const lines = health.text.trim().split("\n");
+    expect(lines[0]).toStartWith("broken: the last run failed: E_HTTP");
+    expect(lines[1]).toMatch(/^note: broken: the last export failed at \S+Z: Cannot read table items$/);
+    expect(lines).toHaveLength(2);
   });
 });
 

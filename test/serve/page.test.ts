@@ -1,5 +1,6 @@
 // The status page in a real headless Chromium: a failing unit's error and hint, when each table was
-// last loaded, schema changes per load, and content that updates in place after a new run.
+// last loaded, schema changes per load, the dataset's last export, and content that updates in
+// place after a new run.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -9,7 +10,7 @@ import { repoRoot, restload, tempDir } from "../helpers.ts";
 import { json, startServer, type TestServer } from "../servers/server.ts";
 import { project, type Project, spawnRun } from "../run/_helpers.ts";
 import { launchChromium } from "./_chromium.ts";
-import { startServe, stopServes, waitFor } from "./_serve.ts";
+import { copyFromBeforeExports, copyWithExports, exportRecord, exportsTableOf, startServe, stopServes, waitFor } from "./_serve.ts";
 
 const servers: TestServer[] = [];
 let browser: Browser;
@@ -126,6 +127,77 @@ describe("the status page in a real browser", () => {
     expect(response?.status()).toBe(200);
     expect(await page.locator("section.unit").count()).toBe(2);
     expect(await page.locator("table.schema-changes").count()).toBe(0);
+    await page.close();
+  }, 60_000);
+
+  test("the overview shows the dataset's last export: when, status, what it wrote, the folder, the run it followed or its error; nothing without one", async () => {
+    const [newest] = await shop.query("select run_id from data._rl_runs order by started_at desc limit 1");
+    const runId = String(newest!.run_id);
+    // Whole seconds, as the page shows times; five minutes ago, as its age says.
+    const fiveMinutesAgo = new Date(Math.floor(Date.now() / 1000) * 1000 - 5 * 60_000);
+    const okDb = await copyWithExports(shop.database, [
+      exportRecord(fiveMinutesAgo, {
+        run_id: runId,
+        dir: "/srv/lake/data",
+        tables_written: 1,
+        tables_unchanged: 1,
+        files_written: 3,
+        rows_written: 1234,
+        bytes_written: 1_572_864,
+      }),
+    ]);
+    // The newest by finished_at, whatever order the rows were written in.
+    const failedAt = new Date(fiveMinutesAgo.getTime() + 60_000);
+    const failedDb = await copyWithExports(shop.database, [
+      exportRecord(failedAt, {
+        status: "failed",
+        rows_written: 0,
+        files_written: 0,
+        bytes_written: 0,
+        error: "Cannot publish <items>: disk full",
+      }),
+      exportRecord(fiveMinutesAgo, { run_id: runId }),
+    ]);
+    const olderDb = await copyFromBeforeExports(shop.database);
+    const base = await startServe(["--database", okDb, "--database", failedDb, "--database", olderDb, "--database", shop.database]);
+    const page = await browser.newPage();
+    await page.goto(base);
+    const card = (database: string) => page.locator(`section.pipeline[data-database="${database}"]`);
+    const field = (database: string, name: string) => card(database).locator(`.last-export tr[data-field="${name}"] td`);
+
+    const ok = card(okDb).locator(".last-export");
+    expect(await ok.getAttribute("data-export-status")).toBe("ok");
+    expect(await ok.locator("h3 .badge").textContent()).toBe("ok");
+    expect(await field(okDb, "finished_at").locator("time").getAttribute("datetime")).toBe(iso(fiveMinutesAgo.getTime()));
+    expect(await field(okDb, "finished_at").textContent()).toContain("(5 min ago) in 1.5 s");
+    expect(await field(okDb, "tables").textContent()).toBe("1 written, 1 unchanged");
+    expect(await field(okDb, "rows_written").textContent()).toBe("1234");
+    expect(await field(okDb, "files_written").textContent()).toBe("3");
+    expect(await field(okDb, "bytes_written").textContent()).toBe("1.5 MiB");
+    expect(await field(okDb, "dir").textContent()).toBe("/srv/lake/data");
+    expect(await ok.locator(".failure").count()).toBe(0);
+    await screenshot(page, "overview-exports.png");
+
+    const failed = card(failedDb).locator(".last-export");
+    expect(await failed.getAttribute("data-export-status")).toBe("failed");
+    expect(await failed.locator("h3 .badge").textContent()).toBe("failed");
+    expect(await field(failedDb, "finished_at").locator("time").getAttribute("datetime")).toBe(iso(failedAt.getTime()));
+    expect(await failed.locator(".failure .error").textContent()).toBe("Cannot publish <items>: disk full");
+    expect(await field(failedDb, "trigger").textContent()).toBe("by restload export");
+    expect(await field(failedDb, "trigger").locator("a").count()).toBe(0);
+
+    // Neither a database from before exports were recorded nor one never exported shows a block.
+    expect(await card(olderDb).count()).toBe(1);
+    expect(await card(olderDb).locator(".last-export").count()).toBe(0);
+    expect(await card(shop.database).locator(".last-export").count()).toBe(0);
+    // Read, never migrated: the older file still has no `_rl_exports`.
+    expect(await exportsTableOf(olderDb)).toEqual({ exists: false, version: 5 });
+
+    // The run it followed links to that run's detail in the same database.
+    await field(okDb, "trigger").locator("a").click();
+    await page.waitForURL(/\/runs\//);
+    expect(decodeURIComponent(page.url())).toContain(`/runs/${runId}?db=${okDb}`);
+    expect(await page.locator("h1").textContent()).toContain("run of shop");
     await page.close();
   }, 60_000);
 

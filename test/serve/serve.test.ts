@@ -8,7 +8,7 @@ import { bunBin, mainTs, repoRoot, restload } from "../helpers.ts";
 import { json, startServer, type TestServer } from "../servers/server.ts";
 import { project } from "../run/_helpers.ts";
 import { launchChromium } from "./_chromium.ts";
-import { startServe, stopServes } from "./_serve.ts";
+import { copyFromBeforeExports, copyWithExports, exportRecord, metricsOf, startServe, stopServes } from "./_serve.ts";
 
 const canary = "c4n4ry+/=&s3rve";
 const servers: TestServer[] = [];
@@ -190,6 +190,84 @@ describe("restload serve", () => {
     // Asked right after the last run ended: the answer is read from its commit, not from an older read.
     const after = (await (await fetch(`${base}api/pipelines`)).json()) as { pipelines: { runs: unknown[] }[] }[];
     expect(after[0]!.pipelines[0]!.runs).toHaveLength(4);
+  });
+});
+
+describe("the last export", () => {
+  test("/api/pipelines gives each pipeline its dataset's last export (null without one) and /metrics its series, only where there was one", async () => {
+    const [run] = await healthy.query("select run_id from data._rl_runs order by started_at desc limit 1");
+    const finished = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
+    const ok = exportRecord(finished, {
+      export_id: "e-ok",
+      run_id: String(run!.run_id),
+      started_at: new Date(finished.getTime() - 2250),
+      tables_written: 2,
+      tables_unchanged: 1,
+      files_written: 2,
+      rows_written: 2,
+      bytes_written: 4321,
+    });
+    const okDb = await copyWithExports(healthy.database, [ok]);
+    const failedAt = new Date(finished.getTime() + 30_000);
+    const failedDb = await copyWithExports(broken.database, [
+      exportRecord(failedAt, {
+        export_id: "e-failed",
+        status: "failed",
+        rows_written: 0,
+        bytes_written: 0,
+        error: "Cannot write: disk full",
+      }),
+    ]);
+    const olderDb = await copyFromBeforeExports(healthy.database);
+    const databases = [okDb, failedDb, olderDb, healthy.database];
+    const base = await serve(databases.flatMap((database) => ["--database", database]));
+
+    const snapshots = (await (await fetch(`${base}api/pipelines`)).json()) as {
+      database: string;
+      pipelines: { last_export: Record<string, unknown> | null }[];
+    }[];
+    const lastExport = new Map(snapshots.map((db) => [db.database, db.pipelines[0]!.last_export]));
+    expect(lastExport.get(okDb)).toEqual({
+      export_id: "e-ok",
+      run_id: String(run!.run_id),
+      started_at: new Date(finished.getTime() - 2250).toISOString().replace(/\.\d{3}Z$/, "Z"),
+      finished_at: finished.toISOString().replace(/\.\d{3}Z$/, "Z"),
+      duration_s: 2.25,
+      status: "ok",
+      dir: "/srv/lake/data",
+      tables_written: 2,
+      tables_unchanged: 1,
+      files_written: 2,
+      rows_written: 2,
+      bytes_written: 4321,
+      error: null,
+    });
+    expect(lastExport.get(failedDb)).toMatchObject({
+      export_id: "e-failed",
+      run_id: null,
+      status: "failed",
+      error: "Cannot write: disk full",
+    });
+    // A database from before exports were recorded, and one never exported: null, not absent.
+    expect(lastExport.get(olderDb)).toBeNull();
+    expect(lastExport.get(healthy.database)).toBeNull();
+
+    const { text, samples } = await metricsOf(base);
+    for (const line of text.trim().split("\n")) expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+\{(\w+="[^"]*",?)*\} -?[\d.e+]+)$/);
+    for (const name of ["timestamp_seconds", "success", "duration_seconds", "rows", "bytes"])
+      expect(text).toContain(`# TYPE restload_last_export_${name} gauge`);
+    const id = (database: string) => `database="${database}",dataset="data"`;
+    expect(samples.get(`restload_last_export_timestamp_seconds{${id(okDb)}}`)).toBe(finished.getTime() / 1000);
+    expect(samples.get(`restload_last_export_success{${id(okDb)}}`)).toBe(1);
+    expect(samples.get(`restload_last_export_duration_seconds{${id(okDb)}}`)).toBe(2.25);
+    expect(samples.get(`restload_last_export_rows{${id(okDb)}}`)).toBe(2);
+    expect(samples.get(`restload_last_export_bytes{${id(okDb)}}`)).toBe(4321);
+    expect(samples.get(`restload_last_export_timestamp_seconds{${id(failedDb)}}`)).toBe(failedAt.getTime() / 1000);
+    expect(samples.get(`restload_last_export_success{${id(failedDb)}}`)).toBe(0);
+    // No export, no series.
+    const exportSeries = [...samples.keys()].filter((series) => series.startsWith("restload_last_export_"));
+    expect(exportSeries).toHaveLength(10);
+    for (const database of [olderDb, healthy.database]) expect(exportSeries.some((series) => series.includes(`"${database}"`))).toBe(false);
   });
 });
 
