@@ -41,7 +41,7 @@ export function decideChange(previous: Generation | null, columns: readonly Colu
   }
   const loadIds = [...groups.keys()].filter((id) => !exported.has(id)).sort();
   if (loadIds.length === 0) return { kind: "unchanged" };
-  if (previous.files.length >= compactAfterFiles) return { kind: "rewrite", reason: `more than ${compactAfterFiles} files` };
+  if (previous.files.length >= compactAfterFiles) return { kind: "rewrite", reason: `${compactAfterFiles} files already` };
   return { kind: "append", loadIds };
 }
 

@@ -4,6 +4,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSyn
 import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { compiledBinary, repoRoot, run, servingUrl, tempDir } from "../helpers.ts";
+import { startDemoApi } from "../../scripts/demo-api.ts";
 
 const stockBinding = join(repoRoot, "node_modules", "@duckdb", `node-bindings-${process.platform}-${process.arch}`);
 const sha = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
@@ -269,6 +270,38 @@ describe("compiled binary", () => {
       } finally {
         proc.kill();
         await proc.exited;
+      }
+    },
+    timeout,
+  );
+
+  test(
+    "run with [export] dir, then export: Parquet from the binary alone, read back by its own sql",
+    async () => {
+      const api = startDemoApi({ issues: 40 });
+      try {
+        const pipeline = join(workDir, "demo-export.toml");
+        writeFileSync(pipeline, `${readFileSync(join(repoRoot, "configs", "demo.toml"), "utf8")}\n[export]\ndir = "lake"\n`);
+        const env = scrubbed({ HOME: tempDir(), RESTLOAD_DEMO_URL: api.url });
+        const ran = await run([binary, "run", pipeline, "--log-format", "json"], { cwd: workDir, env });
+        expect(ran.code).toBe(0);
+        expect(ran.stderr).toContain('"event":"export_finished"');
+        const again = await run([binary, "export", pipeline, "--json"], { cwd: workDir, env });
+        expect(again.code).toBe(0);
+        expect(JSON.parse(again.stdout).files_written).toBe(0);
+        const counted = await run(
+          [
+            binary,
+            "sql",
+            ":memory:",
+            `select count(*) as n from read_parquet('${join(workDir, "lake", "github", "issues")}/*.parquet')`,
+            "--csv",
+          ],
+          { cwd: workDir, env },
+        );
+        expect(counted.stdout).toBe("n\n40\n");
+      } finally {
+        await api.stop();
       }
     },
     timeout,

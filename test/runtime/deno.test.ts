@@ -1,7 +1,7 @@
 // The same sources run on Deno: `deno task restload …`.
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { denoBin, repoRoot, run, tempDir } from "../helpers.ts";
 import { serveRecorded } from "../servers/github-recorded.ts";
 import { startDemoApi } from "../../scripts/demo-api.ts";
@@ -65,6 +65,24 @@ describe("on Deno", () => {
         issues__assignees: 60,
         issue_comments: 120,
       });
+      // The export too: every table published, the counts in the manifest.
+      const lake = tempDir();
+      const exported = await deno(["export", "configs/demo.toml", "--database", database, "--to", lake, "--json"], { RESTLOAD_DEMO_URL: api.url });
+      expect(exported.code).toBe(0);
+      expect(
+        Object.fromEntries(
+          (JSON.parse(exported.stdout).tables as { table: string; status: string; rows: number }[]).map((table) => [
+            table.table,
+            `${table.status} ${table.rows}`,
+          ]),
+        ),
+      ).toEqual({
+        issues: "rewritten 120",
+        issues__labels: "rewritten 120",
+        issues__assignees: "rewritten 60",
+        issue_comments: "rewritten 120",
+      });
+      expect(JSON.parse(readFileSync(join(lake, "github", "_manifest.json"), "utf8")).tables.issues.rows).toBe(120);
     } finally {
       await api.stop();
     }
