@@ -1,7 +1,7 @@
 // `[export] dir`: after a run whose every unit committed, the run's tables published as Parquet
 // (SPEC §12). The run has closed the database by then; the export takes it only while it reads.
-import { join } from "node:path";
 import { type ErrorData, errorData } from "../errors.ts";
+import { datasetFolder } from "../export/layout.ts";
 import { inExportScope } from "../export/scope.ts";
 import type { Plan, PlannedResource } from "../plan/index.ts";
 import type { CrashPointHook } from "../run/crash-points.ts";
@@ -44,13 +44,15 @@ export interface RunExportRequest {
   readonly lockTimeoutMs: number;
   /** Masks the pipeline's secrets in the error's texts. */
   readonly redact: (text: string) => string;
+  /** Aborted on SIGTERM/SIGINT: the export stops before its next table. */
+  readonly signal: AbortSignal | undefined;
   /** Passed on to the export (tests kill the process at its crash points). */
   readonly onCrashPoint: CrashPointHook | undefined;
 }
 
 /** The dataset's export folder of a plan with `[export]`. */
 export function exportFolder(plan: RunExportRequest["plan"]): string {
-  return join(plan.export.dir, plan.dataset);
+  return datasetFolder(plan.export.dir, plan.dataset);
 }
 
 /** Whether a run ended so that it exports: every unit committed, a real run, `[export]` set. */
@@ -77,23 +79,22 @@ export async function exportAfterRun(request: RunExportRequest): Promise<RunExpo
       systemPrefix: plan.system_prefix,
       inScope: (table) => inExportScope(plan, roots, table),
       runId: request.runId,
+      redact: request.redact,
+      signal: request.signal,
       onCrashPoint: request.onCrashPoint,
     });
-    const count = (statuses: readonly string[]) => result.tables.filter((table) => statuses.includes(table.status)).length;
-    const tablesUnchanged = count(["unchanged"]);
-    const tablesRemoved = count(["removed"]);
     return {
       status: "ok",
       export_id: result.export_id,
       dir: result.dir,
-      tables_written: result.tables.length - tablesUnchanged - tablesRemoved,
-      tables_unchanged: tablesUnchanged,
-      tables_removed: tablesRemoved,
+      tables_written: result.tables_written,
+      tables_unchanged: result.tables_unchanged,
+      tables_removed: result.tables_removed,
       files_written: result.files_written,
       rows_written: result.rows_written,
       bytes_written: result.bytes_written,
       duration_ms: Date.now() - startedMs,
-      record_error: result.recordError === null ? null : request.redact(result.recordError),
+      record_error: result.record_error === null ? null : request.redact(result.record_error),
     };
   } catch (error) {
     return { status: "failed", dir: exportFolder(plan), duration_ms: Date.now() - startedMs, error: errorData(error, request.redact) };

@@ -32,7 +32,7 @@ export interface ResourceProgress {
 
 /**
  * How a run ended, for `run_finished`: the summary's figures, or what was counted before an error
- * ended it. `exit_code` is the command's: 1 after a run that succeeded when its export failed.
+ * ended it. `exit_code` is the command's: after a run that succeeded, its export's failure's (1; 75 locked; 130/143 interrupted).
  */
 export type RunEnd = Pick<RunSummary, "status" | "exit_code" | "rows" | "requests" | "retries" | "duration_ms"> & {
   /** How the export after the run ended (`[export] dir`), for the text line; null when none ran. */
@@ -150,7 +150,7 @@ export function exportDoneText(done: ExportDone): string {
 
 /**
  * The last line of every run, written at every --log-level: info when it succeeded, warn when
- * interrupted, error when it failed (or its export did: the command exits 1).
+ * interrupted, error when it failed (or its export did: the command exits with the export error's code).
  */
 export function runFinishedLine(runId: string | null, end: RunEnd, { dryRun }: LineContext): LogLine {
   const level = end.status === "succeeded" && end.exit_code === 0 ? "info" : end.status === "interrupted" ? "warn" : "error";

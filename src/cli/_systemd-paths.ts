@@ -86,7 +86,7 @@ function remedy(item: ServicePath): string {
     case "database":
       return `set pipeline.database to a relative path: the units then keep it in ${sandbox.stateDirectory}, which systemd creates for the service`;
     case "export":
-      return `set [export] dir to a relative path: the units then keep it in ${sandbox.stateDirectory}, which systemd creates for the service`;
+      return "choose a folder the service's user can write (and other users read: the lake is for them)";
     case "credentials":
       return "keep the credentials in /etc/restload/credentials (install -d -m 700 /etc/restload/credentials)";
   }

@@ -154,13 +154,17 @@ export function serveUnit(options: UnitOptions): string {
   ].join("\n");
 }
 
+/** Whether `path` lies in StateDirectory= (which systemd creates, and DynamicUser= keeps readable by root only). */
+export function inStateDirectory(path: string): boolean {
+  return path === sandbox.stateDirectory || path.startsWith(`${sandbox.stateDirectory}/`);
+}
+
 /** The directories a run writes outside StateDirectory= (each needs ReadWritePaths=): the database's, the export folder. */
 export function writableOutsideState(
   options: Pick<UnitOptions, "database" | "exportDir">,
 ): { readonly role: "database" | "export"; readonly path: string }[] {
-  const outside = (path: string) => path !== sandbox.stateDirectory && !path.startsWith(`${sandbox.stateDirectory}/`);
   return [
-    ...(outside(options.database) ? [{ role: "database", path: dirname(options.database) } as const] : []),
-    ...(options.exportDir !== null && outside(options.exportDir) ? [{ role: "export", path: options.exportDir } as const] : []),
+    ...(inStateDirectory(options.database) ? [] : [{ role: "database", path: dirname(options.database) } as const]),
+    ...(options.exportDir === null || inStateDirectory(options.exportDir) ? [] : [{ role: "export", path: options.exportDir } as const]),
   ];
 }

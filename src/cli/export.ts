@@ -63,12 +63,13 @@ async function runExport(rawIo: Io, file: string, flags: ExportFlags): Promise<n
     systemPrefix: plan.system_prefix,
     inScope: (table) => inExportScope(plan, roots, table),
     runId: null,
-    onCrashPoint: io.onCrashPoint,
+    signal: rawIo.signal,
+    onCrashPoint: rawIo.onCrashPoint,
   });
-  if (!result.datasetFound)
+  if (!result.dataset_found)
     await io.stderr(`warning: the database has no dataset "${plan.dataset}" yet (run the pipeline first); nothing was exported\n`);
-  if (result.recordError !== null)
-    await io.stderr(`warning: the export is published, but could not be recorded in _rl_exports: ${result.recordError}\n`);
+  if (result.record_error !== null)
+    await io.stderr(`warning: the export is published, but could not be recorded in _rl_exports: ${result.record_error}\n`);
   if (flags.json) {
     await io.stdout(`${toJson({ dataset: plan.dataset, ...result }, 2)}\n`);
     return 0;

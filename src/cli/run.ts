@@ -1,6 +1,6 @@
 // `restload run <pipeline.toml>`: extract, normalise and load every selected unit; log on stderr, print a summary.
 import type { CAC } from "cac";
-import { ExitCode, RestloadError } from "../errors.ts";
+import { RestloadError } from "../errors.ts";
 import { runtimeFetch } from "../runtime/fetch.ts";
 import { toJson } from "../util/json.ts";
 import { errorJson } from "./_format.ts";
@@ -114,7 +114,7 @@ async function runWith(
   // The run has released the database: the export reads it like any other command. Its outcome
   // changes the command's exit code, never the run's (committed and recorded as it ended).
   let exported: RunExport | null = null;
-  if (exportsAfter(plan, { exitCode: summary.exit_code, dryRun: flags.dryRun === true })) {
+  if (exportsAfter(plan, { exitCode: summary.exit_code, dryRun: flags.dryRun === true }) && rawIo.signal?.aborted !== true) {
     log.exportStarted(exportFolder(plan));
     exported = await exportAfterRun({
       plan,
@@ -122,13 +122,15 @@ async function runWith(
       runId: summary.run_id,
       lockTimeoutMs: run.lockTimeoutMs,
       redact: (text) => prepared.redactor.redact(text),
+      signal: rawIo.signal,
       onCrashPoint: rawIo.onCrashPoint,
     });
     log.exportEnded(exported);
   }
   const report: RunReport = {
     ...summary,
-    exit_code: exported?.status === "failed" ? ExitCode.failed : summary.exit_code,
+    // A failed export exits as its error says (§7: 75 when the database stayed locked, 130/143 when interrupted, else 1).
+    exit_code: exported?.status === "failed" ? exported.error.exit_code : summary.exit_code,
     export: exported,
   };
   // The log's last line first, from the summary: the run has ended (and is recorded) whatever

@@ -8,7 +8,7 @@ import { plan } from "../plan/index.ts";
 import type { Io } from "./_io.ts";
 import { secondsFlag } from "./_options.ts";
 import { type PathFinding, type ServicePath, checkServicePaths, modulePaths } from "./_systemd-paths.ts";
-import { sandbox, serveUnit, serviceUnit, timerUnit, writableOutsideState } from "./_systemd-units.ts";
+import { inStateDirectory, sandbox, serveUnit, serviceUnit, timerUnit, writableOutsideState } from "./_systemd-units.ts";
 
 interface SystemdFlags {
   onCalendar?: string;
@@ -88,6 +88,11 @@ async function runSystemd(io: Io, file: string, flags: SystemdFlags): Promise<nu
     );
   }
   await reportPaths(io, servicePaths(options, loaded), flags.force === true);
+  // The lake is for other users' engines: in the state directory, DynamicUser= hides it from them.
+  if (options.exportDir !== null && inStateDirectory(options.exportDir))
+    await io.stderr(
+      `warning: ${options.exportDir}: the export folder is in the service's state directory, which DynamicUser= keeps under /var/lib/private, readable by root only; set [export] dir to an absolute folder readers can reach (e.g. /srv/lake)\n`,
+    );
   if (loaded.envNames.length > 0) {
     // The units pass no environment of the shell that wrote them: a run would stop at its first step.
     await io.stderr(

@@ -15,7 +15,6 @@ import {
   existsSync,
   linkSync,
   lstatSync,
-  mkdirSync,
   readdirSync,
   readFileSync,
   readlinkSync,
@@ -27,13 +26,13 @@ import {
 import { basename, join } from "node:path";
 import { RestloadError } from "../errors.ts";
 import { fsyncDir } from "../util/fsync-dir.ts";
-import { fsyncFile, writeFileAtomically } from "./files.ts";
-import { generationLink, generationName, manifestName, storeDir, storeName, tableFolder, tableStore } from "./layout.ts";
+import { makeFolder, publishFile, writeFileAtomically } from "./files.ts";
+import { generationLink, generationName, storeDir, storeName, tableFolder, tablesStore, tableStore } from "./layout.ts";
 
 export interface GenerationFile {
   readonly name: string;
   readonly rows: number;
-  /** The distinct `_rl_load_id`s of its rows, in order ("" stands for rows without one). */
+  /** The distinct load ids of its rows (a child row's is its root row's), in order; "" stands for rows without one. */
   readonly load_ids: readonly string[];
   /** The sum of its rows' hashes (a decimal integer): equal sums mean unchanged rows. */
   readonly hash: string;
@@ -57,13 +56,26 @@ export interface Generation {
   readonly published_at: string;
 }
 
+/** The moments of publishing a generation a crash test may stop at. */
+export type PublishStep = "export_linked" | "export_described";
+
 /** The generation `DIR/<dataset>/<table>` points to, or null when the table was never exported here. */
 export function currentGeneration(datasetDir: string, table: string): Generation | null {
   const number = linkedGeneration(datasetDir, table);
   if (number === null) return null;
-  const file = `${join(tableStore(datasetDir, table), generationName(number))}.json`;
-  if (!existsSync(file)) return null;
-  return JSON.parse(readFileSync(file, "utf8")) as Generation;
+  const file = generationFile(datasetDir, table, number);
+  try {
+    const generation = JSON.parse(readFileSync(file, "utf8")) as Generation;
+    if (generation.version !== 1 || generation.generation !== number || !Array.isArray(generation.files))
+      throw new Error("not the generation the table folder points to");
+    return generation;
+  } catch (error) {
+    throw new RestloadError("E_IO", `Cannot read "${file}", which says what table "${table}" holds: ${String((error as Error).message)}`, {
+      hint: `Remove ${datasetDir} to export every table again (the database is the source; nothing is lost).`,
+      context: { file },
+      cause: error,
+    });
+  }
 }
 
 /** The tables with a published folder (a symlink into the store) in `datasetDir`. */
@@ -81,31 +93,31 @@ export function publishedTables(datasetDir: string): string[] {
 }
 
 /**
- * Publishes `next` as the table's current generation: its folder gets the `carried` files of
- * `previous` as hard links and `added` (a flushed temp file) by rename, its JSON is written, and the
- * table's symlink is swapped to it in one rename(2).
+ * Publishes `next` as the table's current generation: its folder gets the files of `previous` it
+ * keeps as hard links and `added` (a temp file) by rename, its JSON is written, and the table's
+ * symlink is swapped to it in one rename(2).
  */
 export function publishGeneration(
   datasetDir: string,
   next: Generation,
   previous: Generation | null,
-  carried: readonly GenerationFile[],
   added: { readonly temp: string; readonly file: GenerationFile },
   tempDir: string,
+  reached: (step: PublishStep) => void,
 ): void {
   const store = tableStore(datasetDir, next.table);
   const folder = join(store, generationName(next.generation));
-  mkdirSync(store, { recursive: true });
+  makeFolder(store);
+  // A folder of this number can only be left by an export that died before swapping it in.
   rmSync(folder, { recursive: true, force: true });
-  mkdirSync(folder);
-  for (const file of carried) {
-    if (previous === null) throw new Error("carried files need a previous generation");
-    linkSync(join(store, generationName(previous.generation), file.name), join(folder, file.name));
-  }
-  fsyncFile(added.temp);
-  renameSync(added.temp, join(folder, added.file.name));
-  fsyncDir(folder);
-  writeFileAtomically(`${folder}.json`, `${JSON.stringify(next, null, 2)}\n`);
+  makeFolder(folder);
+  const kept = next.files.filter((file) => file.name !== added.file.name);
+  if (kept.length > 0 && previous === null) throw new Error("kept files need a previous generation");
+  for (const file of kept) linkSync(join(store, generationName(previous?.generation ?? 0), file.name), join(folder, file.name));
+  publishFile(added.temp, join(folder, added.file.name));
+  reached("export_linked");
+  writeFileAtomically(generationFile(datasetDir, next.table, next.generation), `${JSON.stringify(next, null, 2)}\n`, tempDir);
+  reached("export_described");
   // The new symlink is made aside (in the temp folder, same file system) and renamed over the old one.
   const link = join(tempDir, `${next.table}.link`);
   symlinkSync(generationLink(next.table, next.generation), link);
@@ -120,40 +132,33 @@ export function unpublishTable(datasetDir: string, table: string): void {
 }
 
 /**
- * Removes what no reader can reach any more: temp files and folders (of this folder's earlier
- * exports, all finished or dead since this one holds the lock) and every generation a table folder
- * does not point to. Returns how many entries were removed.
+ * Removes what no reader can reach any more: temp folders (of this folder's earlier exports, all
+ * finished or dead since this one holds the lock) and every generation a table folder does not
+ * point to.
  */
-export function removeUnreachable(datasetDir: string): number {
+export function removeUnreachable(datasetDir: string): void {
   const store = storeDir(datasetDir);
-  if (!existsSync(store)) return 0;
-  let removed = 0;
-  for (const entry of readdirSync(datasetDir)) {
-    if (!entry.startsWith(`${manifestName}.tmp-`)) continue;
-    rmSync(join(datasetDir, entry), { force: true });
-    removed++;
-  }
-  for (const entry of readdirSync(store)) {
-    if (!entry.startsWith("tmp-")) continue;
-    rmSync(join(store, entry), { recursive: true, force: true });
-    removed++;
-  }
-  const tables = join(store, "tables");
-  if (!existsSync(tables)) return removed;
+  if (!existsSync(store)) return;
+  for (const entry of readdirSync(store)) if (entry.startsWith("tmp-")) rmSync(join(store, entry), { recursive: true, force: true });
+  const tables = tablesStore(datasetDir);
+  if (!existsSync(tables)) return;
   for (const table of readdirSync(tables)) {
     const current = linkedGeneration(datasetDir, table);
-    const keep = current === null ? null : generationName(current);
-    for (const entry of readdirSync(join(tables, table))) {
-      if (keep !== null && (entry === keep || entry === `${keep}.json`)) continue;
-      rmSync(join(tables, table, entry), { recursive: true, force: true });
-      removed++;
+    if (current === null) {
+      rmSync(join(tables, table), { recursive: true, force: true });
+      continue;
     }
-    if (keep === null) rmSync(join(tables, table), { recursive: true, force: true });
+    const keep = generationName(current);
+    for (const entry of readdirSync(join(tables, table)))
+      if (entry !== keep && entry !== `${keep}.json`) rmSync(join(tables, table, entry), { recursive: true, force: true });
   }
-  return removed;
 }
 
 // internal
+
+function generationFile(datasetDir: string, table: string, generation: number): string {
+  return `${join(tableStore(datasetDir, table), generationName(generation))}.json`;
+}
 
 /** The generation number a table folder's symlink names; null when there is none. Anything else there is refused. */
 function linkedGeneration(datasetDir: string, table: string): number | null {

@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import { writeFileAtomically } from "./files.ts";
 import type { Column, Generation } from "./generations.ts";
-import { manifestName } from "./layout.ts";
+import { generationLink, manifestName } from "./layout.ts";
 
 export interface ManifestTable {
   /** The table's folder, relative to the manifest: `<table>`. */
@@ -15,8 +15,18 @@ export interface ManifestTable {
   /** The distinct `_rl_load_id`s of its rows, in order. */
   readonly load_ids: readonly string[];
   readonly columns: readonly Column[];
-  /** Its Parquet files, relative to its folder, with their rows and load ids. */
-  readonly files: readonly { readonly name: string; readonly rows: number; readonly bytes: number; readonly load_ids: readonly string[] }[];
+  /**
+   * Its Parquet files with their rows and load ids: `name` in the table folder, and `path` relative
+   * to the manifest inside the generation, which never changes (a reader working from the manifest
+   * opens these even after later exports swapped the folder, until the generation is removed).
+   */
+  readonly files: readonly {
+    readonly name: string;
+    readonly path: string;
+    readonly rows: number;
+    readonly bytes: number;
+    readonly load_ids: readonly string[];
+  }[];
   /** When its current set was published (ISO 8601). */
   readonly exported_at: string;
 }
@@ -38,11 +48,18 @@ export function manifestTable(generation: Generation): ManifestTable {
     rows: generation.files.reduce((sum, file) => sum + file.rows, 0),
     load_ids: loadIds,
     columns: generation.columns,
-    files: generation.files.map(({ name, rows, bytes, load_ids }) => ({ name, rows, bytes, load_ids: load_ids.filter((id) => id !== "") })),
+    files: generation.files.map(({ name, rows, bytes, load_ids }) => ({
+      name,
+      path: join(generationLink(generation.table, generation.generation), name),
+      rows,
+      bytes,
+      load_ids: load_ids.filter((id) => id !== ""),
+    })),
     exported_at: generation.published_at,
   };
 }
 
-export function writeManifest(datasetDir: string, manifest: Manifest): void {
-  writeFileAtomically(join(datasetDir, manifestName), `${JSON.stringify(manifest, null, 2)}\n`);
+/** Writes the manifest through a temp file in `tempDir` (inside `.restload/`, so a killed export leaves nothing beside the tables). */
+export function writeManifest(datasetDir: string, manifest: Manifest, tempDir: string): void {
+  writeFileAtomically(join(datasetDir, manifestName), `${JSON.stringify(manifest, null, 2)}\n`, tempDir);
 }

@@ -4,10 +4,16 @@
 import { join } from "node:path";
 import { openDatabase } from "../db/open.ts";
 import { quoteIdent, quoteLiteral, Session } from "../db/session.ts";
-import { type SystemColumns, systemColumns } from "../normalize/system-columns.ts";
+import { RestloadError } from "../errors.ts";
+import { systemColumns } from "../normalize/system-columns.ts";
 import { isSystemTable } from "../state/system-tables.ts";
 import { type Change, decideChange, type LoadGroups } from "./change.ts";
 import type { Column, Generation } from "./generations.ts";
+import { partialName } from "./layout.ts";
+import { Lineage, type LoadIdSource } from "./lineage.ts";
+
+/** The most a Parquet row group holds before DuckDB starts the next (its default of 122,880 rows per group ignores their width). */
+const rowGroupBytes = "16MB";
 
 export interface ReadRequest {
   readonly database: string;
@@ -20,7 +26,7 @@ export interface ReadRequest {
   readonly inScope: (table: string) => boolean;
   /** The generation each table has published now. */
   readonly previous: (table: string) => Generation | null;
-  /** The temp folder Parquet files are written to, as `<table>.parquet`. */
+  /** The temp folder Parquet files are written to (named by `partialName`). */
   readonly tempDir: string;
 }
 
@@ -47,9 +53,12 @@ export async function readTables(request: ReadRequest): Promise<{ readonly table
       session.catalog,
       request.dataset,
     ]);
+    // Tables only (views have columns too), in name order.
     const columns = new Map<string, Column[]>();
     for (const row of await session.all(
-      "SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE database_name = ? AND schema_name = ? ORDER BY table_name, column_index",
+      `SELECT c.table_name, c.column_name, c.data_type FROM duckdb_columns() AS c
+       JOIN duckdb_tables() AS t USING (database_name, schema_name, table_name)
+       WHERE c.database_name = ? AND c.schema_name = ? ORDER BY c.table_name, c.column_index`,
       [session.catalog, request.dataset],
     )) {
       const name = String(row.table_name);
@@ -59,8 +68,14 @@ export async function readTables(request: ReadRequest): Promise<{ readonly table
     }
     const lineage = new Lineage(session, request.dataset, systemColumns(request.systemPrefix), columns);
     const tables: ReadTable[] = [];
-    for (const [name, tableColumns] of columns)
-      if (request.inScope(name)) tables.push(await readTable(session, request, name, tableColumns, await lineage.of(name)));
+    for (const [name, tableColumns] of columns) {
+      if (!request.inScope(name)) continue;
+      try {
+        tables.push(await readTable(session, request, name, tableColumns, await lineage.of(name)));
+      } catch (error) {
+        throw tableError(name, error);
+      }
+    }
     return { tables, datasetFound: found.length > 0 };
   } finally {
     database.close();
@@ -68,72 +83,6 @@ export async function readTables(request: ReadRequest): Promise<{ readonly table
 }
 
 // internal
-
-/** Where a table's rows get their load id: the FROM clause (the table as `t`) and the expression. */
-interface LoadIdSource {
-  readonly from: string;
-  readonly loadId: string;
-}
-
-/**
- * The load id of each row. A root table has it in a column; a child table's rows take their root
- * row's, through the chain of parent tables (`<parent>__<field>`, each found by name and checked:
- * every row's parent id must be a row id of the candidate). A table whose chain cannot be found
- * (names shortened past their parent's, orphan rows) counts as one group: any change rewrites it.
- */
-class Lineage {
-  private readonly sources = new Map<string, LoadIdSource>();
-
-  constructor(
-    private readonly session: Session,
-    private readonly dataset: string,
-    private readonly system: SystemColumns,
-    private readonly columns: ReadonlyMap<string, readonly Column[]>,
-  ) {}
-
-  async of(name: string): Promise<LoadIdSource> {
-    const known = this.sources.get(name);
-    if (known !== undefined) return known;
-    const table = `${this.session.table(this.dataset, name)} AS t`;
-    const chain = this.has(name, this.system.loadId) ? [] : await this.parents(name);
-    let source: LoadIdSource;
-    if (chain === null) source = { from: table, loadId: "''" };
-    else {
-      let from = table;
-      let key = `t.${quoteIdent(this.has(name, this.system.loadId) ? this.system.loadId : this.system.parentId)}`;
-      chain.forEach((parent, index) => {
-        const next = index === chain.length - 1 ? this.system.loadId : this.system.parentId;
-        const alias = `p${index + 1}`;
-        from += ` LEFT JOIN (SELECT ${quoteIdent(this.system.id)} AS k, min(${quoteIdent(next)}) AS v FROM ${this.session.table(this.dataset, parent)} GROUP BY 1) AS ${alias} ON ${key} = ${alias}.k`;
-        key = `${alias}.v`;
-      });
-      source = { from, loadId: `coalesce(${key}, '')` };
-    }
-    this.sources.set(name, source);
-    return source;
-  }
-
-  /** The tables from `name`'s parent up to its root (the first with a load id column); null when not found. */
-  private async parents(name: string): Promise<string[] | null> {
-    if (!this.has(name, this.system.parentId)) return null;
-    const candidates = [...this.columns.keys()].filter((other) => name.startsWith(`${other}__`)).sort((a, b) => b.length - a.length);
-    for (const parent of candidates) {
-      if (!this.has(parent, this.system.id)) continue;
-      const [orphans] = await this.session.all(
-        `SELECT count(*) AS n FROM ${this.session.table(this.dataset, name)} AS c ANTI JOIN ${this.session.table(this.dataset, parent)} AS p ON c.${quoteIdent(this.system.parentId)} = p.${quoteIdent(this.system.id)}`,
-      );
-      if (Number(orphans?.n ?? 1) !== 0) continue;
-      if (this.has(parent, this.system.loadId)) return [parent];
-      const above = await this.parents(parent);
-      if (above !== null) return [parent, ...above];
-    }
-    return null;
-  }
-
-  private has(table: string, column: string): boolean {
-    return this.columns.get(table)?.some((each) => each.name === column) ?? false;
-  }
-}
 
 async function readTable(
   session: Session,
@@ -154,10 +103,12 @@ async function readTable(
   if (change.kind === "unchanged") return { table: name, columns, groups, change, written: null };
   const loadIds = change.kind === "append" ? change.loadIds : [...groups.keys()];
   const where = change.kind === "append" ? ` WHERE ${source.loadId} IN (${loadIds.map(quoteLiteral).join(", ")})` : "";
-  const temp = join(request.tempDir, `${name}.parquet`);
+  const temp = join(request.tempDir, partialName(name));
   const select = columns.map((column) => exportedColumn(column)).join(", ");
+  // No ORDER BY, and row groups capped in bytes: a sort, or DuckDB's default row groups of wide
+  // rows on each thread, outgrow the default 128MB memory limit on tables of a million rows.
   await session.run(
-    `COPY (SELECT ${select} FROM ${source.from}${where} ORDER BY ${source.loadId}) TO ${quoteLiteral(temp)} (FORMAT parquet, COMPRESSION snappy)`,
+    `COPY (SELECT ${select} FROM ${source.from}${where}) TO ${quoteLiteral(temp)} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE_BYTES '${rowGroupBytes}')`,
   );
   return { table: name, columns, groups, change, written: { temp, loadIds } };
 }
@@ -173,4 +124,18 @@ function exportedColumn({ name, type }: Column): string {
   if (type === "HUGEINT" || type === "UHUGEINT") return `CAST(${column} AS DECIMAL(38,0)) AS ${as}`;
   if (type === "JSON") return `CAST(${column} AS VARCHAR) AS ${as}`;
   return `${column} AS ${as}`;
+}
+
+/** A table that could not be read or written, named, with what to do. */
+function tableError(table: string, error: unknown): RestloadError {
+  // The export folder's own errors (a table folder that is not ours) already say what to do.
+  if (error instanceof RestloadError && error.code !== "E_SQL") return error;
+  const message = String((error as Error).message).split("\n")[0] ?? "";
+  const unchanged = "Nothing was published: every table folder keeps its previous set.";
+  return new RestloadError("E_SQL", `Cannot export table "${table}": ${message}`, {
+    hint: message.includes("DECIMAL(38,0)")
+      ? `${unchanged} A HUGEINT value of more than 38 digits cannot be a Parquet DECIMAL: give that field a text column (columns.<field> = { data_type = "text" }) and reload it.`
+      : `${unchanged} Check the table with restload sql, and the disk holding the export folder (free space).`,
+    cause: error,
+  });
 }

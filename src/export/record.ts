@@ -20,7 +20,7 @@ export interface ExportRecord {
   readonly files_written: number;
   readonly rows_written: number;
   readonly bytes_written: number;
-  /** The failure's one-line text (redacted like every error); null when ok. */
+  /** The failure's text, the pipeline's secrets masked; null when ok. */
   readonly error: string | null;
 }
 

@@ -16,8 +16,11 @@ export type CrashPoint =
   | "before_commit"
   | "after_commit"
   // An export (the "unit" is a table): every changed table's file written, nothing published yet;
-  // and the table's new generation published, before the next table and the manifest.
+  // the table's new generation folder complete (files linked and moved in), before its JSON; the
+  // JSON written, before the symlink swap; the swap done, before the next table and the manifest.
   | "export_copied"
+  | "export_linked"
+  | "export_described"
   | "export_published";
 
 /** Told about every crash point of a run, with the load unit it belongs to. */

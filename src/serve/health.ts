@@ -77,7 +77,10 @@ export function healthNotes(databases: readonly DatabaseSnapshot[], now: number)
     }
     for (const { names, failed } of datasets.values())
       if (failed)
-        notes.push(`note: ${names.join(", ")}: the last export failed at ${failed.finished_at}: ${failed.error ?? "no error recorded"}`);
+        // One line per note: an error's first line only (DuckDB's messages run over several).
+        notes.push(
+          `note: ${names.join(", ")}: the last export failed at ${failed.finished_at}: ${(failed.error ?? "no error recorded").split("\n")[0]}`,
+        );
   }
   return notes;
 }

@@ -19,6 +19,7 @@ import { hostname } from "node:os";
 import { dirname } from "node:path";
 import { clearInterval, setInterval } from "node:timers";
 import { setTimeout as sleep } from "node:timers/promises";
+import { RestloadError } from "../errors.ts";
 import { processAlive } from "../util/process-alive.ts";
 
 /** How often a held lock file's mtime is refreshed, so a waiting process can tell a held lock from an abandoned one. */
@@ -43,23 +44,37 @@ export interface LockFile {
   readonly mtimeMs: number;
 }
 
+export interface LockOptions {
+  /** Give up after this long with E_LOCKED naming the holder; waits as long as it takes without. */
+  readonly timeoutMs?: number;
+  /** Fail when the lock cannot be created (instead of going on without it). */
+  readonly required?: boolean;
+}
+
 /**
  * Creates `path` exclusively (O_EXCL) with this process's pid and host, waiting while a live
  * process holds it; returns the release. Where no lock can be created (a read-only folder),
- * returns at once: the token write fails there too, and says so.
+ * returns at once unless `required`: the token write fails there too, and says so.
  */
-export async function takeLock(path: string, pipeline: string): Promise<() => void> {
+export async function takeLock(path: string, pipeline: string, options: LockOptions = {}): Promise<() => void> {
   const holder = `${JSON.stringify({ pid: process.pid, host: hostname(), pipeline, since: new Date().toISOString() })}\n`;
+  const deadline = options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeoutMs;
   for (;;) {
     let fd: number;
     try {
       mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
       fd = openSync(path, "wx", 0o600);
     } catch (error) {
-      if (codeOf(error) !== "EEXIST") return () => {};
+      if (codeOf(error) !== "EEXIST") {
+        if (options.required) throw error;
+        return () => {};
+      }
       const found = lockFile(path);
       if (found !== undefined && abandoned(found)) removeAbandoned(path, found);
-      else if (found !== undefined) await sleep(pollMs + Math.random() * pollMs);
+      else if (found !== undefined) {
+        if (Date.now() >= deadline) throw heldError(path, found);
+        await sleep(pollMs + Math.random() * pollMs);
+      }
       continue;
     }
     try {
@@ -145,6 +160,16 @@ export function lockFile(path: string): LockFile | undefined {
   } finally {
     closeSync(fd);
   }
+}
+
+/** A lock still held at the deadline: who holds it, and what to do. */
+function heldError(path: string, lock: LockFile): RestloadError {
+  const holder = parseHolder(lock.text);
+  const who = holder === undefined ? "another process" : `process ${holder.pid} on ${holder.host}`;
+  return new RestloadError("E_LOCKED", `Cannot take the lock "${path}" as ${who} holds it`, {
+    hint: "Wait for that process to finish or raise --lock-timeout; a lock whose holder died is taken over at once (on another host, after a minute).",
+    context: { file: path },
+  });
 }
 
 function parseHolder(text: string): Holder | undefined {

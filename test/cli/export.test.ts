@@ -183,8 +183,19 @@ describe("export", () => {
     const ran = await exportTo(p, lake, ["--select", "other"]);
     expect(ran.tables.map((table) => table.table)).toEqual(["other", "other__labels", "other__meta__nested"]);
     expect(existsSync(join(lake, "data", "items"))).toBe(false);
-    const missing = await runMain(["export", p.pipeline, "--to", lake, "--database", join(p.dir, "none.duckdb")]);
+    const missing = await runMain(["export", p.pipeline, "--to", tempDir("restload-lake-"), "--database", join(p.dir, "none.duckdb")]);
     expect(missing.code).toBe(1);
+    // The folder belongs to the database that first exported to it: another one is refused, and nothing changes.
+    const other = await runMain(["export", p.pipeline, "--to", lake, "--database", join(p.dir, "none.duckdb")]);
+    expect(other.code).toBe(78);
+    expect(other.stderr).toContain(`"${join(lake, "data")}" is the export of another database (${p.database})`);
+    expect(readdirSync(join(lake, "data")).sort()).toEqual([
+      ".restload",
+      "_manifest.json",
+      "other",
+      "other__labels",
+      "other__meta__nested",
+    ]);
   });
 
   test("while another process holds the database it waits --lock-timeout, then exits 75 and writes nothing", async () => {
@@ -315,5 +326,81 @@ describe("export", () => {
     const usage = await runMain(["export", p.pipeline]);
     expect(usage.code).toBe(64);
     expect(usage.stderr).toContain("--to DIR, or [export] dir");
+  });
+
+  test("scd2 with another system_prefix: retired versions and child rows exported exactly; a dropped table's folder goes; a dataset gone changes nothing", async () => {
+    const { server, state } = mutableApi(servers, [
+      { id: 1, name: "one", tags: [{ t: "a" }] },
+      { id: 2, name: "two", tags: [{ t: "b" }, { t: "c" }] },
+    ]);
+    const p = project(
+      `[pipeline]\nname = "test"\ndataset = "data"\nsystem_prefix = "_x_"\n[client]\nbase_url = "${server.url}"\n` +
+        `[[resources]]\nname = "items"\nprimary_key = "id"\nwrite_disposition = { disposition = "merge", strategy = "scd2" }\nendpoint.paginator = "single_page"\n` +
+        `[[resources]]\nname = "logs"\nendpoint.path = "logs"\nendpoint.paginator = "single_page"\n`,
+    );
+    expect((await p.run()).code).toBe(0);
+    const lake = tempDir("restload-lake-");
+    await exportTo(p, lake);
+    state.records = [
+      { id: 1, name: "ONE", tags: [{ t: "a" }] },
+      { id: 2, name: "two", tags: [{ t: "b" }, { t: "c" }] },
+    ];
+    expect((await p.run()).code).toBe(0);
+    const second = await exportTo(p, lake);
+    expect(second.tables.filter((table) => table.table.startsWith("items")).map((table) => [table.table, table.status])).toEqual([
+      ["items", "rewritten"],
+      ["items__tags", "appended"],
+    ]);
+    const exactly = async (table: string, columns: string) => {
+      const stored = await p.query(`select ${columns} from data.${table} order by all`);
+      expect(await duckdb(`select ${columns} from read_parquet('${join(lake, "data", table)}/*.parquet') order by all`)).toEqual(stored);
+      return stored;
+    };
+    const versions = await exactly("items", "_x_id, id, name, _x_valid_from, _x_valid_to, _x_load_id");
+    expect(versions.map((row) => [row.name, row._x_valid_to === null])).toEqual(
+      expect.arrayContaining([
+        ["one", false],
+        ["ONE", true],
+        ["two", true],
+      ]),
+    );
+    expect(await exactly("items__tags", "_x_id, _x_parent_id, t")).toHaveLength(4);
+
+    // A dropped resource's table folder is removed; the others stay.
+    expect((await runMain(["drop", p.pipeline, "logs", "--yes"])).code).toBe(0);
+    const dropped = await exportTo(p, lake);
+    expect(dropped.tables.filter((table) => table.status === "removed").map((table) => table.table)).toEqual(["logs", "logs__tags"]);
+    expect(existsSync(join(lake, "data", "logs"))).toBe(false);
+
+    // The database without the dataset (dropped by hand): a warning, and every table folder stays.
+    expect((await runMain(["sql", p.database, "drop schema data cascade"])).code).toBe(0);
+    const gone = await runMain(["export", p.pipeline, "--to", lake]);
+    expect(gone.code).toBe(0);
+    expect(gone.stderr).toContain('the database has no dataset "data" yet');
+    expect(readdirSync(join(lake, "data")).sort()).toEqual([".restload", "_manifest.json", "items", "items__tags"]);
+    expect(parquetFiles(join(lake, "data", "items"))).toHaveLength(1);
+  });
+
+  test("the lake is readable by other users whatever the umask (a systemd service runs with 0077)", async () => {
+    const { server } = mutableApi(servers, records(["one"]));
+    const p = project(pipeline(server.url));
+    expect((await p.run()).code).toBe(0);
+    const lake = join(tempDir("restload-lake-"), "new", "lake");
+    const umask = process.umask(0o077);
+    try {
+      await exportTo(p, lake);
+    } finally {
+      process.umask(umask);
+    }
+    const mode = (path: string) => (statSync(path).mode & 0o777).toString(8);
+    const generation = join(lake, "data", ".restload", "tables", "items", "000001");
+    expect(
+      [lake, join(lake, "data"), join(lake, "data", ".restload"), join(lake, "data", ".restload", "tables", "items"), generation].map(mode),
+    ).toEqual(["755", "755", "755", "755", "755"]);
+    expect([join(generation, "part-000001.parquet"), `${generation}.json`, join(lake, "data", "_manifest.json")].map(mode)).toEqual([
+      "644",
+      "644",
+      "644",
+    ]);
   });
 });

@@ -158,7 +158,14 @@ describe("restload systemd path checks", () => {
     const exportRefused = await runMain(["systemd", exportTo.pipeline, "--binary", exportTo.binary]);
     expect(exportRefused.code).toBe(78);
     expect(exportRefused.stderr).toContain("cannot write Parquet files in the export folder (mode 0755");
-    expect(exportRefused.stderr).toContain("set [export] dir to a relative path");
+    expect(exportRefused.stderr).toContain("choose a folder the service's user can write");
+    // A relative export folder lands in the state directory, which DynamicUser= hides from other users.
+    const hidden = reachable('database = "paths.duckdb"\n[export]\ndir = "lake"\n');
+    const warnedHidden = await runMain(["systemd", hidden.pipeline, "--binary", hidden.binary]);
+    expect(warnedHidden.code).toBe(0);
+    expect(warnedHidden.stderr).toContain(
+      "warning: /var/lib/restload/lake: the export folder is in the service's state directory, which DynamicUser= keeps under /var/lib/private",
+    );
 
     const relative = reachable('database = "paths.duckdb"\n');
     const quiet = await runMain(["systemd", relative.pipeline, "--binary", relative.binary]);
