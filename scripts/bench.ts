@@ -13,6 +13,9 @@
 //    its first start, which unpacks DuckDB's library into an empty cache directory.
 // 4. Fan-out: 2,000 parents x one child request each, 20 ms server latency, max_concurrency = 16:
 //    elapsed / ideal (2,000 x 20 ms / 16). Target: at most 1.3x.
+// 5. Export: `dist/restload export` of the database the memory measure (2) loaded, into an empty
+//    folder (every table, child tables included), then again with nothing new (it must write no
+//    file): rows/s, the Parquet bytes against the DuckDB file, the seconds of each, peak RSS.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -181,6 +184,34 @@ console.log(`  throughput                     ${(memory.records / (memory.ms / 1
 console.log(
   `  DuckDB alone, same rows        ${memoryAlone.peakRssMb.toFixed(0).padStart(8)} MB peak RSS (the floor), ${(rssRecords / (memoryAlone.ms / 1000)).toFixed(0)} records/s`,
 );
+
+// 5. Export, of the database section 2 loaded (measured here, while it is there), with the
+// pipeline's own settings (duckdb_memory_limit 128MB, the default).
+{
+  const lake = join(work, "lake");
+  const databaseBytes = statSync(join(work, "memory.duckdb")).size;
+  const exportOnce = async () => {
+    const result = await measure([binary, "export", join(work, "memory.toml"), "--to", lake, "--json"], {
+      RESTLOAD_CACHE_DIR: join(work, "cache"),
+    });
+    const summary = JSON.parse(result.stdout) as { files_written: number; rows_written: number; bytes_written: number; tables: unknown[] };
+    return { ...result, ...summary };
+  };
+  const full = await exportOnce();
+  if (full.rows_written !== memory.rows) throw new Error(`the export wrote ${full.rows_written} rows, expected ${memory.rows}`);
+  const again = await exportOnce();
+  if (again.files_written !== 0) throw new Error(`the export with nothing new wrote ${again.files_written} files, expected none`);
+  console.log(`export (${full.rows_written} rows of ${full.tables.length} tables, child tables included, into an empty folder)`);
+  console.log(
+    `  dist/restload export (full)    ${(full.rows_written / (full.ms / 1000)).toFixed(0).padStart(8)} rows/s in ${(full.ms / 1000).toFixed(1)} s, peak RSS ${full.peakRssMb.toFixed(0)} MB (duckdb_memory_limit 128MB, the default)`,
+  );
+  console.log(
+    `  Parquet written                ${(full.bytes_written / 1e6).toFixed(1).padStart(8)} MB in ${full.files_written} files = ${(full.bytes_written / databaseBytes).toFixed(2)}x the DuckDB file (${(databaseBytes / 1e6).toFixed(1)} MB)`,
+  );
+  console.log(
+    `  export with nothing new        ${(again.ms / 1000).toFixed(1).padStart(8)} s   (no file written), peak RSS ${again.peakRssMb.toFixed(0)} MB`,
+  );
+}
 
 // 3. Startup
 async function startupMs(cmd: string[], runs: number): Promise<number> {

@@ -3,6 +3,7 @@
 // rewrites the table.
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { asyncBufferFromFile, parquetReadObjects, parquetSchema, parquetMetadataAsync } from "hyparquet";
 import { bunBin, repoRoot, runMain, tempDir } from "../helpers.ts";
@@ -402,5 +403,27 @@ describe("export", () => {
       "644",
       "644",
     ]);
+  });
+
+  test("another export of the same folder is waited for up to --lock-timeout, then exit 75 naming it; a dead one's lock is taken over", async () => {
+    const { server } = mutableApi(servers, records(["one"]));
+    const p = project(pipeline(server.url));
+    expect((await p.run()).code).toBe(0);
+    const lake = tempDir("restload-lake-");
+    await exportTo(p, lake);
+    const holder = Bun.spawn(["sleep", "30"]);
+    try {
+      const lock = join(lake, "data", ".restload", "lock");
+      writeFileSync(lock, JSON.stringify({ pid: holder.pid, host: hostname(), pipeline: "data", since: new Date().toISOString() }));
+      const waited = await runMain(["export", p.pipeline, "--to", lake, "--lock-timeout", "1"]);
+      expect(waited.code).toBe(75);
+      expect(waited.stderr).toContain(`Cannot take the lock "${lock}" as process ${holder.pid} on ${hostname()} holds it`);
+      holder.kill();
+      await holder.exited;
+      expect((await runMain(["export", p.pipeline, "--to", lake, "--lock-timeout", "1"])).code).toBe(0);
+      expect(existsSync(lock)).toBe(false);
+    } finally {
+      holder.kill();
+    }
   });
 });
