@@ -1,29 +1,25 @@
 // `[export] dir`: after a run whose every unit committed, the run's tables published as Parquet
 // (SPEC §12). The run has closed the database by then; the export takes it only while it reads.
 import { type ErrorData, errorData } from "../errors.ts";
+import type { ExportResult } from "../export/index.ts";
 import { datasetFolder } from "../export/layout.ts";
 import { inExportScope } from "../export/scope.ts";
 import type { Plan, PlannedResource } from "../plan/index.ts";
 import type { CrashPointHook } from "../run/crash-points.ts";
 
-/** An export that published its files (and recorded itself in `_rl_exports`). */
-export interface ExportDone {
-  readonly status: "ok";
-  readonly export_id: string;
-  /** The dataset's export folder, `<export.dir>/<dataset>`. */
-  readonly dir: string;
-  /** Tables whose files were added to or rewritten. */
-  readonly tables_written: number;
-  readonly tables_unchanged: number;
-  /** Tables gone from the dataset (dropped) whose folders were removed. */
-  readonly tables_removed: number;
-  readonly files_written: number;
-  readonly rows_written: number;
-  readonly bytes_written: number;
-  readonly duration_ms: number;
-  /** Why the export could not be recorded in `_rl_exports` (its files are published); null when it was. */
-  readonly record_error: string | null;
-}
+/** An export that published its files (and recorded itself in `_rl_exports`): the export's totals, its duration. */
+export type ExportDone = Pick<
+  ExportResult,
+  | "export_id"
+  | "dir"
+  | "tables_written"
+  | "tables_unchanged"
+  | "tables_removed"
+  | "files_written"
+  | "rows_written"
+  | "bytes_written"
+  | "record_error"
+> & { readonly status: "ok"; readonly duration_ms: number };
 
 /** An export that failed: the run's rows stay committed; the next run (or `restload export`) publishes them. */
 export interface ExportFailed {

@@ -119,7 +119,7 @@ async function publish(request: ExportRequest, datasetDir: string, exportId: str
     // A database without the dataset (not run yet, or another one by mistake) changes nothing here.
     if (!read.datasetFound) return result(exportId, datasetDir, false, []);
     for (const table of read.tables) if (table.written !== null) request.onCrashPoint?.("export_copied", table.table);
-    claim();
+    claim(tempDir);
     const exportedAt = new Date().toISOString();
     const out: ExportedTable[] = [];
     for (const table of read.tables) {

@@ -11,10 +11,10 @@ import { sourcePath } from "./layout.ts";
  * Refuses a folder that is the export of another database; returns the claim to make once there is
  * something to publish (the first export writes which database the folder belongs to).
  */
-export function claimFolder(datasetDir: string, database: string): () => void {
+export function claimFolder(datasetDir: string, database: string): (tempDir: string) => void {
   const file = sourcePath(datasetDir);
   const ours = resolve(database);
-  if (!existsSync(file)) return () => writeFileAtomically(file, `${JSON.stringify({ database: ours }, null, 2)}\n`);
+  if (!existsSync(file)) return (tempDir) => writeFileAtomically(file, `${JSON.stringify({ database: ours }, null, 2)}\n`, tempDir);
   let theirs: unknown;
   try {
     theirs = (JSON.parse(readFileSync(file, "utf8")) as { database?: unknown }).database;

@@ -67,7 +67,9 @@ describe("on Deno", () => {
       });
       // The export too: every table published, the counts in the manifest.
       const lake = tempDir();
-      const exported = await deno(["export", "configs/demo.toml", "--database", database, "--to", lake, "--json"], { RESTLOAD_DEMO_URL: api.url });
+      const exported = await deno(["export", "configs/demo.toml", "--database", database, "--to", lake, "--json"], {
+        RESTLOAD_DEMO_URL: api.url,
+      });
       expect(exported.code).toBe(0);
       expect(
         Object.fromEntries(
