@@ -7,8 +7,8 @@ import type { RunExport } from "./_run-export.ts";
 import { exportDoneText, schemaChangeText } from "./_run-log-lines.ts";
 
 /**
- * What `restload run` reports on stdout: the run's summary with the command's exit code (1 when
- * the run succeeded but its export failed), and the export after the run (null when none ran).
+ * What `restload run` reports on stdout: the run's summary with the command's exit code (the export
+ * error's when the run succeeded but its export failed), and the export after the run (null when none ran).
  */
 export type RunReport = RunSummary & { readonly export: RunExport | null };
 
@@ -49,7 +49,7 @@ function exportLines(exported: RunExport): string[] {
   if (exported.status === "ok") return [exportDoneText(exported)];
   const { error } = exported;
   return [
-    `export to ${exported.dir}: failed (exit 1); the run's rows stay committed, and the next successful run exports them`,
+    `export to ${exported.dir}: failed (exit ${error.exit_code}); the run's rows stay committed, and the next successful run exports them`,
     `  error[${error.code}]: ${error.message}${error.hint ? `\n  hint: ${error.hint}` : ""}`,
   ];
 }

@@ -4,6 +4,7 @@
 // a wrong `[export]` table is refused (78). Real local servers, real DuckDB files.
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { runMain, tempDir } from "../helpers.ts";
 import { mutableApi, project, testHead } from "../run/_helpers.ts";
@@ -194,6 +195,29 @@ describe("a run with [export] dir", () => {
     const failed = await p.query("select run_id, status, dir, files_written, error from data._rl_exports order by started_at");
     expect(failed.map((row) => [row.run_id, row.status, row.dir, row.files_written])).toEqual(runs.map((id) => [id, "failed", folder, 0]));
     for (const row of failed) expect(String(row.error)).toContain(folder);
+  });
+});
+
+describe("a run whose export waits for the export folder", () => {
+  test("another export holding the folder past --lock-timeout: the run's export exits 75, naming the holder", async () => {
+    const { server } = mutableApi(servers, items);
+    const p = project(pipeline(server.url, `[export]\ndir = "lake"\n`));
+    expect((await p.run()).code).toBe(0);
+    const holder = Bun.spawn(["sleep", "30"]);
+    try {
+      const lock = join(p.dir, "lake", "data", ".restload", "lock");
+      writeFileSync(lock, JSON.stringify({ pid: holder.pid, host: hostname(), pipeline: "data", since: new Date().toISOString() }));
+      const ran = await p.run(["--lock-timeout", "1", "--json"]);
+      expect(ran.code).toBe(75);
+      expect(JSON.parse(ran.stdout)).toMatchObject({
+        status: "succeeded",
+        exit_code: 75,
+        export: { status: "failed", error: { code: "E_LOCKED" } },
+      });
+      expect(ran.stderr).toContain(`as process ${holder.pid} on ${hostname()} holds it`);
+    } finally {
+      holder.kill();
+    }
   });
 });
 
