@@ -36,8 +36,8 @@ export function registerRun(cli: CAC, io: Io): void {
         "  Runs the pipeline's load units (all, or those of --select), each committed in checkpoints; exits 0 when\n" +
         '  every unit committed, 1 when one failed. With [export] dir = "…" in the pipeline file, a run whose every\n' +
         "  unit committed then exports those units' tables as Parquet to <dir>/<dataset>/<table>/, as restload export\n" +
-        "  does; a failed export exits 1 (75 when locked) and the run's rows stay committed. Failed, interrupted and dry\n" +
-        "  runs never export.",
+        "  does; a failed export exits with its error's code (1; 75 locked; 78 another database's folder) and the\n" +
+        "  run's rows stay committed. Failed, interrupted and dry runs never export.",
     )
     .option("--select <names>", "Only the load units of these root resources (comma-separated)")
     .option("--database <path>", "DuckDB file to load (overrides pipeline.database)")

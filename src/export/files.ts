@@ -2,7 +2,7 @@
 // rename(2); folders 0755 and files 0644 whatever the umask (a systemd service runs with 0077, and
 // the lake is for other users' engines to read).
 import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeFileSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { fsyncDir } from "../util/fsync-dir.ts";
 
 const folderMode = 0o755;
@@ -10,13 +10,16 @@ const fileMode = 0o644;
 
 /** Creates `dir` and any missing parents, each readable by all, and makes the new entries durable. */
 export function makeFolder(dir: string): void {
-  const first = mkdirSync(dir, { recursive: true, mode: folderMode });
-  if (first === undefined) return;
-  // Each folder created, from the first down: chmod (the umask narrowed mkdir's mode), then flush its entry.
-  for (let folder = dir; ; folder = dirname(folder)) {
+  const target = resolve(dir);
+  const created = mkdirSync(target, { recursive: true, mode: folderMode });
+  if (created === undefined) return;
+  const first = resolve(created);
+  // Each folder created, from the deepest up to the first: chmod (the umask narrowed mkdir's mode),
+  // then flush its entry. Never a folder that was there before.
+  for (let folder = target; folder.startsWith(first); folder = dirname(folder)) {
     chmodSync(folder, folderMode);
     fsyncDir(dirname(folder));
-    if (folder === first || folder === dirname(folder)) break;
+    if (folder === first) break;
   }
 }
 

@@ -9,8 +9,8 @@
 // file (an append) or none (a rewrite: the query fails and is retried), never another content.
 //
 // Superseded generations stay until the next export of the folder (a reader that listed one
-// just before the swap may still be opening its files), which removes them with the temp folders
-// of exports that died.
+// just before the swap may still be opening its files, or reads the manifest naming it), which
+// removes those the manifest no longer names, with the temp folders of exports that died.
 import {
   existsSync,
   linkSync,
@@ -28,6 +28,7 @@ import { RestloadError } from "../errors.ts";
 import { fsyncDir } from "../util/fsync-dir.ts";
 import { makeFolder, publishFile, writeFileAtomically } from "./files.ts";
 import { generationLink, generationName, storeDir, storeName, tableFolder, tablesStore, tableStore } from "./layout.ts";
+import { manifestGenerations } from "./manifest.ts";
 
 export interface GenerationFile {
   readonly name: string;
@@ -133,8 +134,8 @@ export function unpublishTable(datasetDir: string, table: string): void {
 
 /**
  * Removes what no reader can reach any more: temp folders (of this folder's earlier exports, all
- * finished or dead since this one holds the lock) and every generation a table folder does not
- * point to.
+ * finished or dead since this one holds the lock) and every generation neither a table folder
+ * points to nor the manifest names.
  */
 export function removeUnreachable(datasetDir: string): void {
   const store = storeDir(datasetDir);
@@ -142,15 +143,15 @@ export function removeUnreachable(datasetDir: string): void {
   for (const entry of readdirSync(store)) if (entry.startsWith("tmp-")) rmSync(join(store, entry), { recursive: true, force: true });
   const tables = tablesStore(datasetDir);
   if (!existsSync(tables)) return;
+  const named = manifestGenerations(datasetDir);
   for (const table of readdirSync(tables)) {
     const current = linkedGeneration(datasetDir, table);
-    if (current === null) {
-      rmSync(join(tables, table), { recursive: true, force: true });
-      continue;
+    const reachable = (generation: number) => generation === current || named.has(`${table}/${generation}`);
+    for (const entry of readdirSync(join(tables, table))) {
+      const generation = /^(\d+)(\.json)?$/.exec(entry);
+      if (generation === null || !reachable(Number(generation[1]))) rmSync(join(tables, table, entry), { recursive: true, force: true });
     }
-    const keep = generationName(current);
-    for (const entry of readdirSync(join(tables, table)))
-      if (entry !== keep && entry !== `${keep}.json`) rmSync(join(tables, table, entry), { recursive: true, force: true });
+    if (readdirSync(join(tables, table)).length === 0) rmSync(join(tables, table), { recursive: true, force: true });
   }
 }
 

@@ -7,7 +7,7 @@ import { rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { RestloadError, stopSignal } from "../errors.ts";
 import type { CrashPointHook } from "../run/crash-points.ts";
-import { takeLock } from "../state/file-lock.ts";
+import { lockFile, takeLock } from "../state/file-lock.ts";
 import { makeFolder } from "./files.ts";
 import {
   currentGeneration,
@@ -106,58 +106,65 @@ async function publish(request: ExportRequest, datasetDir: string, exportId: str
   makeFolder(storeDir(datasetDir));
   const release = await takeLock(lockPath(datasetDir), request.dataset, { timeoutMs: request.lockTimeoutMs, required: true });
   const tempDir = join(storeDir(datasetDir), tempName(process.pid, startedAt.getTime()));
+  const holdsLock = lockKeeper(lockPath(datasetDir));
   try {
-    const claim = claimFolder(datasetDir, request.database);
-    removeUnreachable(datasetDir);
-    makeFolder(tempDir);
-    const previous = new Map<string, Generation | null>();
-    const generationOf = (table: string) => {
-      if (!previous.has(table)) previous.set(table, currentGeneration(datasetDir, table));
-      return previous.get(table) ?? null;
-    };
-    const read = await readTables({ ...request, tempDir, previous: generationOf });
-    // A database without the dataset (not run yet, or another one by mistake) changes nothing here.
-    if (!read.datasetFound) return result(exportId, datasetDir, false, []);
-    for (const table of read.tables) if (table.written !== null) request.onCrashPoint?.("export_copied", table.table);
-    claim(tempDir);
-    const exportedAt = new Date().toISOString();
-    const out: ExportedTable[] = [];
-    for (const table of read.tables) {
-      stopIfAsked(request.signal);
-      out.push(publishTable(request, datasetDir, tempDir, table, generationOf(table.table), exportedAt));
-      if (table.written !== null) request.onCrashPoint?.("export_published", table.table);
+    try {
+      const claim = claimFolder(datasetDir, request.database);
+      removeUnreachable(datasetDir);
+      makeFolder(tempDir);
+      const previous = new Map<string, Generation | null>();
+      const generationOf = (table: string) => {
+        if (!previous.has(table)) previous.set(table, currentGeneration(datasetDir, table));
+        return previous.get(table) ?? null;
+      };
+      const read = await readTables({ ...request, tempDir, previous: generationOf });
+      // A database without the dataset (not run yet, or another one by mistake) changes nothing here.
+      if (!read.datasetFound) return result(exportId, datasetDir, false, []);
+      for (const table of read.tables) if (table.written !== null) request.onCrashPoint?.("export_copied", table.table);
+      claim(tempDir);
+      const exportedAt = new Date().toISOString();
+      const out: ExportedTable[] = [];
+      for (const table of read.tables) {
+        stopIfAsked(request.signal);
+        holdsLock();
+        out.push(publishTable(request, datasetDir, tempDir, table, generationOf(table.table), exportedAt, holdsLock));
+        if (table.written !== null) request.onCrashPoint?.("export_published", table.table);
+      }
+      // Published tables gone from the dataset (dropped) are unpublished; out of scope they stay as they are.
+      const readNames = new Set(read.tables.map((table) => table.table));
+      for (const table of publishedTables(datasetDir)) {
+        if (readNames.has(table) || !request.inScope(table)) continue;
+        holdsLock();
+        unpublishTable(datasetDir, table);
+        out.push({
+          table,
+          rows: 0,
+          status: "removed",
+          folder: tableFolder(datasetDir, table),
+          file: null,
+          rows_written: 0,
+          bytes_written: 0,
+        });
+      }
+      const manifest: Manifest = {
+        version: 2,
+        dataset: request.dataset,
+        export_id: exportId,
+        exported_at: exportedAt,
+        tables: Object.fromEntries(
+          publishedTables(datasetDir).flatMap((table) => {
+            const generation = currentGeneration(datasetDir, table);
+            return generation === null ? [] : [[table, manifestTable(generation)]];
+          }),
+        ),
+      };
+      holdsLock();
+      writeManifest(datasetDir, manifest, tempDir);
+      return result(exportId, datasetDir, true, out);
+    } finally {
+      rmSync(tempDir, { recursive: true, force: true });
     }
-    // Published tables gone from the dataset (dropped) are unpublished; out of scope they stay as they are.
-    const readNames = new Set(read.tables.map((table) => table.table));
-    for (const table of publishedTables(datasetDir)) {
-      if (readNames.has(table) || !request.inScope(table)) continue;
-      unpublishTable(datasetDir, table);
-      out.push({
-        table,
-        rows: 0,
-        status: "removed",
-        folder: tableFolder(datasetDir, table),
-        file: null,
-        rows_written: 0,
-        bytes_written: 0,
-      });
-    }
-    const manifest: Manifest = {
-      version: 2,
-      dataset: request.dataset,
-      export_id: exportId,
-      exported_at: exportedAt,
-      tables: Object.fromEntries(
-        publishedTables(datasetDir).flatMap((table) => {
-          const generation = currentGeneration(datasetDir, table);
-          return generation === null ? [] : [[table, manifestTable(generation)]];
-        }),
-      ),
-    };
-    writeManifest(datasetDir, manifest, tempDir);
-    return result(exportId, datasetDir, true, out);
   } finally {
-    rmSync(tempDir, { recursive: true, force: true });
     release();
   }
 }
@@ -188,6 +195,7 @@ function publishTable(
   table: ReadTable,
   previous: Generation | null,
   exportedAt: string,
+  holdsLock: () => void,
 ): ExportedTable {
   const rows = [...table.groups.values()].reduce((sum, group) => sum + group.rows, 0);
   const folder = tableFolder(datasetDir, table.table);
@@ -211,9 +219,10 @@ function publishTable(
     next_part: part + 1,
     published_at: exportedAt,
   };
-  publishGeneration(datasetDir, next, previous, { temp: table.written.temp, file }, tempDir, (step) =>
-    request.onCrashPoint?.(step, table.table),
-  );
+  publishGeneration(datasetDir, next, previous, { temp: table.written.temp, file }, tempDir, (step) => {
+    request.onCrashPoint?.(step, table.table);
+    holdsLock(); // Last look before the swap.
+  });
   return {
     table: table.table,
     rows,
@@ -247,6 +256,23 @@ function record(
     bytes_written: result?.bytes_written ?? 0,
     error: error === null ? null : (request.redact?.(error) ?? error),
   });
+}
+
+/**
+ * A check that this export still holds the folder's lock (the same file, as it wrote it). A holder
+ * paused past a minute (SIGSTOP, a frozen VM) has its lock taken over as abandoned; when it
+ * resumes, it must stop before it swaps anything rather than race the export that took over.
+ */
+function lockKeeper(path: string): () => void {
+  const ours = lockFile(path);
+  return () => {
+    const now = lockFile(path);
+    if (ours !== undefined && now !== undefined && now.ino === ours.ino && now.text === ours.text) return;
+    throw new RestloadError("E_LOCKED", `Lost the lock "${path}" to another export while this one was stopped`, {
+      hint: "Nothing more was published by this export; the other one publishes the current tables. Export again if needed.",
+      context: { file: path },
+    });
+  };
 }
 
 function stopIfAsked(signal: AbortSignal | undefined): void {

@@ -2,6 +2,7 @@
 // that prefer a list of files to a glob. Written last by every export, atomically (temp file +
 // rename). The truth for the next export is each table's generation JSON, not this file: an export
 // killed after publishing some tables leaves a manifest one export old, which the next one rewrites.
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomically } from "./files.ts";
 import type { Column, Generation } from "./generations.ts";
@@ -62,4 +63,18 @@ export function manifestTable(generation: Generation): ManifestTable {
 /** Writes the manifest through a temp file in `tempDir` (inside `.restload/`, so a killed export leaves nothing beside the tables). */
 export function writeManifest(datasetDir: string, manifest: Manifest, tempDir: string): void {
   writeFileAtomically(join(datasetDir, manifestName), `${JSON.stringify(manifest, null, 2)}\n`, tempDir);
+}
+
+/**
+ * The generations the manifest in place names, as `<table>/<generation>`: they are kept while it
+ * names them, so a reader working from an older manifest (an export failed or was killed before
+ * writing its own) never finds its files gone. Empty when there is no readable manifest.
+ */
+export function manifestGenerations(datasetDir: string): Set<string> {
+  try {
+    const manifest = JSON.parse(readFileSync(join(datasetDir, manifestName), "utf8")) as Partial<Manifest>;
+    return new Set(Object.entries(manifest.tables ?? {}).map(([table, entry]) => `${table}/${entry.generation}`));
+  } catch {
+    return new Set();
+  }
 }

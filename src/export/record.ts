@@ -31,7 +31,11 @@ export interface RecordTarget {
   readonly memoryLimit: string;
 }
 
-/** Inserts the export's row into `<dataset>._rl_exports`, creating or migrating the system tables first. */
+/**
+ * Inserts the export's row into `<dataset>._rl_exports`, migrating the system tables first. A
+ * database without the dataset gets nothing: creating it here would make the next export see an
+ * empty dataset and unpublish every table.
+ */
 export async function recordExport(target: RecordTarget, record: ExportRecord): Promise<void> {
   const database = await openDatabase(target.database, {
     create: false,
@@ -40,6 +44,11 @@ export async function recordExport(target: RecordTarget, record: ExportRecord): 
   });
   try {
     const session = await Session.of(database);
+    const found = await session.all("SELECT 1 FROM duckdb_schemas() WHERE database_name = ? AND schema_name = ?", [
+      session.catalog,
+      target.dataset,
+    ]);
+    if (found.length === 0) return;
     await ensureSystemTables(session, target.dataset);
     await session.run(
       `INSERT INTO ${session.table(target.dataset, "_rl_exports")} VALUES (?, ?, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ, ?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -69,12 +69,14 @@ export async function takeLock(path: string, pipeline: string, options: LockOpti
         if (options.required) throw error;
         return () => {};
       }
+      // Unreadable (another user's lock) or gone meanwhile: waited on like a held one.
       const found = lockFile(path);
-      if (found !== undefined && abandoned(found)) removeAbandoned(path, found);
-      else if (found !== undefined) {
-        if (Date.now() >= deadline) throw heldError(path, found);
-        await sleep(pollMs + Math.random() * pollMs);
+      if (found !== undefined && abandoned(found)) {
+        removeAbandoned(path, found);
+        continue;
       }
+      if (Date.now() >= deadline) throw heldError(path, found);
+      await sleep(pollMs + Math.random() * pollMs);
       continue;
     }
     try {
@@ -163,8 +165,8 @@ export function lockFile(path: string): LockFile | undefined {
 }
 
 /** A lock still held at the deadline: who holds it, and what to do. */
-function heldError(path: string, lock: LockFile): RestloadError {
-  const holder = parseHolder(lock.text);
+function heldError(path: string, lock: LockFile | undefined): RestloadError {
+  const holder = lock === undefined ? undefined : parseHolder(lock.text);
   const who = holder === undefined ? "another process" : `process ${holder.pid} on ${holder.host}`;
   return new RestloadError("E_LOCKED", `Cannot take the lock "${path}" as ${who} holds it`, {
     hint: "Wait for that process to finish or raise --lock-timeout; a lock whose holder died is taken over at once (on another host, after a minute).",

@@ -380,6 +380,12 @@ describe("export", () => {
     expect(gone.stderr).toContain('the database has no dataset "data" yet');
     expect(readdirSync(join(lake, "data")).sort()).toEqual([".restload", "_manifest.json", "items", "items__tags"]);
     expect(parquetFiles(join(lake, "data", "items"))).toHaveLength(1);
+    // A failed export is not recorded into a database without the dataset: recording would create
+    // the dataset, and the next export would find it empty and unpublish every table.
+    mkdirSync(join(lake, "data", ".restload", "tables", "stray"), { recursive: true });
+    writeFileSync(join(lake, "data", "stray"), "not a table folder");
+    expect((await runMain(["export", p.pipeline, "--to", lake])).code).toBe(1);
+    expect(await p.query("select count(*) as n from duckdb_schemas() where schema_name = 'data'")).toEqual([{ n: 0 }]);
   });
 
   test("the lake is readable by other users whatever the umask (a systemd service runs with 0077)", async () => {
