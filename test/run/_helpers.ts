@@ -2,6 +2,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { bunBin, mainTs, type Ran, repoRoot, runMain, tempDir } from "../helpers.ts";
+import type { PlannedIncremental } from "../../src/plan/index.ts";
 import { json, startServer, type TestServer } from "../servers/server.ts";
 
 export interface Project {
@@ -138,3 +139,22 @@ export function spawnRun(pipeline: string, env: Record<string, string> = {}): Sp
   );
   return { proc, output };
 }
+
+/** A planned incremental cursor on `seq` (max, ascending, from 0 via `since`), with `overrides`. */
+export const incremental = (overrides: Partial<PlannedIncremental>): PlannedIncremental => ({
+  cursor_path: "seq",
+  initial_value: 0,
+  end_value: null,
+  start_param: "since",
+  end_param: null,
+  last_value_func: "max",
+  row_order: "asc",
+  lag: null,
+  on_cursor_value_missing: "raise",
+  range_start: "closed",
+  range_end: "open",
+  convert: null,
+  window: null,
+  declared_at: "endpoint.incremental",
+  ...overrides,
+});

@@ -10,7 +10,6 @@ import { openDatabase } from "../../src/db/open.ts";
 import { Session } from "../../src/db/session.ts";
 import { IncrementalCursor } from "../../src/extract/incremental.ts";
 import { removeDeadStageDirs, runStageDir } from "../../src/load/stage-dirs.ts";
-import type { PlannedIncremental } from "../../src/plan/index.ts";
 import { trackStatus } from "../../src/run/events.ts";
 import { LoadIds } from "../../src/run/ids.ts";
 import { runLockPath } from "../../src/run/run-lock.ts";
@@ -18,7 +17,7 @@ import { StatusFile, statusFilePath } from "../../src/state/status-file.ts";
 import { ensureSystemTables } from "../../src/state/system-tables.ts";
 import { bunBin, repoRoot, runMain, tempDir } from "../helpers.ts";
 import { json, startServer, type TestServer } from "../servers/server.ts";
-import { project, testHead } from "./_helpers.ts";
+import { incremental, project, testHead } from "./_helpers.ts";
 
 const servers: TestServer[] = [];
 const sleepers: ReturnType<typeof Bun.spawn>[] = [];
@@ -40,24 +39,6 @@ async function deadPid(): Promise<number> {
   await gone.exited;
   return gone.pid;
 }
-
-const incremental = (overrides: Partial<PlannedIncremental>): PlannedIncremental => ({
-  cursor_path: "seq",
-  initial_value: 0,
-  end_value: null,
-  start_param: "since",
-  end_param: null,
-  last_value_func: "max",
-  row_order: "asc",
-  lag: null,
-  on_cursor_value_missing: "raise",
-  range_start: "closed",
-  range_end: "open",
-  convert: null,
-  window: null,
-  declared_at: "endpoint.incremental",
-  ...overrides,
-});
 
 describe("IncrementalCursor.snapshot", () => {
   test("an ordered chain's snapshot is the greatest value so far with the keys of its records", () => {

@@ -5,10 +5,9 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { IncrementalCursor } from "../../src/extract/incremental.ts";
 import { rowHash } from "../../src/normalize/row-hash.ts";
-import type { PlannedIncremental } from "../../src/plan/index.ts";
 import { runMain } from "../helpers.ts";
 import { json, type TestServer, startServer } from "../servers/server.ts";
-import { linkedPage, mutableApi, type Project, project, spawnRun, testHead } from "./_helpers.ts";
+import { incremental, linkedPage, mutableApi, type Project, project, spawnRun, testHead } from "./_helpers.ts";
 
 const servers: TestServer[] = [];
 afterAll(async () => {
@@ -388,23 +387,7 @@ describe("the content hash of a version", () => {
   });
 
   test("incremental boundary keys of records without a primary key keep the hashes stored in _rl_state", () => {
-    const incremental: PlannedIncremental = {
-      cursor_path: "seq",
-      initial_value: 0,
-      end_value: null,
-      start_param: "since",
-      end_param: null,
-      last_value_func: "max",
-      row_order: "asc",
-      lag: null,
-      on_cursor_value_missing: "raise",
-      range_start: "closed",
-      range_end: "open",
-      convert: null,
-      window: null,
-      declared_at: "endpoint.incremental",
-    };
-    const cursor = new IncrementalCursor(incremental, "events", [], undefined);
+    const cursor = new IncrementalCursor(incremental({}), "events", [], undefined);
     cursor.filter([
       { seq: 5, name: "a", nested: { z: 1, b: [2, { y: null, x: "é" }] } },
       { seq: 5, "10": "ten", "9": "nine", b: true, a: 12345678901234567890n },
