@@ -9,23 +9,22 @@ import { exposureLevel, systemdAnalyze } from "./_systemd.ts";
 // anywhere, /home included, where the path checks refuse it: tests about the units' contents pass
 // --force; the path checks have their own tests (systemd-paths.test.ts).
 
+/** `restload systemd <pipeline> …args --binary <bun> --force` in this process (`--force`: these tests are not about path checks). */
+const systemd = (pipeline: string, ...args: string[]) => runMain(["systemd", pipeline, ...args, "--binary", bunBin, "--force"]);
+
 describe("restload systemd", () => {
   test("service, timer and status page units pass systemd-analyze verify", async () => {
     const dir = tempDir();
-    const result = await runMain([
-      "systemd",
+    const result = await systemd(
       join(repoRoot, "configs", "github.toml"),
       "--serve",
       "--output",
       dir,
-      "--binary",
-      bunBin,
       "--on-calendar",
       "*:0/15",
       "--max-age",
       "2h",
-      "--force",
-    ]);
+    );
     expect(result.code).toBe(0);
     expect(readdirSync(dir).sort()).toEqual([
       "restload-rest-api-github.service",
@@ -54,16 +53,7 @@ describe("restload systemd", () => {
 
   test("the run and status page services score at most 2.0 in systemd-analyze security, without MemoryDenyWriteExecute=", async () => {
     const dir = tempDir();
-    const result = await runMain([
-      "systemd",
-      join(repoRoot, "configs", "github.toml"),
-      "--serve",
-      "--output",
-      dir,
-      "--binary",
-      bunBin,
-      "--force",
-    ]);
+    const result = await systemd(join(repoRoot, "configs", "github.toml"), "--serve", "--output", dir);
     expect(result.code).toBe(0);
     for (const name of ["restload-rest-api-github.service", "restload-serve-rest-api-github.service"]) {
       const unit = readFileSync(join(dir, name), "utf8");
@@ -86,12 +76,12 @@ describe("restload systemd", () => {
     expect(warned.code).toBe(0);
     expect(warned.stderr).toContain("warning: the pipeline reads MY_TOKEN, MY_TEAM from the environment");
     expect(warned.stderr).toContain("restload-envy.service");
-    const quiet = await runMain(["systemd", join(repoRoot, "configs", "pokeapi.toml"), "--binary", bunBin, "--force"]);
+    const quiet = await systemd(join(repoRoot, "configs", "pokeapi.toml"));
     expect(quiet.stderr).not.toContain("from the environment");
   });
 
   test("without --output the units are printed", async () => {
-    const result = await runMain(["systemd", join(repoRoot, "configs", "pokeapi.toml"), "--binary", bunBin, "--force"]);
+    const result = await systemd(join(repoRoot, "configs", "pokeapi.toml"));
     expect(result.code).toBe(0);
     expect(result.stdout).toContain("# restload-pokeapi.service\n[Unit]");
     expect(result.stdout).toContain("# restload-pokeapi.timer\n[Unit]");
@@ -99,29 +89,11 @@ describe("restload systemd", () => {
   });
 
   test("a pipeline without secrets is told nothing about secrets; one with secrets where to put each", async () => {
-    const none = await runMain([
-      "systemd",
-      join(repoRoot, "configs", "pokeapi.toml"),
-      "--binary",
-      bunBin,
-      "--output",
-      tempDir(),
-      "--force",
-    ]);
+    const none = await systemd(join(repoRoot, "configs", "pokeapi.toml"), "--output", tempDir());
     expect(none.code).toBe(0);
     expect(none.stdout).toContain("next: systemctl daemon-reload");
     expect(none.stdout + none.stderr).not.toMatch(/secret|credential/i);
-    const some = await runMain([
-      "systemd",
-      join(repoRoot, "configs", "github.toml"),
-      "--binary",
-      bunBin,
-      "--output",
-      tempDir(),
-      "--credentials-dir",
-      "/etc/restload/creds",
-      "--force",
-    ]);
+    const some = await systemd(join(repoRoot, "configs", "github.toml"), "--output", tempDir(), "--credentials-dir", "/etc/restload/creds");
     expect(some.code).toBe(0);
     expect(some.stdout).toContain("secrets: put /etc/restload/creds/github_token (mode 600, owned by root)\n");
   });
@@ -134,13 +106,13 @@ describe("restload systemd", () => {
       '[pipeline]\nname = "elsewhere"\ndatabase = "/srv/data/elsewhere.duckdb"\n[export]\ndir = "/srv/lake"\n[client]\nbase_url = "https://api.example.com/"\n[[resources]]\nname = "items"\n',
     );
     const out = join(dir, "units");
-    const written = await runMain(["systemd", pipeline, "--output", out, "--binary", bunBin, "--force"]);
+    const written = await systemd(pipeline, "--output", out);
     expect(written.code).toBe(0);
     const service = readFileSync(join(out, "restload-elsewhere.service"), "utf8");
     expect(service).toContain("ReadWritePaths=/srv/data\nReadWritePaths=/srv/lake\n");
     expect(service).toContain(`${join(dir, "p%%1.toml")}`);
     const verify = await run([systemdAnalyze(), "verify", join(out, "restload-elsewhere.service"), join(out, "restload-elsewhere.timer")]);
     expect(verify.code).toBe(0);
-    expect((await runMain(["systemd", pipeline, "--serve", "--port", "x", "--binary", bunBin, "--force"])).code).toBe(64);
+    expect((await systemd(pipeline, "--serve", "--port", "x")).code).toBe(64);
   });
 });
