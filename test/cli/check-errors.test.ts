@@ -1,14 +1,11 @@
 // `check --json` prints a failure as data: code, message, hint, context, problems and exit code.
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runMain, tempDir } from "../helpers.ts";
-import { json, startServer, type TestServer } from "../servers/server.ts";
+import { json, startServer, serversStoppedAfterAll } from "../servers/server.ts";
 
-const servers: TestServer[] = [];
-afterAll(async () => {
-  for (const server of servers) await server.stop();
-});
+const servers = serversStoppedAfterAll();
 
 function pipeline(toml: string): string {
   const file = join(tempDir("restload-check-"), "pipeline.toml");

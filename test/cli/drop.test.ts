@@ -1,18 +1,15 @@
 // `restload drop`: a resource's tables (child tables included) and cursors go together, with its
 // dependent resources, so the next run reloads it whole; nothing else is touched.
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { main } from "../../src/cli/main.ts";
 import { runLockPath } from "../../src/run/run-lock.ts";
 import { bunBin, compiledBinary, type Ran, repoRoot, run } from "../helpers.ts";
 import { project, testHead, type Project } from "../run/_helpers.ts";
-import { json, startServer, type TestServer } from "../servers/server.ts";
+import { json, startServer, type TestServer, serversStoppedAfterAll } from "../servers/server.ts";
 
-const servers: TestServer[] = [];
-afterAll(async () => {
-  for (const server of servers) await server.stop();
-});
+const servers = serversStoppedAfterAll();
 
 const day = (n: number) => `2024-02-${String(n).padStart(2, "0")}T00:00:00Z`;
 const labels = [["a", "b"], ["c"], ["d", "e"], ["f"], ["g"]];

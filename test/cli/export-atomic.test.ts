@@ -1,17 +1,14 @@
 // Exports are atomic for readers and survive kill -9: a reader globbing the table folders in a loop
 // while exports run (and some are killed) never sees a duplicate, a mix of two sets or a partial
 // file; after a kill the previous set is intact and the next export completes and cleans up.
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { bunBin, mainTs, repoRoot, restload, runMain, tempDir } from "../helpers.ts";
 import { mutableApi, project, seededRandom, testHead } from "../run/_helpers.ts";
-import { json, startServer, type TestServer } from "../servers/server.ts";
+import { json, startServer, serversStoppedAfterAll } from "../servers/server.ts";
 
-const servers: TestServer[] = [];
-afterAll(async () => {
-  for (const server of servers) await server.stop();
-});
+const servers = serversStoppedAfterAll();
 
 async function exportTo(pipeline: string, lake: string) {
   const ran = await runMain(["export", pipeline, "--to", lake, "--json"]);

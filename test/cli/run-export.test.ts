@@ -2,18 +2,15 @@
 // Parquet afterwards (read back with DuckDB) and records the export with its run id; a failed run
 // exports nothing; a folder that cannot be written fails the command (exit 1) with the rows kept;
 // a wrong `[export]` table is refused (78). Real local servers, real DuckDB files.
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { runMain, tempDir } from "../helpers.ts";
 import { mutableApi, project, testHead } from "../run/_helpers.ts";
-import { json, startServer, type TestServer } from "../servers/server.ts";
+import { json, startServer, serversStoppedAfterAll } from "../servers/server.ts";
 
-const servers: TestServer[] = [];
-afterAll(async () => {
-  for (const server of servers) await server.stop();
-});
+const servers = serversStoppedAfterAll();
 
 const items = [1, 2, 3].map((id) => ({ id, title: `item ${id}`, labels: [{ name: `a${id}` }, { name: `b${id}` }] }));
 

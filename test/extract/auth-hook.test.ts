@@ -1,20 +1,17 @@
 // The auth hook `{ module, export }`: a function of the user's file signs every attempt (HMAC here),
 // from source, from the compiled binary and on Deno; what it may return and how it fails.
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { compiledBinary, denoBin, restload, run, tempDir } from "../helpers.ts";
 import { project, testHead } from "../run/_helpers.ts";
-import { json, startServer, type LoggedRequest, type TestServer } from "../servers/server.ts";
+import { json, startServer, type LoggedRequest, type TestServer, serversStoppedAfterAll } from "../servers/server.ts";
 import { Redactor } from "../../src/config/redact.ts";
 import type { RestloadError } from "../../src/errors.ts";
 import { extract, pipelineHead } from "./_helpers.ts";
 
-const servers: TestServer[] = [];
-afterAll(async () => {
-  for (const server of servers) await server.stop();
-});
+const servers = serversStoppedAfterAll();
 
 const hmacKey = "hk-4b1c9e7d2a8f6035";
 

@@ -1,19 +1,16 @@
 // oauth2_refresh_token end to end: access tokens renewed before they expire, refresh tokens the
 // endpoint rotates kept beside the database for the next run, the fallback to the configured one.
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { leakForms, type Ran, restload, runMain } from "../helpers.ts";
 import { linkedPage, project, type Project, testHead } from "../run/_helpers.ts";
 import { hostname } from "node:os";
 import type { RestloadError } from "../../src/errors.ts";
-import { json, startServer, type TestServer } from "../servers/server.ts";
+import { json, startServer, type TestServer, serversStoppedAfterAll } from "../servers/server.ts";
 import { extract, pipelineHead } from "./_helpers.ts";
 
-const servers: TestServer[] = [];
-afterAll(async () => {
-  for (const server of servers) await server.stop();
-});
+const servers = serversStoppedAfterAll();
 
 const clientId = "client-7";
 const clientSecret = "cs-9f2d7e1b4a6c8e0f";

@@ -1,17 +1,14 @@
 // One suite every auth type passes, against a local server that checks the credentials it receives.
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { RestloadError } from "../../src/errors.ts";
 import { AccessTokenCache, renewalMarginMs } from "../../src/extract/http/auth/token-cache.ts";
 import { fakeClock } from "./_fake-clock.ts";
-import { json, startServer, type LoggedRequest, type TestServer } from "../servers/server.ts";
+import { json, startServer, type LoggedRequest, serversStoppedAfterAll } from "../servers/server.ts";
 import { extract, pipelineHead } from "./_helpers.ts";
 import { linkedPage, project, testHead } from "../run/_helpers.ts";
 
 const secret = "s3cr3t+/=&value";
-const servers: TestServer[] = [];
-afterAll(async () => {
-  for (const server of servers) await server.stop();
-});
+const servers = serversStoppedAfterAll();
 
 interface AuthCase {
   auth: string;

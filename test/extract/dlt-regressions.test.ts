@@ -1,15 +1,12 @@
 // dlt defects restload must not have (SPEC §5.9), in the HTTP and pagination layer.
-import { afterAll, describe, expect, test } from "bun:test";
-import { json, startServer, type TestServer } from "../servers/server.ts";
+import { describe, expect, test } from "bun:test";
+import { json, startServer, serversStoppedAfterAll } from "../servers/server.ts";
 import { runMain, tempDir } from "../helpers.ts";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { extract, pipelineHead } from "./_helpers.ts";
 
-const servers: TestServer[] = [];
-afterAll(async () => {
-  for (const server of servers) await server.stop();
-});
+const servers = serversStoppedAfterAll();
 const all = Array.from({ length: 7 }, (_, i) => ({ id: i + 1 }));
 
 describe("dlt regressions", () => {

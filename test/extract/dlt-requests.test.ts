@@ -1,14 +1,11 @@
 // Request bodies and headers as dlt's rest_api sends them (SPEC §5.7), checked on what a local server received.
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { project, testHead } from "../run/_helpers.ts";
-import { json, type LoggedRequest, startServer, type TestServer } from "../servers/server.ts";
+import { json, type LoggedRequest, startServer, type TestServer, serversStoppedAfterAll } from "../servers/server.ts";
 import { runMain } from "../helpers.ts";
 import { extract, pipelineHead } from "./_helpers.ts";
 
-const servers: TestServer[] = [];
-afterAll(async () => {
-  for (const server of servers) await server.stop();
-});
+const servers = serversStoppedAfterAll();
 
 /** A server answering `[{ id: 1 }]` to every request; its log is what restload sent. */
 function recorder(): TestServer {

@@ -1,16 +1,13 @@
 // Retries, rate limits, strict bodies and exact integers, against local servers; waits on a fake clock.
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { createServer } from "node:net";
 import type { AddressInfo, Socket } from "node:net";
 import { RestloadError } from "../../src/errors.ts";
 import { fakeClock } from "./_fake-clock.ts";
-import { chunkedJson, cutOff, json, startServer, type TestServer } from "../servers/server.ts";
+import { chunkedJson, cutOff, json, startServer, type TestServer, serversStoppedAfterAll } from "../servers/server.ts";
 import { extract, pipelineHead } from "./_helpers.ts";
 
-const servers: TestServer[] = [];
-afterAll(async () => {
-  for (const server of servers) await server.stop();
-});
+const servers = serversStoppedAfterAll();
 function serve(handler: Parameters<typeof startServer>[0]): TestServer {
   const server = startServer(handler);
   servers.push(server);

@@ -1,17 +1,14 @@
 // Who waits after a 503: the failing chain alone (its own backoff), unless the server's Retry-After
 // asks the whole host to wait. On a fake clock: every wait is recorded, none is slept.
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { Redactor } from "../../src/config/redact.ts";
 import { HttpClient, type FetchContext } from "../../src/extract/http/client.ts";
 import { HostGate } from "../../src/extract/http/host-gate.ts";
 import { createTransport } from "../../src/extract/http/transport.ts";
 import { fakeClock } from "./_fake-clock.ts";
-import { json, startServer, type TestServer } from "../servers/server.ts";
+import { json, startServer, serversStoppedAfterAll } from "../servers/server.ts";
 
-const servers: TestServer[] = [];
-afterAll(async () => {
-  for (const server of servers) await server.stop();
-});
+const servers = serversStoppedAfterAll();
 
 const context = (resource: string): FetchContext => ({ resource, what: "page 1", via: "the request", auth: null, responseActions: [] });
 

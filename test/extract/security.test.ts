@@ -1,8 +1,8 @@
 // Credentials reach only the API's origin: cross-origin next links, Link headers and redirects are
 // refused (or, for allowed_origins, followed without credentials); secrets never appear in errors.
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { RestloadError } from "../../src/errors.ts";
-import { json, startServer, type LoggedRequest, type TestServer } from "../servers/server.ts";
+import { json, startServer, type LoggedRequest, serversStoppedAfterAll } from "../servers/server.ts";
 import { readFileSync } from "node:fs";
 import { leakForms } from "../helpers.ts";
 import { project } from "../run/_helpers.ts";
@@ -19,10 +19,7 @@ const auths: Record<string, string> = {
   http_basic: 'auth = { type = "http_basic", username = "user", password = { secret = "canary" } }',
 };
 
-const servers: TestServer[] = [];
-afterAll(async () => {
-  for (const server of servers) await server.stop();
-});
+const servers = serversStoppedAfterAll();
 
 /** Everything a request carried that could hold a credential. */
 function carried(request: LoggedRequest): string {

@@ -1,19 +1,16 @@
 // Which responses a data_selector whose path is not in them fails: those that hold records, before
 // the path has been in any response of the resource; after that, a response without it is empty.
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { parsePipelineText } from "../../src/config/load.ts";
 import { Redactor } from "../../src/config/redact.ts";
 import { RestloadError } from "../../src/errors.ts";
 import { createExtractor } from "../../src/extract/index.ts";
 import { plan } from "../../src/plan/index.ts";
-import { json, startServer, type TestServer } from "../servers/server.ts";
+import { json, startServer, type TestServer, serversStoppedAfterAll } from "../servers/server.ts";
 import { fakeClock } from "./_fake-clock.ts";
 import { extract, pipelineHead } from "./_helpers.ts";
 
-const servers: TestServer[] = [];
-afterAll(async () => {
-  for (const server of servers) await server.stop();
-});
+const servers = serversStoppedAfterAll();
 
 /** Answers page n (the `page` query parameter, 1 when absent) with `pages[n - 1]`. */
 function paged(pages: unknown[]): TestServer {

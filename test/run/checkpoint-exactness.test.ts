@@ -3,14 +3,11 @@
 // ties across a page boundary, cursors walking downwards, per-parent child cursors, and the units
 // that must commit once. Real processes, killed with SIGKILL at crash points; asserted by SQL on
 // the DuckDB file.
-import { afterAll, describe, expect, test } from "bun:test";
-import { type LoggedRequest, json, startServer, type TestServer } from "../servers/server.ts";
+import { describe, expect, test } from "bun:test";
+import { type LoggedRequest, json, startServer, serversStoppedAfterAll } from "../servers/server.ts";
 import { checkpointHead, linkedPage, type Project, project, type SpawnedRun, spawnRun } from "./_helpers.ts";
 
-const servers: TestServer[] = [];
-afterAll(async () => {
-  for (const server of servers) await server.stop();
-});
+const servers = serversStoppedAfterAll();
 
 /** Runs the pipeline with RESTLOAD_CRASH_AT = `<point>:<unit>` and expects it to die by SIGKILL. */
 async function crashAt(p: Project, point: string, unit: string): Promise<void> {

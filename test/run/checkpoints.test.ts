@@ -2,15 +2,12 @@
 // run killed late keeps most of its work and a rerun resumes from the stored cursor with no loss and
 // no duplicates. Real processes, killed with SIGKILL at counted requests, at crash points and at
 // random moments.
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { runMain } from "../helpers.ts";
-import { type LoggedRequest, json, startServer, type TestServer } from "../servers/server.ts";
+import { type LoggedRequest, json, startServer, serversStoppedAfterAll } from "../servers/server.ts";
 import { checkpointHead, linkedPage, type Project, project, randomKillDelays, type SpawnedRun, spawnRun } from "./_helpers.ts";
 
-const servers: TestServer[] = [];
-afterAll(async () => {
-  for (const server of servers) await server.stop();
-});
+const servers = serversStoppedAfterAll();
 
 const day = 86_400_000;
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.000Z$/, "Z");

@@ -1,12 +1,9 @@
 // `columns.<field>` hints do what they say in DuckDB: nullable = false refuses records without the field, precision and scale size a decimal.
-import { afterAll, describe, expect, test } from "bun:test";
-import { json, startServer, type TestServer } from "../servers/server.ts";
+import { describe, expect, test } from "bun:test";
+import { json, startServer, type TestServer, serversStoppedAfterAll } from "../servers/server.ts";
 import { project, testHead } from "./_helpers.ts";
 
-const servers: TestServer[] = [];
-afterAll(async () => {
-  for (const server of servers) await server.stop();
-});
+const servers = serversStoppedAfterAll();
 
 function serve(records: unknown[]): TestServer {
   const server = startServer(() => json(records));

@@ -1,12 +1,9 @@
 // What lands in DuckDB, exactly: tables, columns, types and rows for a hand-written fixture API.
-import { afterAll, describe, expect, test } from "bun:test";
-import { json, startServer, type TestServer } from "../servers/server.ts";
+import { describe, expect, test } from "bun:test";
+import { json, startServer, type TestServer, serversStoppedAfterAll } from "../servers/server.ts";
 import { project } from "./_helpers.ts";
 
-const servers: TestServer[] = [];
-afterAll(async () => {
-  for (const server of servers) await server.stop();
-});
+const servers = serversStoppedAfterAll();
 
 function serve(pages: unknown[][]): TestServer {
   const server = startServer((request) => {

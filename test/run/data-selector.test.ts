@@ -1,14 +1,11 @@
 // A data_selector whose path is not in a response that holds records fails the unit, naming what
 // the response holds; a response that is empty (a count of 0, `{}`, no records) is an empty page.
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { runMain } from "../helpers.ts";
-import { json, startServer, type TestServer } from "../servers/server.ts";
+import { json, startServer, type TestServer, serversStoppedAfterAll } from "../servers/server.ts";
 import { project, testHead } from "./_helpers.ts";
 
-const servers: TestServer[] = [];
-afterAll(async () => {
-  for (const server of servers) await server.stop();
-});
+const servers = serversStoppedAfterAll();
 
 /** `/issues` answers `body`; `/parents` two parents; `/parents/1/children` `{}`, `/parents/2/children` two records under "items". */
 function api(body: unknown): TestServer {

@@ -1,14 +1,11 @@
 // append, replace and merge (delete-insert, merge_key) across runs, child rows included; upsert and
 // scd2 have files of their own.
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { runMain } from "../helpers.ts";
-import type { TestServer } from "../servers/server.ts";
+import { serversStoppedAfterAll } from "../servers/server.ts";
 import { mutableApi, project, testHead } from "./_helpers.ts";
 
-const servers: TestServer[] = [];
-afterAll(async () => {
-  for (const server of servers) await server.stop();
-});
+const servers = serversStoppedAfterAll();
 
 const mutable = (initial: unknown[]) => mutableApi(servers, initial);
 

@@ -1,13 +1,10 @@
 // Failures as data: code, message, hint, context and exit code reach --json, JSON log events and
 // `_rl_loads.error_data` / `_rl_runs.error_data`, secrets masked; a record that does not fit is E_DATA.
-import { afterAll, describe, expect, test } from "bun:test";
-import { json, startServer, type TestServer } from "../servers/server.ts";
+import { describe, expect, test } from "bun:test";
+import { json, startServer, serversStoppedAfterAll } from "../servers/server.ts";
 import { project, testHead } from "./_helpers.ts";
 
-const servers: TestServer[] = [];
-afterAll(async () => {
-  for (const server of servers) await server.stop();
-});
+const servers = serversStoppedAfterAll();
 
 const canary = "CANARYkey8472";
 const withKey = (url: string) =>

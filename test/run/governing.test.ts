@@ -1,13 +1,10 @@
 // A table two resources of a unit write follows the planned governing resource (the unit's first
 // writing it) for its disposition, keys and child rows, whatever the other resource declares.
-import { afterAll, describe, expect, test } from "bun:test";
-import { json, startServer, type TestServer } from "../servers/server.ts";
+import { describe, expect, test } from "bun:test";
+import { json, startServer, serversStoppedAfterAll } from "../servers/server.ts";
 import { project, testHead } from "./_helpers.ts";
 
-const servers: TestServer[] = [];
-afterAll(async () => {
-  for (const server of servers) await server.stop();
-});
+const servers = serversStoppedAfterAll();
 
 /** items lists two records; details fetches each one in full, with a child list, into the same table. */
 function listThenDetails() {

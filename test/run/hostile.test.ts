@@ -1,12 +1,9 @@
 // Hostile records load safely (or fail clearly): odd keys, colliding keys, very wide and very deep.
-import { afterAll, describe, expect, test } from "bun:test";
-import { json, startServer, type TestServer } from "../servers/server.ts";
+import { describe, expect, test } from "bun:test";
+import { json, startServer, serversStoppedAfterAll } from "../servers/server.ts";
 import { project } from "./_helpers.ts";
 
-const servers: TestServer[] = [];
-afterAll(async () => {
-  for (const server of servers) await server.stop();
-});
+const servers = serversStoppedAfterAll();
 
 function load(records: unknown[], extra = "") {
   const server = startServer(() => json(records));

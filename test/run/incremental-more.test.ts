@@ -1,13 +1,10 @@
 // Per-parent cursors (the dlt#2429 bug to beat) and append + cursor under kill -9.
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { bunBin, mainTs, repoRoot } from "../helpers.ts";
-import { json, startServer, type TestServer } from "../servers/server.ts";
+import { json, startServer, serversStoppedAfterAll } from "../servers/server.ts";
 import { project, randomKillDelays } from "./_helpers.ts";
 
-const servers: TestServer[] = [];
-afterAll(async () => {
-  for (const server of servers) await server.stop();
-});
+const servers = serversStoppedAfterAll();
 
 describe("per-parent cursors", () => {
   test("a child of parent A never skips records because parent B's cursor is further along", async () => {

@@ -1,16 +1,13 @@
 // Lock windows: a run holds the database file only while it writes, so readers and a second
 // pipeline writing into the same file get in between; a second run of the same pipeline is refused.
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Ran, restload, tempDir } from "../helpers.ts";
-import { startServer, type TestServer } from "../servers/server.ts";
+import { startServer, type TestServer, serversStoppedAfterAll } from "../servers/server.ts";
 import { linkedPage, spawnRun } from "./_helpers.ts";
 
-const servers: TestServer[] = [];
-afterAll(async () => {
-  for (const server of servers) await server.stop();
-});
+const servers = serversStoppedAfterAll();
 
 const pages = 150;
 const perPage = 10;

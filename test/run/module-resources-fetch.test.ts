@@ -1,16 +1,13 @@
 // ctx.fetch of module resources (bodies read as text, the client's headers), failing modules, and
 // what a stopped run leaves a module: its finally blocks may still send cleanup requests, and a
 // module that ignores ctx.signal does not hang the run.
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { SecretRef } from "../../src/config/references.ts";
 import { clientHeaders } from "../../src/extract/request-builder.ts";
-import { json, startServer, type TestServer } from "../servers/server.ts";
+import { json, startServer, type TestServer, serversStoppedAfterAll } from "../servers/server.ts";
 import { moduleProject, spawnRun, testHead } from "./_helpers.ts";
 
-const servers: TestServer[] = [];
-afterAll(async () => {
-  for (const server of servers) await server.stop();
-});
+const servers = serversStoppedAfterAll();
 
 function serve(handler: Parameters<typeof startServer>[0]): TestServer {
   const server = startServer(handler);

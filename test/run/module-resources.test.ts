@@ -2,17 +2,14 @@
 // ctx.fetch (restload's client), ctx.incremental, ctx.parent and ctx.log; whole runs against local
 // servers, from source, from the compiled binary and on Deno. ctx.fetch's bodies and headers,
 // failures and stopping are in module-resources-fetch.test.ts.
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { startDemoApi } from "../../scripts/demo-api.ts";
 import { compiledBinary, denoBin, repoRoot, run, runMain, tempDir } from "../helpers.ts";
-import { json, startServer, type TestServer } from "../servers/server.ts";
+import { json, startServer, type TestServer, serversStoppedAfterAll } from "../servers/server.ts";
 import { moduleProject, project, testHead } from "./_helpers.ts";
 
-const servers: TestServer[] = [];
-afterAll(async () => {
-  for (const server of servers) await server.stop();
-});
+const servers = serversStoppedAfterAll();
 
 function serve(handler: Parameters<typeof startServer>[0]): TestServer {
   const server = startServer(handler);

@@ -1,15 +1,12 @@
 // A 503 with `Retry-After: 0` on some child chains: the failing chain backs off alone, the host is
 // not paused for the others, and nothing is lost or loaded twice.
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { restload, tempDir } from "../helpers.ts";
-import { json, startServer, type TestServer } from "../servers/server.ts";
+import { json, startServer, type TestServer, serversStoppedAfterAll } from "../servers/server.ts";
 
-const servers: TestServer[] = [];
-afterAll(async () => {
-  for (const server of servers) await server.stop();
-});
+const servers = serversStoppedAfterAll();
 
 const parents = 2000;
 const perParent = 3;

@@ -1,17 +1,14 @@
 // Runs as a whole: failed units roll back alone, run and load records, the recorded GitHub
 // responses, `tables`, `--json`, the demo, and the compiled binary.
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { compiledBinary, repoRoot, run, runMain, tempDir } from "../helpers.ts";
 import { serveRecorded } from "../servers/github-recorded.ts";
-import { json, startServer, type TestServer } from "../servers/server.ts";
+import { json, startServer, serversStoppedAfterAll } from "../servers/server.ts";
 import { project } from "./_helpers.ts";
 
-const servers: TestServer[] = [];
-afterAll(async () => {
-  for (const server of servers) await server.stop();
-});
+const servers = serversStoppedAfterAll();
 
 describe("restload run", () => {
   test("a failing unit leaves none of its rows, records a failed load; other units commit; exit 1", async () => {

@@ -1,14 +1,11 @@
 // Run safety: kill -9 at every crash point and at random moments, SIGTERM, the live status file,
 // and the database lock, with real processes.
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { json, startServer, type TestServer } from "../servers/server.ts";
+import { json, startServer, type TestServer, serversStoppedAfterAll } from "../servers/server.ts";
 import { project, randomKillDelays, spawnRun } from "./_helpers.ts";
 
-const servers: TestServer[] = [];
-afterAll(async () => {
-  for (const server of servers) await server.stop();
-});
+const servers = serversStoppedAfterAll();
 
 const pages = 5;
 const perPage = 20;

@@ -2,17 +2,14 @@
 // version closed and an absent one retired (valid_to = the load's time) only after a complete
 // extract, unchanged records left alone, child rows belonging to their version; all or nothing
 // when the run is killed; the content hash that names a version.
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { IncrementalCursor } from "../../src/extract/incremental.ts";
 import { rowHash } from "../../src/normalize/row-hash.ts";
 import { runMain } from "../helpers.ts";
-import { json, type TestServer, startServer } from "../servers/server.ts";
+import { json, type TestServer, startServer, serversStoppedAfterAll } from "../servers/server.ts";
 import { incremental, linkedPage, mutableApi, type Project, project, spawnRun, testHead } from "./_helpers.ts";
 
-const servers: TestServer[] = [];
-afterAll(async () => {
-  for (const server of servers) await server.stop();
-});
+const servers = serversStoppedAfterAll();
 
 const scd2Resource = (extra = "") =>
   `[[resources]]\nname = "items"\nwrite_disposition = { disposition = "merge", strategy = "scd2" }\n${extra}`;

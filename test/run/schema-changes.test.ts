@@ -2,14 +2,11 @@
 // event, a line of the run's summary (units[].schema_changes with --json), and an element of
 // `_rl_loads.schema_changes` on the row of the checkpoint that committed it; a rolled-back change
 // is none of these. Real runs against local servers and real DuckDB files.
-import { afterAll, describe, expect, test } from "bun:test";
-import { json, startServer, type TestServer } from "../servers/server.ts";
+import { describe, expect, test } from "bun:test";
+import { json, startServer, serversStoppedAfterAll } from "../servers/server.ts";
 import { checkpointHead, linkedPage, mutableApi, type Project, project, testHead } from "./_helpers.ts";
 
-const servers: TestServer[] = [];
-afterAll(async () => {
-  for (const server of servers) await server.stop();
-});
+const servers = serversStoppedAfterAll();
 
 const jsonEvents = (stderr: string): Record<string, unknown>[] =>
   stderr

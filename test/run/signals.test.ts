@@ -1,13 +1,10 @@
 // A run stopped by a signal exits by that signal (SIGINT 130, SIGTERM 143) and records which one.
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { bunBin, mainTs, repoRoot } from "../helpers.ts";
-import { json, startServer, type TestServer } from "../servers/server.ts";
+import { json, startServer, type TestServer, serversStoppedAfterAll } from "../servers/server.ts";
 import { project, testHead } from "./_helpers.ts";
 
-const servers: TestServer[] = [];
-afterAll(async () => {
-  for (const server of servers) await server.stop();
-});
+const servers = serversStoppedAfterAll();
 
 /** Ten pages of two records, each answered after 150 ms: a run lasts long enough to be stopped mid-way. */
 function slowApi(): TestServer {

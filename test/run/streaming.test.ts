@@ -1,17 +1,14 @@
 // Segments load while the unit extracts, inside its open transaction. A record bringing a new
 // column starts a new segment, so these tests split one load into several segments with a handful
 // of records and check that merge, replace and failures still behave as one load.
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { bunBin, mainTs, repoRoot } from "../helpers.ts";
-import { json, startServer, type TestServer } from "../servers/server.ts";
+import { json, startServer, serversStoppedAfterAll } from "../servers/server.ts";
 import { loadError } from "../../src/run/index.ts";
 import { mutableApi, project, testHead } from "./_helpers.ts";
 
-const servers: TestServer[] = [];
-afterAll(async () => {
-  for (const server of servers) await server.stop();
-});
+const servers = serversStoppedAfterAll();
 
 const mutable = (initial: unknown[]) => mutableApi(servers, initial);
 

@@ -1,15 +1,12 @@
 // The upsert merge strategy: rows updated in place by primary key (they keep their place, `rowid`,
 // and their `_rl_id`), new keys inserted, rows the load lacks untouched, child rows of an updated
 // row replaced; across checkpoints of one unit, and all or nothing when the run is killed.
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, writeFileSync } from "node:fs";
-import { type TestServer, startServer } from "../servers/server.ts";
+import { type TestServer, startServer, serversStoppedAfterAll } from "../servers/server.ts";
 import { checkpointHead, linkedPage, mutableApi, type Project, project, spawnRun, testHead } from "./_helpers.ts";
 
-const servers: TestServer[] = [];
-afterAll(async () => {
-  for (const server of servers) await server.stop();
-});
+const servers = serversStoppedAfterAll();
 
 const upsertResource = `[[resources]]\nname = "items"\nprimary_key = "id"\nwrite_disposition = { disposition = "merge", strategy = "upsert" }\n`;
 

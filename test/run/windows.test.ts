@@ -1,6 +1,6 @@
 // Incremental windows (`window = "7d"`): a backfill requested as bounded [start, end) slices, every
 // record loaded once, the next run asking only for what is new, and what check and a dry run say.
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { parsePipelineText } from "../../src/config/load.ts";
 import { Redactor } from "../../src/config/redact.ts";
@@ -10,13 +10,10 @@ import { plan } from "../../src/plan/index.ts";
 import { type FinishedWindow, extractResource } from "../../src/run/records.ts";
 import { fakeClock } from "../extract/_fake-clock.ts";
 import { runMain } from "../helpers.ts";
-import { type LoggedRequest, json, startServer, type TestServer } from "../servers/server.ts";
+import { type LoggedRequest, json, startServer, serversStoppedAfterAll } from "../servers/server.ts";
 import { linkedPage, project, testHead } from "./_helpers.ts";
 
-const servers: TestServer[] = [];
-afterAll(async () => {
-  for (const server of servers) await server.stop();
-});
+const servers = serversStoppedAfterAll();
 
 const day = 86_400_000;
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.000Z$/, "Z");

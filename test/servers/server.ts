@@ -1,4 +1,5 @@
 // Local HTTP servers on port 0 for tests: a request log, and helpers for JSON and cut-off bodies.
+import { afterAll } from "bun:test";
 import type { Server } from "bun";
 
 export interface LoggedRequest {
@@ -78,4 +79,13 @@ export function chunkedJson(size: number): Response {
     },
   });
   return new Response(stream, { headers: { "content-type": "application/json" } });
+}
+
+/** The list a test file adds the servers it starts to; each is stopped after the file's tests. */
+export function serversStoppedAfterAll(): TestServer[] {
+  const servers: TestServer[] = [];
+  afterAll(async () => {
+    for (const server of servers) await server.stop();
+  });
+  return servers;
 }
