@@ -104,7 +104,11 @@ export async function exportDataset(request: ExportRequest): Promise<ExportResul
 async function publish(request: ExportRequest, datasetDir: string, exportId: string, startedAt: Date): Promise<Published> {
   stopIfAsked(request.signal);
   makeFolder(storeDir(datasetDir));
-  const release = await takeLock(lockPath(datasetDir), request.dataset, { timeoutMs: request.lockTimeoutMs, required: true });
+  const release = await takeLock(lockPath(datasetDir), request.dataset, {
+    timeoutMs: request.lockTimeoutMs,
+    required: true,
+    signal: request.signal,
+  });
   const tempDir = join(storeDir(datasetDir), tempName(process.pid, startedAt.getTime()));
   const holdsLock = lockKeeper(lockPath(datasetDir));
   try {

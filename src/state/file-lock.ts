@@ -19,7 +19,7 @@ import { hostname } from "node:os";
 import { dirname } from "node:path";
 import { clearInterval, setInterval } from "node:timers";
 import { setTimeout as sleep } from "node:timers/promises";
-import { RestloadError } from "../errors.ts";
+import { RestloadError, stopSignal } from "../errors.ts";
 import { processAlive } from "../util/process-alive.ts";
 
 /** How often a held lock file's mtime is refreshed, so a waiting process can tell a held lock from an abandoned one. */
@@ -49,6 +49,8 @@ export interface LockOptions {
   readonly timeoutMs?: number;
   /** Fail when the lock cannot be created (instead of going on without it). */
   readonly required?: boolean;
+  /** Aborted (SIGTERM/SIGINT): stop waiting with E_INTERRUPTED. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /**
@@ -75,6 +77,7 @@ export async function takeLock(path: string, pipeline: string, options: LockOpti
         removeAbandoned(path, found);
         continue;
       }
+      if (options.signal?.aborted) throw interruptedWait(path, options.signal);
       if (Date.now() >= deadline) throw heldError(path, found);
       await sleep(pollMs + Math.random() * pollMs);
       continue;
@@ -171,6 +174,15 @@ function heldError(path: string, lock: LockFile | undefined): RestloadError {
   return new RestloadError("E_LOCKED", `Cannot take the lock "${path}" as ${who} holds it`, {
     hint: "Wait for that process to finish or raise --lock-timeout; a lock whose holder died is taken over at once (on another host, after a minute).",
     context: { file: path },
+  });
+}
+
+/** Asked to stop while waiting for the lock. */
+function interruptedWait(path: string, signal: AbortSignal): RestloadError {
+  const name = stopSignal(signal.reason);
+  return new RestloadError("E_INTERRUPTED", `Interrupted by ${name} while waiting for the lock "${path}"`, {
+    hint: "Nothing was done; run the command again.",
+    context: { file: path, signal: name },
   });
 }
 

@@ -6,7 +6,7 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSy
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { asyncBufferFromFile, parquetReadObjects, parquetSchema, parquetMetadataAsync } from "hyparquet";
-import { bunBin, repoRoot, runMain, tempDir } from "../helpers.ts";
+import { bunBin, mainTs, repoRoot, runMain, tempDir } from "../helpers.ts";
 import { mutableApi, project, type Project, testHead } from "../run/_helpers.ts";
 import type { TestServer } from "../servers/server.ts";
 
@@ -424,6 +424,21 @@ describe("export", () => {
       const waited = await runMain(["export", p.pipeline, "--to", lake, "--lock-timeout", "1"]);
       expect(waited.code).toBe(75);
       expect(waited.stderr).toContain(`Cannot take the lock "${lock}" as process ${holder.pid} on ${hostname()} holds it`);
+      // SIGTERM while waiting ends the wait at once: exit 143, recorded as a failed export.
+      const stopped = Bun.spawn([bunBin, mainTs, "export", p.pipeline, "--to", lake, "--lock-timeout", "60"], {
+        cwd: repoRoot,
+        stdout: "ignore",
+        stderr: "pipe",
+      });
+      await Bun.sleep(1500);
+      const signalledAt = Date.now();
+      stopped.kill("SIGTERM");
+      expect(await stopped.exited).toBe(143);
+      expect(Date.now() - signalledAt).toBeLessThan(10_000);
+      expect(await new Response(stopped.stderr).text()).toContain(`Interrupted by SIGTERM while waiting for the lock "${lock}"`);
+      expect(await p.query("select status, error from data._rl_exports order by finished_at desc limit 1")).toEqual([
+        { status: "failed", error: `Interrupted by SIGTERM while waiting for the lock "${lock}"` },
+      ]);
       holder.kill();
       await holder.exited;
       expect((await runMain(["export", p.pipeline, "--to", lake, "--lock-timeout", "1"])).code).toBe(0);
